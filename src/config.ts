@@ -1,0 +1,236 @@
+import { parseArgs } from "node:util";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
+
+/** A host and port to listen on; port 0 means any free port. */
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+/** How long a silent echo connection may stay open. */
+export interface IdleTimeouts {
+  /** Milliseconds a new connection may wait before it sends anything. */
+  initialMs: number;
+  /** Milliseconds a connection may stay silent after each chunk it sends. */
+  refreshMs: number;
+}
+
+/** Everything the service needs to run. */
+export interface Config {
+  echo: ListenAddress;
+  http: ListenAddress;
+  idle: IdleTimeouts;
+  logLevel: LogLevel;
+}
+
+/** A flag, environment variable or argument that the service cannot accept. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** What the command line asks for: a run with a valid config, the usage text, or an error. */
+export type CommandLine =
+  | { kind: "run"; config: Config }
+  | { kind: "help" }
+  | { kind: "error"; error: ConfigError };
+
+/** One setting: its flag, its environment variable, its default and how to read it. */
+interface Setting<T> {
+  flag: string;
+  env: string;
+  default: string;
+  /** The flag's value in the usage text, such as `PORT`. */
+  placeholder: string;
+  description: string;
+  /** What a valid value is, completing "... is not". */
+  expected: string;
+  /** The value, or undefined when `raw` is not valid. */
+  parse(raw: string): T | undefined;
+}
+
+const hostname = (raw: string) => raw === "" ? undefined : raw;
+
+const port = (raw: string) =>
+  /^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined;
+
+const milliseconds = (raw: string) =>
+  /^(\d+\.?\d*|\.\d+)$/.test(raw) && Number(raw) > 0
+    ? Number(raw) * 1000
+    : undefined;
+
+const logLevel = (raw: string) => LOG_LEVELS.find((level) => level === raw);
+
+const ECHO_HOST: Setting<string> = {
+  flag: "echo-host",
+  env: "ECHOSERVER__ECHO_HOST",
+  default: "0.0.0.0",
+  placeholder: "HOST",
+  description: "address the echo server listens on",
+  expected: "a hostname",
+  parse: hostname,
+};
+const ECHO_PORT: Setting<number> = {
+  flag: "echo-port",
+  env: "ECHOSERVER__ECHO_PORT",
+  default: "4000",
+  placeholder: "PORT",
+  description: "echo port; 0 picks a free one",
+  expected: "an integer from 0 to 65535",
+  parse: port,
+};
+const HTTP_HOST: Setting<string> = {
+  flag: "http-host",
+  env: "ECHOSERVER__HTTP_HOST",
+  default: "127.0.0.1",
+  placeholder: "HOST",
+  description: "address of the HTTP health check and /die",
+  expected: "a hostname",
+  parse: hostname,
+};
+const HTTP_PORT: Setting<number> = {
+  flag: "http-port",
+  env: "ECHOSERVER__HTTP_PORT",
+  default: "4001",
+  placeholder: "PORT",
+  description: "HTTP port; 0 picks a free one",
+  expected: "an integer from 0 to 65535",
+  parse: port,
+};
+const IDLE_TIMEOUT: Setting<number> = {
+  flag: "idle-timeout",
+  env: "ECHOSERVER__IDLE_TIMEOUT__SECONDS",
+  default: "5",
+  placeholder: "SECONDS",
+  description: "a new echo client that sends nothing this long is dropped",
+  expected: "a positive number of seconds",
+  parse: milliseconds,
+};
+const IDLE_REFRESH: Setting<number> = {
+  flag: "idle-refresh",
+  env: "ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS",
+  default: "30",
+  placeholder: "SECONDS",
+  description: "each chunk received gives the client this long again",
+  expected: "a positive number of seconds",
+  parse: milliseconds,
+};
+const LOG_LEVEL: Setting<LogLevel> = {
+  flag: "log-level",
+  env: "ECHOSERVER__LOG_LEVEL",
+  default: "info",
+  placeholder: "LEVEL",
+  description: `least severe log level written: ${LOG_LEVELS.join(", ")}`,
+  expected: `one of ${LOG_LEVELS.join(", ")}`,
+  parse: logLevel,
+};
+
+const SETTINGS: Setting<unknown>[] = [
+  ECHO_HOST,
+  ECHO_PORT,
+  HTTP_HOST,
+  HTTP_PORT,
+  IDLE_TIMEOUT,
+  IDLE_REFRESH,
+  LOG_LEVEL,
+];
+
+/**
+ * Reads the service's settings from command-line flags, then environment
+ * variables, then defaults. It never exits the process: bad input comes back
+ * as a {@linkcode ConfigError} whose one-line message names the setting and the value.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const parsed = parseConfig(["--echo-port", "0"], { ECHOSERVER__LOG_LEVEL: "debug" });
+ * assert.equal(parsed.kind, "run");
+ * if (parsed.kind === "run") {
+ *   assert.equal(parsed.config.echo.port, 0);
+ *   assert.equal(parsed.config.logLevel, "debug");
+ *   assert.equal(parsed.config.idle.initialMs, 5000);
+ * }
+ *
+ * const bad = parseConfig(["--echo-port", "http"], {});
+ * assert.equal(bad.kind === "error" && bad.error.message, '--echo-port: "http" is not an integer from 0 to 65535');
+ * ```
+ */
+export function parseConfig(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CommandLine {
+  const flags = new Map<string, string>();
+  const errors: string[] = [];
+  const { tokens } = parseArgs({
+    args: [...args],
+    options: {
+      help: { type: "boolean", short: "h" },
+      ...Object.fromEntries(
+        SETTINGS.map(({ flag }) => [flag, { type: "string" as const }]),
+      ),
+    },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      errors.push(`unexpected argument "${token.value}"`);
+    } else if (token.kind === "option") {
+      if (token.name === "help") return { kind: "help" };
+      if (!SETTINGS.some(({ flag }) => flag === token.name)) {
+        errors.push(`unknown option ${token.rawName}`);
+      } else if (token.value === undefined) {
+        errors.push(`${token.rawName} needs a value`);
+      } else {
+        flags.set(token.name, token.value);
+      }
+    }
+  }
+
+  const read = <T>(setting: Setting<T>): T => {
+    const flagValue = flags.get(setting.flag);
+    const [source, raw] = flagValue !== undefined
+      ? [`--${setting.flag}`, flagValue]
+      : env[setting.env] !== undefined
+      ? [setting.env, env[setting.env]!]
+      : ["default", setting.default];
+    const value = setting.parse(raw);
+    if (value === undefined) {
+      errors.push(
+        `${source}: ${JSON.stringify(raw)} is not ${setting.expected}`,
+      );
+    }
+    return value as T;
+  };
+  const config: Config = {
+    echo: { hostname: read(ECHO_HOST), port: read(ECHO_PORT) },
+    http: { hostname: read(HTTP_HOST), port: read(HTTP_PORT) },
+    idle: { initialMs: read(IDLE_TIMEOUT), refreshMs: read(IDLE_REFRESH) },
+    logLevel: read(LOG_LEVEL),
+  };
+  return errors.length > 0
+    ? { kind: "error", error: new ConfigError(errors[0]) }
+    : { kind: "run", config };
+}
+
+/** The `--help` text: every flag with its environment variable and default. */
+export function usage(): string {
+  const options = SETTINGS.flatMap((setting) => [
+    `  --${setting.flag} ${setting.placeholder}`.padEnd(26) +
+    setting.description,
+    `${" ".repeat(26)}env ${setting.env}, default ${setting.default}`,
+  ]);
+  return [
+    "Usage: echoserver [options]",
+    "",
+    "A TCP echo server with an HTTP health check (GET /healthcheck) and a",
+    "shutdown endpoint (POST /die). Flags override environment variables,",
+    "which override the defaults.",
+    "",
+    "Options:",
+    ...options,
+    "  -h, --help".padEnd(26) + "print this help and exit",
+  ].join("\n");
+}

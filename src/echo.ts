@@ -1,0 +1,124 @@
+import type { IdleTimeouts } from "./config.ts";
+import { IdleDeadline } from "./idle_deadline.ts";
+
+/**
+ * The byte stream one echo client is served over. A `Deno.Conn` is one; tests
+ * use in-memory streams.
+ */
+export interface EchoStream {
+  /** Reads into `buffer`; the byte count, or null at the end of the stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `data`; the number of bytes written. */
+  write(data: Uint8Array): Promise<number>;
+  /** Closes the stream; pending reads and writes settle. */
+  close(): void;
+}
+
+/** Why an echo connection ended without an error. */
+export type EchoEnd =
+  /** The client closed its sending side. */
+  | "closed"
+  /** The client sent nothing for too long. */
+  | "idle"
+  /** The service is shutting down. */
+  | "shutdown";
+
+/** How an echo connection ended. */
+export interface EchoResult {
+  reason: EchoEnd;
+  bytesEchoed: number;
+}
+
+/** What {@linkcode handleEchoConnection} needs besides the stream. */
+export interface EchoOptions {
+  timeouts: IdleTimeouts;
+  /** Aborting it ends the connection once the chunk being written is out. */
+  signal?: AbortSignal;
+}
+
+/** The first read buffer; small, so that idle connections stay cheap. */
+const MIN_READ_SIZE = 1024;
+/** The read buffer doubles up to this while reads fill it. */
+const MAX_READ_SIZE = 64 * 1024;
+
+/**
+ * Echoes every byte the client sends until it closes, goes idle, or the
+ * signal aborts; then closes the stream. Each chunk read is written back
+ * completely before the next read, so a connection holds at most one read
+ * buffer of client data and a client that does not read is not read from.
+ *
+ * The idle deadline starts at `timeouts.initialMs` and moves to
+ * `timeouts.refreshMs` after each chunk received; the server's own writes
+ * never move it. A stream error (a reset, a broken pipe) rejects the promise.
+ *
+ * @example
+ * ```ts
+ * import { handleEchoConnection } from "./echo.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect(listener.addr);
+ * const served = handleEchoConnection(await listener.accept(), {
+ *   timeouts: { initialMs: 5_000, refreshMs: 30_000 },
+ * });
+ * await client.write(new TextEncoder().encode("hey there"));
+ * const buffer = new Uint8Array(9);
+ * assert.equal(await client.read(buffer), 9);
+ * client.close();
+ * assert.deepEqual(await served, { reason: "closed", bytesEchoed: 9 });
+ * listener.close();
+ * ```
+ */
+export async function handleEchoConnection(
+  stream: EchoStream,
+  options: EchoOptions,
+): Promise<EchoResult> {
+  const { timeouts, signal } = options;
+  // Aborted, with the reason, by whatever ends the connection first; that
+  // closes the stream, which settles a pending read or write.
+  const ending = new AbortController();
+  ending.signal.addEventListener("abort", () => stream.close(), { once: true });
+  const deadline = new IdleDeadline(
+    timeouts.initialMs,
+    () => ending.abort("idle"),
+  );
+  let writing = false;
+  const onShutdown = () => {
+    if (!writing) ending.abort("shutdown");
+  };
+  signal?.addEventListener("abort", onShutdown, { once: true });
+
+  let bytesEchoed = 0;
+  try {
+    let buffer = new Uint8Array(MIN_READ_SIZE);
+    while (!signal?.aborted) {
+      const size = await stream.read(buffer);
+      if (size === null) break;
+      deadline.reset(timeouts.refreshMs);
+      writing = true;
+      await writeAll(stream, buffer.subarray(0, size));
+      writing = false;
+      bytesEchoed += size;
+      if (size === buffer.length && size < MAX_READ_SIZE) {
+        buffer = new Uint8Array(2 * size);
+      }
+    }
+    ending.abort(signal?.aborted ? "shutdown" : "closed");
+  } catch (error) {
+    // An error after the connection was ended is that ending's own close.
+    if (!ending.signal.aborted) {
+      ending.abort(error);
+      throw error;
+    }
+  } finally {
+    deadline.clear();
+    signal?.removeEventListener("abort", onShutdown);
+  }
+  return { reason: ending.signal.reason, bytesEchoed };
+}
+
+async function writeAll(stream: EchoStream, data: Uint8Array): Promise<void> {
+  for (let written = 0; written < data.length;) {
+    written += await stream.write(data.subarray(written));
+  }
+}

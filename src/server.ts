@@ -1,0 +1,116 @@
+import type { Config, ListenAddress } from "./config.ts";
+import { errorMessage } from "./error_message.ts";
+import { createHttpApp } from "./http_app.ts";
+import { Logger } from "./log.ts";
+import { formatHostPort } from "./net_addr.ts";
+import { onAbort } from "./on_abort.ts";
+import { serveEcho } from "./serve_echo.ts";
+
+/** A listener that could not be opened, such as a port already in use. */
+export class ListenError extends Error {
+  override name = "ListenError";
+
+  /**
+   * @param address where the listener was to be opened
+   * @param cause what the operating system said
+   */
+  constructor(address: ListenAddress, cause: unknown) {
+    super(
+      `cannot listen on ${formatHostPort(address)}: ${errorMessage(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/** What {@linkcode startServer} needs besides the config. */
+export interface ServerOptions {
+  /**
+   * The service's one shutdown switch: `POST /die` aborts it, and aborting it
+   * (from anywhere, such as a signal handler) stops everything.
+   */
+  shutdown: AbortController;
+  /** Where log lines go. @default a Logger at `config.logLevel` on stderr */
+  logger?: Logger;
+}
+
+/** A running service. */
+export interface RunningServer {
+  /** The address the echo listener is bound to, with the real port. */
+  echoAddr: Deno.NetAddr;
+  /** The address the HTTP server is bound to, with the real port. */
+  httpAddr: Deno.NetAddr;
+  /** Settles once both servers and every connection have stopped. */
+  finished: Promise<void>;
+}
+
+/**
+ * Starts the echo listener and the HTTP server, both stopped by one
+ * AbortSignal. On abort the echo listener closes, each echo connection closes
+ * once the chunk it is writing is out, and the HTTP server finishes the
+ * responses in flight before it closes.
+ *
+ * @throws {ListenError} when either address cannot be listened on; nothing is
+ * left open then.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./server.ts";
+ * import { parseConfig } from "./config.ts";
+ *
+ * const parsed = parseConfig(["--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
+ * if (parsed.kind !== "run") throw parsed;
+ * const shutdown = new AbortController();
+ * const server = startServer(parsed.config, { shutdown });
+ * console.log(`echo on port ${server.echoAddr.port}`);
+ * shutdown.abort("example over");
+ * await server.finished;
+ * ```
+ */
+export function startServer(
+  config: Config,
+  options: ServerOptions,
+): RunningServer {
+  const { shutdown, logger = new Logger(config.logLevel) } = options;
+  const { signal } = shutdown;
+
+  const listener = listen(
+    config.echo,
+    () => Deno.listen({ ...config.echo, transport: "tcp" }),
+  );
+  let http: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    const app = createHttpApp({ onDie: () => shutdown.abort("POST /die") });
+    http = listen(
+      config.http,
+      () => Deno.serve({ ...config.http, onListen() {} }, app.fetch),
+    );
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+
+  const stopHttp = () => {
+    logger.info(`shutting down: ${signal.reason}`);
+    http.shutdown();
+  };
+  onAbort(signal, stopHttp);
+
+  const echoDone = serveEcho(listener, {
+    timeouts: config.idle,
+    signal,
+    logger,
+  });
+  return {
+    echoAddr: listener.addr,
+    httpAddr: http.addr,
+    finished: Promise.all([echoDone, http.finished]).then(() => {}),
+  };
+}
+
+function listen<T>(address: ListenAddress, open: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    throw new ListenError(address, error);
+  }
+}

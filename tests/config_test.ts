@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { type Config, parseConfig, usage } from "../src/config.ts";
+
+function configOf(args: string[], env: Record<string, string> = {}): Config {
+  const parsed = parseConfig(args, env);
+  assert.equal(parsed.kind, "run", JSON.stringify(parsed));
+  return (parsed as { config: Config }).config;
+}
+
+function errorOf(args: string[], env: Record<string, string> = {}): string {
+  const parsed = parseConfig(args, env);
+  assert.equal(parsed.kind, "error");
+  return (parsed as { error: Error }).error.message;
+}
+
+Deno.test("parseConfig() defaults to the original service's settings", () => {
+  assert.deepEqual(configOf([]), {
+    echo: { hostname: "0.0.0.0", port: 4000 },
+    http: { hostname: "127.0.0.1", port: 4001 },
+    idle: { initialMs: 5_000, refreshMs: 30_000 },
+    logLevel: "info",
+  });
+});
+
+Deno.test("parseConfig() reads every setting from the environment", () => {
+  assert.deepEqual(
+    configOf([], {
+      ECHOSERVER__ECHO_HOST: "127.0.0.1",
+      ECHOSERVER__ECHO_PORT: "7",
+      ECHOSERVER__HTTP_HOST: "::1",
+      ECHOSERVER__HTTP_PORT: "0",
+      ECHOSERVER__IDLE_TIMEOUT__SECONDS: "0.25",
+      ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS: "60",
+      ECHOSERVER__LOG_LEVEL: "debug",
+    }),
+    {
+      echo: { hostname: "127.0.0.1", port: 7 },
+      http: { hostname: "::1", port: 0 },
+      idle: { initialMs: 250, refreshMs: 60_000 },
+      logLevel: "debug",
+    },
+  );
+});
+
+Deno.test("parseConfig() prefers flags, in either form, over the environment", () => {
+  const config = configOf(
+    [
+      "--echo-host=localhost",
+      "--echo-port",
+      "0",
+      "--http-host",
+      "0.0.0.0",
+      "--http-port=65535",
+      "--idle-timeout",
+      "1.5",
+      "--idle-refresh=.5",
+      "--log-level",
+      "warning",
+    ],
+    { ECHOSERVER__ECHO_PORT: "9", ECHOSERVER__LOG_LEVEL: "error" },
+  );
+  assert.deepEqual(config, {
+    echo: { hostname: "localhost", port: 0 },
+    http: { hostname: "0.0.0.0", port: 65535 },
+    idle: { initialMs: 1_500, refreshMs: 500 },
+    logLevel: "warning",
+  });
+});
+
+Deno.test("parseConfig() asks for help with --help or -h, whatever else is given", () => {
+  assert.deepEqual(parseConfig(["--help"], {}), { kind: "help" });
+  assert.deepEqual(parseConfig(["--echo-port", "0", "-h"], {}), {
+    kind: "help",
+  });
+});
+
+Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
+  const cases: [string[], string][] = [
+    [
+      ["--echo-port", "http"],
+      '--echo-port: "http" is not an integer from 0 to 65535',
+    ],
+    [
+      ["--http-port", "65536"],
+      '--http-port: "65536" is not an integer from 0 to 65535',
+    ],
+    [
+      ["--echo-port", "-1"],
+      '--echo-port: "-1" is not an integer from 0 to 65535',
+    ],
+    [
+      ["--echo-port", "4.5"],
+      '--echo-port: "4.5" is not an integer from 0 to 65535',
+    ],
+    [
+      ["--idle-timeout", "-5"],
+      '--idle-timeout: "-5" is not a positive number of seconds',
+    ],
+    [
+      ["--idle-timeout", "0"],
+      '--idle-timeout: "0" is not a positive number of seconds',
+    ],
+    [
+      ["--idle-refresh", "soon"],
+      '--idle-refresh: "soon" is not a positive number of seconds',
+    ],
+    [
+      ["--idle-refresh", "Infinity"],
+      '--idle-refresh: "Infinity" is not a positive number of seconds',
+    ],
+    [
+      ["--log-level", "loud"],
+      '--log-level: "loud" is not one of debug, info, warning, error',
+    ],
+    [["--echo-host", ""], '--echo-host: "" is not a hostname'],
+    [["--verbose"], "unknown option --verbose"],
+    [["-v"], "unknown option -v"],
+    [["--echo-port"], "--echo-port needs a value"],
+    [["serve"], 'unexpected argument "serve"'],
+  ];
+  for (const [args, message] of cases) assert.equal(errorOf(args), message);
+});
+
+Deno.test("parseConfig() names the environment variable and the value of a bad setting", () => {
+  assert.equal(
+    errorOf([], { ECHOSERVER__HTTP_PORT: "80 80" }),
+    'ECHOSERVER__HTTP_PORT: "80 80" is not an integer from 0 to 65535',
+  );
+  assert.equal(
+    errorOf([], { ECHOSERVER__IDLE_TIMEOUT__SECONDS: "" }),
+    'ECHOSERVER__IDLE_TIMEOUT__SECONDS: "" is not a positive number of seconds',
+  );
+  assert.equal(
+    errorOf([], { ECHOSERVER__LOG_LEVEL: "INFO" }),
+    'ECHOSERVER__LOG_LEVEL: "INFO" is not one of debug, info, warning, error',
+  );
+  // A valid flag hides a bad environment variable for the same setting.
+  assert.equal(
+    configOf(["--http-port", "1"], { ECHOSERVER__HTTP_PORT: "x" }).http.port,
+    1,
+  );
+});
+
+Deno.test("usage() lists every flag with its environment variable and default", () => {
+  const text = usage();
+  for (
+    const [flag, env, fallback] of [
+      ["--echo-host", "ECHOSERVER__ECHO_HOST", "0.0.0.0"],
+      ["--echo-port", "ECHOSERVER__ECHO_PORT", "4000"],
+      ["--http-host", "ECHOSERVER__HTTP_HOST", "127.0.0.1"],
+      ["--http-port", "ECHOSERVER__HTTP_PORT", "4001"],
+      ["--idle-timeout", "ECHOSERVER__IDLE_TIMEOUT__SECONDS", "5"],
+      ["--idle-refresh", "ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS", "30"],
+      ["--log-level", "ECHOSERVER__LOG_LEVEL", "info"],
+    ]
+  ) {
+    assert.match(
+      text,
+      new RegExp(`${flag} [A-Z]+ .*\\n +env ${env}, default ${fallback}\\n`),
+    );
+  }
+  assert.match(text, /-h, --help/);
+});

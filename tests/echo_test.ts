@@ -1,0 +1,247 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { handleEchoConnection } from "../src/echo.ts";
+import { FakeTime } from "./_fake_time.ts";
+import { memoryStreamPair } from "./_memory_stream.ts";
+import { readExactly } from "./_read.ts";
+
+const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** Resolves to whether `promise` has settled, after pending jobs have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol("pending");
+  return await Promise.race([
+    promise.catch(() => {}),
+    Promise.resolve(pending),
+  ]) !== pending;
+}
+
+Deno.test("handleEchoConnection() echoes each chunk back unchanged", async () => {
+  const [server, client] = memoryStreamPair();
+  const served = handleEchoConnection(server, { timeouts });
+  for (const text of ["hey there", "\n", "again"]) {
+    await client.write(bytes(text));
+    assert.deepEqual(await readExactly(client, text.length), bytes(text));
+  }
+  client.closeWrite();
+  assert.deepEqual(await served, { reason: "closed", bytesEchoed: 15 });
+  assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("handleEchoConnection() echoes any bytes in order, buffered or lockstep", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.uint8Array({ minLength: 1, maxLength: 5_000 }), {
+        maxLength: 8,
+      }),
+      fc.boolean(),
+      async (chunks, lockstep) => {
+        const [server, client] = memoryStreamPair({ lockstep });
+        const served = handleEchoConnection(server, { timeouts });
+        const sent = new Uint8Array(chunks.flatMap((chunk) => [...chunk]));
+        const [echoed] = await Promise.all([
+          readExactly(client, sent.length),
+          (async () => {
+            for (const chunk of chunks) await client.write(chunk);
+            client.closeWrite();
+          })(),
+        ]);
+        assert.deepEqual(echoed, sent);
+        assert.deepEqual(await served, {
+          reason: "closed",
+          bytesEchoed: sent.length,
+        });
+      },
+    ),
+    { numRuns: 50 },
+  );
+});
+
+Deno.test("handleEchoConnection() over a lockstep stream writes each chunk before reading the next", async () => {
+  const [server, client] = memoryStreamPair({ lockstep: true });
+  const served = handleEchoConnection(server, { timeouts });
+  // A lockstep write returns only once the server has read it all; the server
+  // then blocks writing the echo until this client reads it.
+  await client.write(bytes("first"));
+  const second = client.write(bytes("second"));
+  assert.equal(
+    await settled(second),
+    false,
+    "server read again before echoing",
+  );
+  assert.deepEqual(await readExactly(client, 5), bytes("first"));
+  await second;
+  assert.deepEqual(await readExactly(client, 6), bytes("second"));
+  client.closeWrite();
+  assert.deepEqual(await served, { reason: "closed", bytesEchoed: 11 });
+});
+
+Deno.test("handleEchoConnection() grows its read buffer only while reads fill it", async () => {
+  const [server, client] = memoryStreamPair();
+  const sizes: number[] = [];
+  const served = handleEchoConnection({
+    read(buffer) {
+      sizes.push(buffer.length);
+      return server.read(buffer);
+    },
+    write: (data) => server.write(data),
+    close: () => server.close(),
+  }, { timeouts });
+  await client.write(bytes("x"));
+  await readExactly(client, 1);
+  const large = new Uint8Array(1 << 20).fill(7);
+  await client.write(large);
+  assert.deepEqual(await readExactly(client, large.length), large);
+  client.closeWrite();
+  await served;
+  assert.deepEqual(sizes.slice(0, 3), [1024, 1024, 2048]);
+  assert.equal(Math.max(...sizes), 64 * 1024);
+});
+
+Deno.test("handleEchoConnection() drops a silent client exactly at the initial timeout", async () => {
+  using time = new FakeTime();
+  const [server, client] = memoryStreamPair();
+  const served = handleEchoConnection(server, { timeouts });
+  await time.tickAsync(timeouts.initialMs - 1);
+  assert.equal(await settled(served), false);
+  await time.tickAsync(1);
+  assert.deepEqual(await served, { reason: "idle", bytesEchoed: 0 });
+  assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("handleEchoConnection() moves the deadline to each chunk's arrival plus the refresh timeout", async () => {
+  using time = new FakeTime();
+  const [server, client] = memoryStreamPair();
+  const served = handleEchoConnection(server, { timeouts });
+  await time.tickAsync(4_000);
+  await client.write(bytes("a"));
+  await readExactly(client, 1);
+  await time.tickAsync(timeouts.refreshMs - 1);
+  assert.equal(await settled(served), false);
+  await time.tickAsync(1);
+  assert.deepEqual(await served, { reason: "idle", bytesEchoed: 1 });
+  assert.equal(time.now, 4_000 + timeouts.refreshMs);
+});
+
+Deno.test("handleEchoConnection() with a refresh shorter than the initial timeout closes at the earlier deadline", async () => {
+  using time = new FakeTime();
+  const [server, client] = memoryStreamPair();
+  const served = handleEchoConnection(server, {
+    timeouts: { initialMs: 10_000, refreshMs: 1_000 },
+  });
+  await client.write(bytes("a"));
+  await readExactly(client, 1);
+  await time.tickAsync(999);
+  assert.equal(await settled(served), false);
+  await time.tickAsync(1);
+  assert.deepEqual(await served, { reason: "idle", bytesEchoed: 1 });
+});
+
+Deno.test("handleEchoConnection() does not move the deadline for its own writes", async () => {
+  using time = new FakeTime();
+  const [server, client] = memoryStreamPair({ lockstep: true });
+  const served = handleEchoConnection(server, { timeouts });
+  await client.write(bytes("slow reader"));
+  // The echo is written only as this client reads it, just before the deadline.
+  await time.tickAsync(timeouts.refreshMs - 1);
+  assert.deepEqual(await readExactly(client, 11), bytes("slow reader"));
+  await time.tickAsync(1);
+  assert.deepEqual(await served, { reason: "idle", bytesEchoed: 11 });
+});
+
+Deno.test("handleEchoConnection() drops a client that never reads its echo at the deadline", async () => {
+  using time = new FakeTime();
+  const [server, client] = memoryStreamPair({ lockstep: true });
+  const served = handleEchoConnection(server, { timeouts });
+  await client.write(bytes("never read"));
+  await time.tickAsync(timeouts.refreshMs);
+  assert.deepEqual(await served, { reason: "idle", bytesEchoed: 0 });
+});
+
+Deno.test("handleEchoConnection() closes at the last chunk plus refresh, for any timeouts and gaps", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 10_000 }),
+      fc.integer({ min: 1, max: 60_000 }),
+      fc.array(fc.integer({ min: 0, max: 70_000 }), { maxLength: 8 }),
+      async (initialMs, refreshMs, gaps) => {
+        using time = new FakeTime();
+        const [server, client] = memoryStreamPair();
+        const served = handleEchoConnection(server, {
+          timeouts: { initialMs, refreshMs },
+        });
+        let endedAt: number | undefined;
+        served.then(() => endedAt = time.now);
+
+        // The model: where the deadline is after each chunk that makes it in time.
+        let deadline = initialMs;
+        let echoed = 0;
+        for (const gap of gaps) {
+          if (time.now + gap >= deadline) break;
+          await time.tickAsync(gap);
+          await client.write(bytes("."));
+          await readExactly(client, 1);
+          echoed++;
+          deadline = time.now + refreshMs;
+        }
+        await time.tickAsync(deadline - time.now - 1);
+        assert.equal(endedAt, undefined, "closed before the deadline");
+        await time.tickAsync(1);
+        assert.deepEqual(await served, { reason: "idle", bytesEchoed: echoed });
+        assert.equal(endedAt, deadline);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("handleEchoConnection() on shutdown closes a connection waiting to read", async () => {
+  const shutdown = new AbortController();
+  const [server, client] = memoryStreamPair();
+  const served = handleEchoConnection(server, {
+    timeouts,
+    signal: shutdown.signal,
+  });
+  await client.write(bytes("hi"));
+  await readExactly(client, 2);
+  shutdown.abort();
+  assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 2 });
+  assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("handleEchoConnection() on shutdown finishes writing the chunk it has read", async () => {
+  const shutdown = new AbortController();
+  const [server, client] = memoryStreamPair({ lockstep: true });
+  const served = handleEchoConnection(server, {
+    timeouts,
+    signal: shutdown.signal,
+  });
+  await client.write(bytes("in flight"));
+  // One byte back means the server is writing, and blocked on this reader.
+  assert.deepEqual(await readExactly(client, 1), bytes("i"));
+  shutdown.abort();
+  assert.equal(await settled(served), false);
+  assert.deepEqual(await readExactly(client, 8), bytes("n flight"));
+  assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 9 });
+  assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("handleEchoConnection() with the signal already aborted reads nothing", async () => {
+  const [server, client] = memoryStreamPair();
+  await client.write(bytes("too late"));
+  const served = handleEchoConnection(server, {
+    timeouts,
+    signal: AbortSignal.abort(),
+  });
+  assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 0 });
+  assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("handleEchoConnection() rejects with the stream's error and closes the stream", async () => {
+  const [server, client] = memoryStreamPair();
+  const served = handleEchoConnection(server, { timeouts });
+  client.reset();
+  await assert.rejects(served, Deno.errors.ConnectionReset);
+  await assert.rejects(client.write(bytes("x")), Deno.errors.BrokenPipe);
+});

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { createHttpApp, type HttpBindings } from "../src/http_app.ts";
+
+/** Bindings whose `completed` settles when the test says the response is out. */
+function pendingResponse(): HttpBindings & { send(): void } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { completed: promise, send: resolve };
+}
+
+const sent: HttpBindings = { completed: Promise.resolve() };
+const app = createHttpApp({ onDie: () => {} });
+
+Deno.test("GET /healthcheck answers ok computer as plain text", async () => {
+  const response = await app.request("/healthcheck", {}, sent);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type")!, /^text\/plain/);
+  assert.equal(await response.text(), "ok computer");
+});
+
+Deno.test("HEAD /healthcheck answers 200 with no body", async () => {
+  const response = await app.request("/healthcheck", { method: "HEAD" }, sent);
+  assert.equal(response.status, 200);
+  assert.equal(response.body, null);
+});
+
+Deno.test("POST /die answers bye bye and calls onDie once the response is sent", async () => {
+  let calls = 0;
+  const app = createHttpApp({ onDie: () => calls++ });
+  const bindings = pendingResponse();
+  const response = await app.request("/die", { method: "POST" }, bindings);
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), "bye bye");
+  assert.equal(calls, 0, "shut down before the response was out");
+  bindings.send();
+  await bindings.completed;
+  await Promise.resolve();
+  assert.equal(calls, 1);
+});
+
+Deno.test("POST /die still calls onDie when the response could not be sent", async () => {
+  let calls = 0;
+  const app = createHttpApp({ onDie: () => calls++ });
+  const failed = Promise.reject(
+    new Deno.errors.Interrupted("client went away"),
+  );
+  await app.request("/die", { method: "POST" }, { completed: failed });
+  await failed.catch(() => {});
+  await Promise.resolve();
+  assert.equal(calls, 1);
+});
+
+Deno.test("a wrong method on a known path gets 405 with an Allow header", async () => {
+  let calls = 0;
+  const app = createHttpApp({ onDie: () => calls++ });
+  for (
+    const [method, path, allow] of [
+      ["POST", "/healthcheck", "GET, HEAD"],
+      ["DELETE", "/healthcheck", "GET, HEAD"],
+      ["GET", "/die", "POST"],
+      ["HEAD", "/die", "POST"],
+      ["PUT", "/die", "POST"],
+    ]
+  ) {
+    const response = await app.request(path, { method }, sent);
+    assert.equal(response.status, 405, `${method} ${path}`);
+    assert.equal(response.headers.get("allow"), allow);
+    await response.body?.cancel();
+  }
+  assert.equal(calls, 0);
+});
+
+Deno.test("an unknown path gets 404", async () => {
+  for (const path of ["/", "/health", "/healthcheck/x", "/DIE"]) {
+    const response = await app.request(path, {}, sent);
+    assert.equal(response.status, 404, path);
+    assert.equal(await response.text(), "not found");
+  }
+});
