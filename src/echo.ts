@@ -57,7 +57,7 @@ const MAX_READ_SIZE = 64 * 1024;
  * import assert from "node:assert/strict";
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = await Deno.connect(listener.addr);
+ * const client = await Deno.connect({ port: listener.addr.port });
  * const served = handleEchoConnection(await listener.accept(), {
  *   timeouts: { initialMs: 5_000, refreshMs: 30_000 },
  * });

@@ -56,12 +56,13 @@ export interface RunningServer {
  * ```ts
  * import { startServer } from "./server.ts";
  * import { parseConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
  *
  * const parsed = parseConfig(["--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
  * if (parsed.kind !== "run") throw parsed;
  * const shutdown = new AbortController();
  * const server = startServer(parsed.config, { shutdown });
- * console.log(`echo on port ${server.echoAddr.port}`);
+ * assert.notEqual(server.echoAddr.port, 0); // the port actually bound
  * shutdown.abort("example over");
  * await server.finished;
  * ```

@@ -4,7 +4,7 @@ import {
   type EchoListener,
   serveEcho,
 } from "../src/serve_echo.ts";
-import { LogCapture } from "./_log_capture.ts";
+import { LineCapture } from "./_line_capture.ts";
 import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
 
@@ -66,7 +66,7 @@ async function assertEchoes(client: MemoryStream, text: string): Promise<void> {
 
 Deno.test("serveEcho() takes a failed accept as one client's and goes on", async () => {
   const shutdown = new AbortController();
-  const log = new LogCapture();
+  const log = new LineCapture();
   const listener = new ScriptedListener();
   const served = serveEcho(listener, {
     timeouts,
@@ -85,7 +85,7 @@ Deno.test("serveEcho() takes a failed accept as one client's and goes on", async
 
 Deno.test("serveEcho() keeps a client's fault from touching other clients", async () => {
   const shutdown = new AbortController();
-  const log = new LogCapture();
+  const log = new LineCapture();
   const listener = new ScriptedListener();
   const served = serveEcho(listener, {
     timeouts,
@@ -109,7 +109,7 @@ Deno.test("serveEcho() keeps a client's fault from touching other clients", asyn
 
 Deno.test("serveEcho() logs each client's start and end at debug level", async () => {
   const shutdown = new AbortController();
-  const log = new LogCapture();
+  const log = new LineCapture();
   const listener = new ScriptedListener();
   const served = serveEcho(listener, {
     timeouts,
@@ -130,7 +130,7 @@ Deno.test("serveEcho() logs each client's start and end at debug level", async (
 
 Deno.test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
   const shutdown = new AbortController();
-  const log = new LogCapture();
+  const log = new LineCapture();
   const listener = new ScriptedListener();
   const served = serveEcho(listener, {
     timeouts,
@@ -154,7 +154,7 @@ Deno.test("serveEcho() on abort closes the listener and ends once its connection
 
 Deno.test("serveEcho() with the signal already aborted closes the listener at once", async () => {
   const listener = new ScriptedListener();
-  const log = new LogCapture();
+  const log = new LineCapture();
   await serveEcho(listener, {
     timeouts,
     signal: AbortSignal.abort(),

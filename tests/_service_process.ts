@@ -1,0 +1,83 @@
+import { LineCapture } from "./_line_capture.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** `main.ts` running as its own process, as a user runs it. */
+export class ServiceProcess implements AsyncDisposable {
+  readonly #child: Deno.ChildProcess;
+  /** Its standard output, line by line. */
+  readonly stdout = new LineCapture();
+  /** Its standard error, line by line. */
+  readonly stderr = new LineCapture();
+  /** Settles when it has exited and both outputs are read. */
+  readonly status: Promise<Deno.CommandStatus>;
+
+  /**
+   * Runs `main.ts` with `--allow-net --allow-env` and `args`, with no
+   * `ECHOSERVER__` variable from this environment but those in `env`.
+   */
+  constructor(
+    args: string[],
+    options: { env?: Record<string, string>; permissions?: string[] } = {},
+  ) {
+    const inherited = Object.entries(Deno.env.toObject()).filter(([name]) =>
+      !name.startsWith("ECHOSERVER__")
+    );
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...(options.permissions ?? ["--allow-net", "--allow-env"]),
+        "main.ts",
+        ...args,
+      ],
+      cwd: ROOT,
+      clearEnv: true,
+      env: { ...Object.fromEntries(inherited), NO_COLOR: "1", ...options.env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.status = Promise.all([
+      this.#child.status,
+      collect(this.#child.stdout, this.stdout),
+      collect(this.#child.stderr, this.stderr),
+    ]).then(([status]) => status);
+  }
+
+  /** The ports from the startup lines, once both are printed. */
+  async ports(): Promise<{ echo: number; http: number }> {
+    const echo = await this.stdout.waitFor("echo listening on ");
+    const http = await this.stdout.waitFor("http listening on ");
+    return {
+      echo: Number(echo.match(/:(\d+)$/)![1]),
+      http: Number(http.match(/:(\d+)\/$/)![1]),
+    };
+  }
+
+  /** Sends a signal to the process. */
+  kill(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await this.status;
+  }
+}
+
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  capture: LineCapture,
+): Promise<void> {
+  let partial = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (partial + text).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) capture.add(line);
+  }
+  if (partial) capture.add(partial);
+}

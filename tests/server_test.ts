@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import type { Config } from "../src/config.ts";
+import { ListenError, type RunningServer, startServer } from "../src/server.ts";
+import { FakeTime } from "./_fake_time.ts";
+import { LineCapture } from "./_line_capture.ts";
+import { readExactly } from "./_read.ts";
+
+const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+function loopbackConfig(ports = { echo: 0, http: 0 }): Config {
+  return {
+    echo: { hostname: "127.0.0.1", port: ports.echo },
+    http: { hostname: "127.0.0.1", port: ports.http },
+    idle: timeouts,
+    logLevel: "debug",
+  };
+}
+
+/** Starts the service on free loopback ports; stops it when disposed. */
+function serve(): RunningServer & {
+  shutdown: AbortController;
+  log: LineCapture;
+  httpUrl: string;
+  [Symbol.asyncDispose](): Promise<void>;
+} {
+  const shutdown = new AbortController();
+  const log = new LineCapture();
+  const server = startServer(loopbackConfig(), {
+    shutdown,
+    logger: log.logger,
+  });
+  return {
+    ...server,
+    shutdown,
+    log,
+    httpUrl: `http://127.0.0.1:${server.httpAddr.port}`,
+    async [Symbol.asyncDispose]() {
+      shutdown.abort("test over");
+      await server.finished;
+    },
+  };
+}
+
+async function assertEchoes(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  const [echoed] = await Promise.all([
+    readExactly(conn, data.length),
+    conn.write(data).then(async function writeRest(written): Promise<void> {
+      if (written < data.length) {
+        await conn.write(data.subarray(written)).then(writeRest);
+      }
+    }),
+  ]);
+  assert.deepEqual(echoed, data);
+}
+
+function connect({ hostname, port }: Deno.NetAddr): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname, port });
+}
+
+function randomBytes(size: number): Uint8Array {
+  const data = new Uint8Array(size);
+  for (let offset = 0; offset < size; offset += 65_536) {
+    crypto.getRandomValues(data.subarray(offset, offset + 65_536));
+  }
+  return data;
+}
+
+Deno.test("startServer() echoes over TCP and answers the health check", async () => {
+  await using server = serve();
+  using conn = await connect(server.echoAddr);
+  await assertEchoes(conn, bytes("hey there\n"));
+  const response = await fetch(`${server.httpUrl}/healthcheck`);
+  assert.equal(await response.text(), "ok computer");
+});
+
+Deno.test("startServer() echoes 1 MiB of binary data unchanged", async () => {
+  await using server = serve();
+  using conn = await connect(server.echoAddr);
+  await assertEchoes(conn, randomBytes(1 << 20));
+});
+
+Deno.test("startServer() serves 100 concurrent clients, each its own bytes", async () => {
+  await using server = serve();
+  const conns = await Promise.all(
+    Array.from({ length: 100 }, () => connect(server.echoAddr)),
+  );
+  try {
+    await Promise.all(
+      conns.map((conn, i) =>
+        assertEchoes(conn, bytes(`client ${i} `.repeat(i + 1)))
+      ),
+    );
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+});
+
+Deno.test("startServer() keeps serving after a client resets its connection", async () => {
+  await using server = serve();
+  const resetter = await connect(server.echoAddr);
+  await resetter.write(randomBytes(256 * 1024));
+  // Close with echoed bytes still unread: the kernel answers with a reset.
+  await readExactly(resetter, 1);
+  resetter.close();
+  assert.match(
+    await server.log.waitFor("warning: client 1:"),
+    /reset|broken pipe/i,
+  );
+  using next = await connect(server.echoAddr);
+  await assertEchoes(next, bytes("after the reset"));
+});
+
+Deno.test("startServer() keeps serving after a client disconnects", async () => {
+  await using server = serve();
+  (await connect(server.echoAddr)).close();
+  await server.log.waitFor("client 1: closed after 0 bytes");
+  using next = await connect(server.echoAddr);
+  await assertEchoes(next, bytes("after the disconnect"));
+});
+
+Deno.test("POST /die answers bye bye, then closes both listeners and open echo connections", async () => {
+  const server = serve();
+  using conn = await connect(server.echoAddr);
+  await assertEchoes(conn, bytes("before"));
+  const response = await fetch(`${server.httpUrl}/die`, { method: "POST" });
+  assert.equal(await response.text(), "bye bye");
+  await server.finished;
+  assert.equal(server.shutdown.signal.reason, "POST /die");
+  assert.equal(await conn.read(new Uint8Array(1)), null);
+  await assert.rejects(
+    connect(server.echoAddr),
+    Deno.errors.ConnectionRefused,
+  );
+  await assert.rejects(fetch(`${server.httpUrl}/healthcheck`), TypeError);
+  assert.ok(server.log.lines.includes("info: shutting down: POST /die"));
+});
+
+Deno.test("startServer() drops idle clients on the fake clock, over real sockets", async () => {
+  using time = new FakeTime();
+  await using server = serve();
+  using silent = await connect(server.echoAddr);
+  await server.log.waitFor("client 1: connected");
+  await time.tickAsync(timeouts.initialMs - 1);
+  using chatty = await connect(server.echoAddr);
+  await assertEchoes(chatty, bytes("refresh"));
+  assert.equal(server.log.lines.some((line) => line.includes("idle")), false);
+
+  await time.tickAsync(1);
+  assert.equal(await silent.read(new Uint8Array(1)), null);
+  assert.ok(
+    server.log.lines.includes("info: client 1: closed idle connection"),
+  );
+
+  await time.tickAsync(timeouts.refreshMs - 2);
+  assert.deepEqual(
+    server.log.lines.filter((line) => line.includes("client 2: closed")),
+    [],
+  );
+  await time.tickAsync(1);
+  assert.equal(await chatty.read(new Uint8Array(1)), null);
+  assert.ok(
+    server.log.lines.includes("info: client 2: closed idle connection"),
+  );
+});
+
+Deno.test("startServer() names the address in use and leaves nothing open", () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = taken.addr;
+  const shutdown = new AbortController();
+  for (const ports of [{ echo: port, http: 0 }, { echo: 0, http: port }]) {
+    assert.throws(
+      () => startServer(loopbackConfig(ports), { shutdown }),
+      (error) =>
+        error instanceof ListenError &&
+        error.message.startsWith(`cannot listen on 127.0.0.1:${port}: `) &&
+        error.cause instanceof Deno.errors.AddrInUse,
+    );
+  }
+});
+
+Deno.test("startServer() with the signal already aborted stops at once", async () => {
+  const shutdown = new AbortController();
+  shutdown.abort("before start");
+  const log = new LineCapture();
+  const server = startServer(loopbackConfig(), {
+    shutdown,
+    logger: log.logger,
+  });
+  await server.finished;
+  assert.deepEqual(log.lines, ["info: shutting down: before start"]);
+});
