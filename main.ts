@@ -2,7 +2,8 @@
  * The echoserver process: reads flags and environment, starts the service,
  * turns SIGINT and SIGTERM into its one shutdown signal, and picks the exit
  * code. Exit codes: 0 after a clean shutdown, 1 when the service cannot
- * start (such as a port in use), 2 for bad flags or environment variables.
+ * start (such as a port in use), 2 for bad flags or environment variables,
+ * 130 or 143 for a second SIGINT or SIGTERM during shutdown.
  *
  * @module
  */
@@ -10,8 +11,7 @@ import { parseConfig, usage } from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
-
-const SHUTDOWN_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
+import { abortOnSignals } from "./src/shutdown_signals.ts";
 
 async function main(): Promise<number> {
   const commandLine = parseConfig(Deno.args, Deno.env.toObject());
@@ -35,13 +35,9 @@ async function main(): Promise<number> {
   console.log(`echo listening on ${formatHostPort(server.echoAddr)}`);
   console.log(`http listening on http://${formatHostPort(server.httpAddr)}/`);
 
-  const handlers = SHUTDOWN_SIGNALS.map((signal) => {
-    const handler = () => shutdown.abort(signal);
-    Deno.addSignalListener(signal, handler);
-    return () => Deno.removeSignalListener(signal, handler);
-  });
+  const removeSignalListeners = abortOnSignals(shutdown, Deno.exit);
   await server.finished;
-  for (const remove of handlers) remove();
+  removeSignalListeners();
   return 0;
 }
 

@@ -20,6 +20,10 @@ export interface Config {
   echo: ListenAddress;
   http: ListenAddress;
   idle: IdleTimeouts;
+  /** Echo connections served at once; a client over the limit is closed at once. */
+  maxConnections: number;
+  /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
+  dieToken?: string;
   logLevel: LogLevel;
 }
 
@@ -38,7 +42,10 @@ export type CommandLine =
 interface Setting<T> {
   flag: string;
   env: string;
-  default: string;
+  /** The value when neither the flag nor the variable is given; none when unset. */
+  default?: string;
+  /** Keeps the value out of error messages. */
+  secret?: boolean;
   /** The flag's value in the usage text, such as `PORT`. */
   placeholder: string;
   description: string;
@@ -57,6 +64,13 @@ const milliseconds = (raw: string) =>
   /^(\d+\.?\d*|\.\d+)$/.test(raw) && Number(raw) > 0
     ? Number(raw) * 1000
     : undefined;
+
+const positiveInteger = (raw: string) =>
+  /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : undefined;
+
+/** The characters of an RFC 6750 bearer token, as `Authorization` carries it. */
+const bearerToken = (raw: string) =>
+  /^[A-Za-z0-9._~+/-]+=*$/.test(raw) ? raw : undefined;
 
 const logLevel = (raw: string) => LOG_LEVELS.find((level) => level === raw);
 
@@ -114,6 +128,25 @@ const IDLE_REFRESH: Setting<number> = {
   expected: "a positive number of seconds",
   parse: milliseconds,
 };
+const MAX_CONNECTIONS: Setting<number> = {
+  flag: "max-connections",
+  env: "ECHOSERVER__MAX_CONNECTIONS",
+  default: "10000",
+  placeholder: "N",
+  description: "echo clients served at once; more are closed at once",
+  expected: "a positive integer",
+  parse: positiveInteger,
+};
+const DIE_TOKEN: Setting<string> = {
+  flag: "die-token",
+  env: "ECHOSERVER__DIE_TOKEN",
+  placeholder: "TOKEN",
+  description: "POST /die then needs 'Authorization: Bearer TOKEN';\n" +
+    "set one whenever --http-host is not loopback",
+  expected: "a bearer token (letters, digits and -._~+/, then any '=')",
+  secret: true,
+  parse: bearerToken,
+};
 const LOG_LEVEL: Setting<LogLevel> = {
   flag: "log-level",
   env: "ECHOSERVER__LOG_LEVEL",
@@ -131,6 +164,8 @@ const SETTINGS: Setting<unknown>[] = [
   HTTP_PORT,
   IDLE_TIMEOUT,
   IDLE_REFRESH,
+  MAX_CONNECTIONS,
+  DIE_TOKEN,
   LOG_LEVEL,
 ];
 
@@ -189,18 +224,18 @@ export function parseConfig(
     }
   }
 
+  // The value, or undefined for an invalid value (then only the error is
+  // returned) or for a setting with no value and no default.
   const read = <T>(setting: Setting<T>): T => {
-    const flagValue = flags.get(setting.flag);
-    const [source, raw] = flagValue !== undefined
-      ? [`--${setting.flag}`, flagValue]
-      : env[setting.env] !== undefined
-      ? [setting.env, env[setting.env]!]
-      : ["default", setting.default];
+    const fromFlag = flags.get(setting.flag);
+    const [source, raw] = fromFlag !== undefined
+      ? [`--${setting.flag}`, fromFlag]
+      : [setting.env, env[setting.env] ?? setting.default];
+    if (raw === undefined) return undefined as T;
     const value = setting.parse(raw);
     if (value === undefined) {
-      errors.push(
-        `${source}: ${JSON.stringify(raw)} is not ${setting.expected}`,
-      );
+      const shown = setting.secret ? "the value" : JSON.stringify(raw);
+      errors.push(`${source}: ${shown} is not ${setting.expected}`);
     }
     return value as T;
   };
@@ -208,8 +243,11 @@ export function parseConfig(
     echo: { hostname: read(ECHO_HOST), port: read(ECHO_PORT) },
     http: { hostname: read(HTTP_HOST), port: read(HTTP_PORT) },
     idle: { initialMs: read(IDLE_TIMEOUT), refreshMs: read(IDLE_REFRESH) },
+    maxConnections: read(MAX_CONNECTIONS),
     logLevel: read(LOG_LEVEL),
   };
+  const dieToken = read(DIE_TOKEN);
+  if (dieToken !== undefined) config.dieToken = dieToken;
   return errors.length > 0
     ? { kind: "error", error: new ConfigError(errors[0]) }
     : { kind: "run", config };
@@ -217,10 +255,11 @@ export function parseConfig(
 
 /** The `--help` text: every flag with its environment variable and default. */
 export function usage(): string {
+  const indent = " ".repeat(26);
   const options = SETTINGS.flatMap((setting) => [
     `  --${setting.flag} ${setting.placeholder}`.padEnd(26) +
-    setting.description,
-    `${" ".repeat(26)}env ${setting.env}, default ${setting.default}`,
+    setting.description.replaceAll("\n", `\n${indent}`),
+    `${indent}env ${setting.env}, default ${setting.default ?? "none"}`,
   ]);
   return [
     "Usage: echoserver [options]",

@@ -34,6 +34,13 @@ export interface EchoOptions {
   timeouts: IdleTimeouts;
   /** Aborting it ends the connection once the chunk being written is out. */
   signal?: AbortSignal;
+  /**
+   * Once the signal has aborted, how long writing that chunk may take before
+   * the connection is closed anyway, so that a client that does not read
+   * cannot hold up shutdown.
+   * @default {1000}
+   */
+  drainMs?: number;
 }
 
 /** The first read buffer; small, so that idle connections stay cheap. */
@@ -73,18 +80,19 @@ export async function handleEchoConnection(
   stream: EchoStream,
   options: EchoOptions,
 ): Promise<EchoResult> {
-  const { timeouts, signal } = options;
+  const { timeouts, signal, drainMs = 1_000 } = options;
   // Aborted, with the reason, by whatever ends the connection first; that
   // closes the stream, which settles a pending read or write.
   const ending = new AbortController();
   ending.signal.addEventListener("abort", () => stream.close(), { once: true });
   const deadline = new IdleDeadline(
     timeouts.initialMs,
-    () => ending.abort("idle"),
+    () => ending.abort(signal?.aborted ? "shutdown" : "idle"),
   );
   let writing = false;
   const onShutdown = () => {
-    if (!writing) ending.abort("shutdown");
+    if (writing) deadline.limit(drainMs);
+    else ending.abort("shutdown");
   };
   signal?.addEventListener("abort", onShutdown, { once: true });
 

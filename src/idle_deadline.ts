@@ -37,6 +37,11 @@ export class IdleDeadline {
     if (this.#expiresAt < this.#timerFiresAt) this.#arm();
   }
 
+  /** Moves the deadline to `ms` milliseconds from now if that is sooner. */
+  limit(ms: number): void {
+    if (performance.now() + ms < this.#expiresAt) this.reset(ms);
+  }
+
   /** Cancels the deadline: `onExpire` will not be called. */
   clear(): void {
     clearTimeout(this.#timer);

@@ -18,3 +18,21 @@ export function formatHostPort(
     ? `[${hostname}]:${port}`
     : `${hostname}:${port}`;
 }
+
+/**
+ * Whether `hostname` can only be reached from this machine: `localhost`,
+ * 127.0.0.0/8 or `::1`.
+ *
+ * @example
+ * ```ts
+ * import { isLoopback } from "./net_addr.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isLoopback("127.0.0.1"), true);
+ * assert.equal(isLoopback("0.0.0.0"), false);
+ * ```
+ */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}

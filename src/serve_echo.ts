@@ -7,6 +7,8 @@ import { errorMessage } from "./error_message.ts";
 import type { Logger } from "./log.ts";
 import { formatHostPort } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
+import { pause } from "./pause.ts";
+import { ThrottledLog } from "./throttled_log.ts";
 
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
 export interface EchoConn extends EchoStream {
@@ -26,7 +28,16 @@ export interface ServeEchoOptions extends EchoOptions {
   /** Aborting it closes the listener and then each connection. */
   signal: AbortSignal;
   logger: Logger;
+  /** Connections served at once; a client over the limit is closed at once. */
+  maxConnections: number;
 }
+
+/** The least time between two log lines about the same kind of failure. */
+const FAILURE_LOG_INTERVAL_MS = 1_000;
+/** The first and the longest pause after accept fails for want of resources. */
+const ACCEPT_BACKOFF_MS = { first: 10, max: 1_000 };
+/** Accept errors that say the process or system is out of something. */
+const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 
 /**
  * Serves every client of `listener` with {@linkcode handleEchoConnection}
@@ -53,19 +64,40 @@ export async function serveEcho(
   listener: EchoListener,
   options: ServeEchoOptions,
 ): Promise<void> {
-  const { signal, logger } = options;
+  const { signal, logger, maxConnections } = options;
   onAbort(signal, () => listener.close());
+  const acceptFailures = new ThrottledLog(logger, FAILURE_LOG_INTERVAL_MS);
+  const rejections = new ThrottledLog(logger, FAILURE_LOG_INTERVAL_MS);
 
   const clients = new Set<Promise<void>>();
   let nextId = 1;
+  let backoffMs = 0;
   while (!signal.aborted) {
     let conn: EchoConn;
     try {
       conn = await listener.accept();
+      backoffMs = 0;
     } catch (error) {
-      // Once aborted this is the closed listener; before, it is one client's
-      // failure (such as a reset before the accept), not the listener's.
-      if (!signal.aborted) logger.warning(`accept: ${errorMessage(error)}`);
+      // Once aborted this is the closed listener. Before, it is one client's
+      // failure (such as a reset before the accept), or a shortage, such as
+      // of descriptors, that retrying at once would only spin on.
+      if (signal.aborted) break;
+      acceptFailures.warning(`accept: ${errorMessage(error)}`);
+      if (isOutOfResources(error)) {
+        backoffMs = Math.min(
+          ACCEPT_BACKOFF_MS.max,
+          2 * backoffMs || ACCEPT_BACKOFF_MS.first,
+        );
+        await pause(backoffMs, signal);
+      }
+      continue;
+    }
+    if (clients.size >= maxConnections) {
+      conn.close();
+      rejections.warning(
+        `closed a client from ${formatHostPort(conn.remoteAddr)}: ` +
+          `${maxConnections} connections open, the most --max-connections allows`,
+      );
       continue;
     }
     const client = serveClient(nextId++, conn, options);
@@ -73,6 +105,10 @@ export async function serveEcho(
     client.then(() => clients.delete(client));
   }
   await Promise.all(clients);
+}
+
+function isOutOfResources(error: unknown): boolean {
+  return OUT_OF_RESOURCES.has((error as { code?: string }).code ?? "");
 }
 
 async function serveClient(

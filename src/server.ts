@@ -2,7 +2,7 @@ import type { Config, ListenAddress } from "./config.ts";
 import { errorMessage } from "./error_message.ts";
 import { createHttpApp } from "./http_app.ts";
 import { Logger } from "./log.ts";
-import { formatHostPort } from "./net_addr.ts";
+import { formatHostPort, isLoopback } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
 import { serveEcho } from "./serve_echo.ts";
 
@@ -80,7 +80,11 @@ export function startServer(
   );
   let http: Deno.HttpServer<Deno.NetAddr>;
   try {
-    const app = createHttpApp({ onDie: () => shutdown.abort("POST /die") });
+    const app = createHttpApp({
+      onDie: () => shutdown.abort("POST /die"),
+      dieToken: config.dieToken,
+      signal,
+    });
     http = listen(
       config.http,
       () => Deno.serve({ ...config.http, onListen() {} }, app.fetch),
@@ -88,6 +92,13 @@ export function startServer(
   } catch (error) {
     listener.close();
     throw error;
+  }
+
+  if (config.dieToken === undefined && !isLoopback(config.http.hostname)) {
+    logger.warning(
+      `http on ${config.http.hostname} with no --die-token: ` +
+        "anyone who can reach it can stop the service with POST /die",
+    );
   }
 
   const stopHttp = () => {
@@ -98,6 +109,7 @@ export function startServer(
 
   const echoDone = serveEcho(listener, {
     timeouts: config.idle,
+    maxConnections: config.maxConnections,
     signal,
     logger,
   });

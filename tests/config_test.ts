@@ -18,6 +18,7 @@ Deno.test("parseConfig() defaults to the original service's settings", () => {
     echo: { hostname: "0.0.0.0", port: 4000 },
     http: { hostname: "127.0.0.1", port: 4001 },
     idle: { initialMs: 5_000, refreshMs: 30_000 },
+    maxConnections: 10_000,
     logLevel: "info",
   });
 });
@@ -37,6 +38,7 @@ Deno.test("parseConfig() reads every setting from the environment", () => {
       echo: { hostname: "127.0.0.1", port: 7 },
       http: { hostname: "::1", port: 0 },
       idle: { initialMs: 250, refreshMs: 60_000 },
+      maxConnections: 10_000,
       logLevel: "debug",
     },
   );
@@ -63,6 +65,7 @@ Deno.test("parseConfig() prefers flags, in either form, over the environment", (
     echo: { hostname: "localhost", port: 0 },
     http: { hostname: "0.0.0.0", port: 65535 },
     idle: { initialMs: 1_500, refreshMs: 500 },
+    maxConnections: 10_000,
     logLevel: "warning",
   });
 });
@@ -160,4 +163,26 @@ Deno.test("usage() lists every flag with its environment variable and default", 
     );
   }
   assert.match(text, /-h, --help/);
+});
+
+Deno.test("parseConfig() reads the connection limit and the die token", () => {
+  const config = configOf(["--max-connections", "2"], {
+    ECHOSERVER__DIE_TOKEN: "s3cret-Token_~+/=",
+  });
+  assert.equal(config.maxConnections, 2);
+  assert.equal(config.dieToken, "s3cret-Token_~+/=");
+  assert.equal(configOf([]).dieToken, undefined);
+  assert.equal(
+    errorOf(["--max-connections", "0"]),
+    '--max-connections: "0" is not a positive integer',
+  );
+});
+
+Deno.test("parseConfig() never echoes a die token back, even a bad one", () => {
+  const message = errorOf(["--die-token", "has spaces in it"]);
+  assert.equal(
+    message,
+    "--die-token: the value is not a bearer token (letters, digits and -._~+/, then any '=')",
+  );
+  assert.equal(message.includes("spaces"), false);
 });

@@ -245,3 +245,35 @@ Deno.test("handleEchoConnection() rejects with the stream's error and closes the
   await assert.rejects(served, Deno.errors.ConnectionReset);
   await assert.rejects(client.write(bytes("x")), Deno.errors.BrokenPipe);
 });
+
+Deno.test("handleEchoConnection() on shutdown closes a client that will not read after drainMs", async () => {
+  using time = new FakeTime();
+  const shutdown = new AbortController();
+  const [server, client] = memoryStreamPair({ lockstep: true });
+  const served = handleEchoConnection(server, {
+    timeouts,
+    signal: shutdown.signal,
+    drainMs: 1_000,
+  });
+  await client.write(bytes("never read"));
+  shutdown.abort();
+  await time.tickAsync(999);
+  assert.equal(await settled(served), false);
+  await time.tickAsync(1);
+  assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 0 });
+});
+
+Deno.test("handleEchoConnection() on shutdown keeps an idle deadline sooner than drainMs", async () => {
+  using time = new FakeTime();
+  const shutdown = new AbortController();
+  const [server, client] = memoryStreamPair({ lockstep: true });
+  const served = handleEchoConnection(server, {
+    timeouts: { initialMs: 5_000, refreshMs: 500 },
+    signal: shutdown.signal,
+    drainMs: 1_000,
+  });
+  await client.write(bytes("never read"));
+  shutdown.abort();
+  await time.tickAsync(500);
+  assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 0 });
+});

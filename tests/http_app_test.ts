@@ -76,3 +76,56 @@ Deno.test("an unknown path gets 404", async () => {
     assert.equal(await response.text(), "not found");
   }
 });
+
+Deno.test("with a die token, POST /die needs it as a bearer token", async () => {
+  let calls = 0;
+  const app = createHttpApp({ onDie: () => calls++, dieToken: "open-sesame" });
+  for (
+    const [authorization, status] of [
+      [undefined, 401],
+      ["Bearer wrong-token", 401],
+      ["Basic b3Blbi1zZXNhbWU=", 400],
+      ["Bearer open-sesame", 200],
+    ] as const
+  ) {
+    const headers = authorization ? { authorization } : undefined;
+    const response = await app.request(
+      "/die",
+      { method: "POST", headers },
+      sent,
+    );
+    assert.equal(response.status, status, authorization);
+    await response.body?.cancel();
+  }
+  await Promise.resolve();
+  assert.equal(calls, 1);
+  const wrongMethod = await app.request("/die", {}, sent);
+  assert.equal(wrongMethod.status, 405);
+  await wrongMethod.body?.cancel();
+});
+
+Deno.test("a request body over 1 KiB gets 413 before anything reads it", async () => {
+  let calls = 0;
+  const app = createHttpApp({ onDie: () => calls++ });
+  const response = await app.request("/die", {
+    method: "POST",
+    headers: { "content-length": "1000000000" },
+    body: "x",
+  }, sent);
+  assert.equal(response.status, 413);
+  await response.body?.cancel();
+  await Promise.resolve();
+  assert.equal(calls, 0);
+});
+
+Deno.test("once shutdown has begun every request gets 503", async () => {
+  const shutdown = new AbortController();
+  const app = createHttpApp({ onDie: () => {}, signal: shutdown.signal });
+  assert.equal((await app.request("/healthcheck", {}, sent)).status, 200);
+  shutdown.abort();
+  for (const [path, method] of [["/healthcheck", "GET"], ["/die", "POST"]]) {
+    const response = await app.request(path, { method }, sent);
+    assert.equal(response.status, 503);
+    assert.equal(await response.text(), "shutting down");
+  }
+});

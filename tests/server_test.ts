@@ -13,6 +13,7 @@ function loopbackConfig(ports = { echo: 0, http: 0 }): Config {
     echo: { hostname: "127.0.0.1", port: ports.echo },
     http: { hostname: "127.0.0.1", port: ports.http },
     idle: timeouts,
+    maxConnections: 10_000,
     logLevel: "debug",
   };
 }
