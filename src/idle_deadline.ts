@@ -50,7 +50,11 @@ export class IdleDeadline {
   #arm(): void {
     clearTimeout(this.#timer);
     const now = performance.now();
-    const delay = Math.min(this.#expiresAt - now, MAX_TIMER_DELAY_MS);
+    // Never negative: a timer can fire a hair before the clock says it is due.
+    const delay = Math.min(
+      Math.max(0, this.#expiresAt - now),
+      MAX_TIMER_DELAY_MS,
+    );
     this.#timerFiresAt = now + delay;
     this.#timer = setTimeout(this.#fire, delay);
   }

@@ -53,6 +53,7 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * const shutdown = new AbortController();
  * const served = serveEcho(Deno.listen({ hostname: "127.0.0.1", port: 0 }), {
  *   timeouts: { initialMs: 5_000, refreshMs: 30_000 },
+ *   maxConnections: 10_000,
  *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
  * });

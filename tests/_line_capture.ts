@@ -6,24 +6,34 @@ export class LineCapture {
   readonly lines: string[] = [];
   /** A debug-level {@linkcode Logger} whose lines land here. */
   readonly logger: Logger = new Logger("debug", (line) => this.add(line));
-  #waiters: { text: string; resolve: (line: string) => void }[] = [];
+  #waiters: {
+    match: RegExp;
+    count: number;
+    resolve: (line: string) => void;
+  }[] = [];
 
   /** Adds one line. */
   add(line: string): void {
     this.lines.push(line);
     this.#waiters = this.#waiters.filter((waiter) => {
-      if (!line.includes(waiter.text)) return true;
+      if (!waiter.match.test(line) || --waiter.count > 0) return true;
       waiter.resolve(line);
       return false;
     });
   }
 
-  /** The first line containing `text`, once there is one. */
-  waitFor(text: string): Promise<string> {
-    const line = this.lines.find((line) => line.includes(text));
-    if (line !== undefined) return Promise.resolve(line);
+  /**
+   * The `count`th line containing `text` (or matching it, for a RegExp),
+   * once there is one.
+   */
+  waitFor(text: string | RegExp, count = 1): Promise<string> {
+    const match = typeof text === "string"
+      ? new RegExp(RegExp.escape(text))
+      : text;
+    const matches = this.lines.filter((line) => match.test(line));
+    if (matches.length >= count) return Promise.resolve(matches[count - 1]);
     const { promise, resolve } = Promise.withResolvers<string>();
-    this.#waiters.push({ text, resolve });
+    this.#waiters.push({ match, count: count - matches.length, resolve });
     return promise;
   }
 }

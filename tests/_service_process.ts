@@ -18,14 +18,23 @@ export class ServiceProcess implements AsyncDisposable {
    */
   constructor(
     args: string[],
-    options: { env?: Record<string, string>; permissions?: string[] } = {},
+    options: {
+      env?: Record<string, string>;
+      permissions?: string[];
+      /** Runs it under `prlimit` with this many file descriptors at most. */
+      maxDescriptors?: number;
+    } = {},
   ) {
     const inherited = Object.entries(Deno.env.toObject()).filter(([name]) =>
       !name.startsWith("ECHOSERVER__")
     );
-    this.#child = new Deno.Command(Deno.execPath(), {
+    const deno = [Deno.execPath(), "run"];
+    const command = options.maxDescriptors === undefined
+      ? deno
+      : ["prlimit", `--nofile=${options.maxDescriptors}`, ...deno];
+    this.#child = new Deno.Command(command[0], {
       args: [
-        "run",
+        ...command.slice(1),
         ...(options.permissions ?? ["--allow-net", "--allow-env"]),
         "main.ts",
         ...args,
@@ -54,6 +63,18 @@ export class ServiceProcess implements AsyncDisposable {
     };
   }
 
+  /** How many file descriptors the process has open. */
+  async descriptors(): Promise<number> {
+    const fds = await procFile(`/proc/${this.#child.pid}/fd`, ["ls"]);
+    return fds.trim().split("\n").length;
+  }
+
+  /** The process's resident memory in bytes. */
+  async residentBytes(): Promise<number> {
+    const status = await procFile(`/proc/${this.#child.pid}/status`, ["cat"]);
+    return Number(status.match(/^VmRSS:\s+(\d+) kB$/m)![1]) * 1024;
+  }
+
   /** Sends a signal to the process. */
   kill(signal: Deno.Signal): void {
     this.#child.kill(signal);
@@ -80,4 +101,10 @@ async function collect(
     for (const line of lines) capture.add(line);
   }
   if (partial) capture.add(partial);
+}
+
+/** Reads another process's /proc entry: Deno reads those only with --allow-all. */
+async function procFile(path: string, [command]: [string]): Promise<string> {
+  const { stdout } = await new Deno.Command(command, { args: [path] }).output();
+  return new TextDecoder().decode(stdout);
 }

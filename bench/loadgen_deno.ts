@@ -1,0 +1,261 @@
+/**
+ * The load client for machines without a C compiler: the same modes,
+ * arguments and one-line JSON output as loadgen.c (see the comment at its
+ * top), in TypeScript. It costs more CPU than the C client, so its figures
+ * are more often client-bound.
+ *
+ * ```sh
+ * deno run --allow-net bench/loadgen_deno.ts pingpong PORT 50 64 1000 4000
+ * ```
+ *
+ * @module
+ */
+
+const PATTERN_PERIOD = 251;
+const HOLD_LIMIT_MS = 10 * 60 * 1000;
+const IDLE_READ_LIMIT_MS = 1_000;
+const REQUEST = new TextEncoder().encode(
+  "GET /healthcheck HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+);
+const BODY = "ok computer";
+
+/** Work counted only between `from` and `end` (performance.now() times). */
+class Window {
+  readonly from: number;
+  readonly end: number;
+
+  constructor(warmupMs: number, readonly durationMs: number) {
+    this.from = performance.now() + warmupMs;
+    this.end = this.from + durationMs;
+  }
+
+  get open(): boolean {
+    return performance.now() < this.end;
+  }
+
+  counts(time: number): boolean {
+    return time >= this.from && time < this.end;
+  }
+}
+
+function connect(port: number): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port }).then((conn) => {
+    conn.setNoDelay(true);
+    return conn;
+  });
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let written = 0; written < data.length;) {
+    written += await conn.write(data.subarray(written));
+  }
+}
+
+async function readSome(conn: Deno.Conn, buffer: Uint8Array): Promise<number> {
+  const size = await conn.read(buffer);
+  if (size === null) throw new Error("connection closed by the server");
+  return size;
+}
+
+async function pingpong(
+  port: number,
+  conns: number,
+  size: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<object> {
+  const sockets = await Promise.all(
+    Array.from({ length: conns }, () => connect(port)),
+  );
+  const window = new Window(warmupMs, durationMs);
+  const latencies: number[] = [];
+  await Promise.all(sockets.map(async (conn, id) => {
+    const message = new Uint8Array(size);
+    const echo = new Uint8Array(size);
+    for (let sequence = 0; window.open; sequence++) {
+      message.forEach((_, i) => message[i] = id * 13 + sequence * 7 + i);
+      const sentAt = performance.now();
+      await writeAll(conn, message);
+      for (let got = 0; got < size;) {
+        got += await readSome(conn, echo.subarray(got));
+      }
+      if (!echo.every((byte, i) => byte === message[i])) {
+        throw new Error(`echo mismatch on connection ${id}`);
+      }
+      const done = performance.now();
+      if (window.counts(done)) latencies.push((done - sentAt) * 1e3);
+    }
+    conn.close();
+  }));
+  if (latencies.length === 0) throw new Error("no message completed");
+  latencies.sort((a, b) => a - b);
+  const at = (share: number) =>
+    latencies[Math.floor((latencies.length - 1) * share)];
+  return {
+    messages: latencies.length,
+    seconds: durationMs / 1e3,
+    p50_us: at(0.5),
+    p99_us: at(0.99),
+  };
+}
+
+async function stream(
+  port: number,
+  chunk: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<object> {
+  const pattern = Uint8Array.from(
+    { length: chunk + PATTERN_PERIOD },
+    (_, i) => i % PATTERN_PERIOD,
+  );
+  const conn = await connect(port);
+  const window = new Window(warmupMs, durationMs);
+  // Closing at the end settles whichever read or write is pending.
+  let closed = false;
+  const timer = setTimeout(() => {
+    closed = true;
+    conn.close();
+  }, warmupMs + durationMs);
+  let verified = 0;
+  const writer = async () => {
+    for (let sent = 0; !closed;) {
+      const offset = sent % PATTERN_PERIOD;
+      sent += await conn.write(
+        pattern.subarray(offset, offset + chunk - sent % chunk),
+      );
+    }
+  };
+  const reader = async () => {
+    const buffer = new Uint8Array(chunk);
+    for (let received = 0; !closed;) {
+      const size = await readSome(conn, buffer);
+      const offset = received % PATTERN_PERIOD;
+      if (
+        !buffer.subarray(0, size).every((b, i) => b === pattern[offset + i])
+      ) {
+        throw new Error(`echo mismatch at byte ${received}`);
+      }
+      received += size;
+      if (window.counts(performance.now())) verified += size;
+    }
+  };
+  try {
+    await Promise.all([writer(), reader()]);
+  } catch (error) {
+    if (!closed) throw error;
+  } finally {
+    clearTimeout(timer);
+    if (!closed) conn.close();
+  }
+  if (verified === 0) throw new Error("no byte echoed");
+  return { bytes: verified, seconds: durationMs / 1e3 };
+}
+
+async function http(
+  port: number,
+  conns: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<object> {
+  const sockets = await Promise.all(
+    Array.from({ length: conns }, () => connect(port)),
+  );
+  const window = new Window(warmupMs, durationMs);
+  let requests = 0;
+  await Promise.all(sockets.map(async (conn) => {
+    const buffer = new Uint8Array(4096);
+    const decoder = new TextDecoder();
+    while (window.open) {
+      await writeAll(conn, REQUEST);
+      let response = "";
+      while (!responseComplete(response)) {
+        if (response.length >= buffer.length) throw new Error("too long");
+        response += decoder.decode(
+          buffer.subarray(0, await readSome(conn, buffer)),
+        );
+      }
+      if (window.counts(performance.now())) requests++;
+    }
+    conn.close();
+  }));
+  if (requests === 0) throw new Error("no request completed");
+  return { requests, seconds: durationMs / 1e3 };
+}
+
+/** Whether `response` is one whole 200 response with the expected body. */
+function responseComplete(response: string): boolean {
+  const headEnd = response.indexOf("\r\n\r\n");
+  if (headEnd < 0) return false;
+  if (!response.startsWith("HTTP/1.1 200 ")) {
+    throw new Error(`unexpected response: ${response.slice(0, 40)}`);
+  }
+  const length = response.slice(0, headEnd).match(
+    /\r\ncontent-length:\s*(\d+)/i,
+  );
+  if (!length) throw new Error("response without Content-Length");
+  const body = response.slice(headEnd + 4);
+  if (body.length < Number(length[1])) return false;
+  if (body !== BODY) throw new Error(`unexpected body: ${body}`);
+  return true;
+}
+
+async function idle(
+  port: number,
+  conns: number,
+  timeoutMs: number,
+): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  const held: Deno.Conn[] = [];
+  let echoed = 0;
+  while (held.length < conns && performance.now() < end) {
+    const conn = await connect(port);
+    held.push(conn);
+    await writeAll(conn, Uint8Array.of(120));
+    const back = new Uint8Array(1);
+    const size = await Promise.race([
+      conn.read(back),
+      new Promise<null>((resolve) =>
+        setTimeout(() => resolve(null), IDLE_READ_LIMIT_MS)
+      ),
+    ]);
+    if (size === 1 && back[0] === 120) echoed++;
+  }
+  console.log(JSON.stringify({ echoed }));
+  const released = (async () => {
+    for await (const _ of Deno.stdin.readable);
+  })();
+  await Promise.race([
+    released,
+    new Promise((resolve) => setTimeout(resolve, HOLD_LIMIT_MS)),
+  ]);
+  for (const conn of held) conn.close();
+}
+
+async function main(args: string[]): Promise<void> {
+  const [mode, ...rest] = args;
+  const numbers = rest.map(Number);
+  if (numbers.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new Error(`bad arguments: ${rest.join(" ")}`);
+  }
+  const [port, a, b, c, d] = numbers;
+  if (mode === "pingpong" && numbers.length === 5) {
+    console.log(JSON.stringify(await pingpong(port, a, b, c, d)));
+  } else if (mode === "stream" && numbers.length === 4) {
+    console.log(JSON.stringify(await stream(port, a, b, c)));
+  } else if (mode === "http" && numbers.length === 4) {
+    console.log(JSON.stringify(await http(port, a, b, c)));
+  } else if (mode === "idle" && numbers.length === 3) {
+    await idle(port, a, b);
+  } else {
+    throw new Error("usage: see loadgen.c");
+  }
+}
+
+try {
+  await main(Deno.args);
+  Deno.exit(0); // Timers and the stdin read may still be pending.
+} catch (error) {
+  console.error(`loadgen: ${error instanceof Error ? error.message : error}`);
+  Deno.exit(1);
+}

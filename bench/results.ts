@@ -1,0 +1,202 @@
+/**
+ * The figures the benchmark reports, the runs collected for them, and their
+ * medians, ratios and targets.
+ *
+ * @module
+ */
+import type { ServerName } from "./servers.ts";
+import { BUSY_CONNECTIONS } from "./settings.ts";
+
+/** The scenarios driven by a load client whose CPU use is recorded. */
+export type LoadScenario = "pingpong1" | "pingpong50" | "stream" | "health";
+
+/** A summary of one figure, as a target sees it. */
+export interface Summary {
+  /** The median of each server's runs, where it has any. */
+  median: Partial<Record<ServerName, number>>;
+  /** The service's median divided by each baseline's. */
+  ratio: { toDeno?: number; toNode?: number };
+}
+
+/** A goal of the project for one figure. */
+export interface Target {
+  text: string;
+  /** Whether the summary meets it; undefined when a figure is missing. */
+  met(summary: Summary): boolean | undefined;
+}
+
+/** What one figure is. */
+export interface Figure {
+  label: string;
+  better: "higher" | "lower";
+  /** The scenario whose load client produced it. */
+  scenario?: LoadScenario;
+  target?: Target;
+}
+
+/** A load client at or above this share of a core makes ratios meaningless. */
+export const CLIENT_BOUND = 0.9;
+
+const busy = `${BUSY_CONNECTIONS} conns`;
+
+/** Every reported figure, in table order. */
+export const FIGURES = {
+  pingpong1Rate: fig("ping-pong 1 conn, msgs/s", "higher", "pingpong1"),
+  pingpong1P50: fig("ping-pong 1 conn, p50 µs", "lower", "pingpong1"),
+  pingpong1P99: fig("ping-pong 1 conn, p99 µs", "lower", "pingpong1"),
+  pingpong50Rate: fig(`ping-pong ${busy}, msgs/s`, "higher", "pingpong50", {
+    text: "≥1.0x Node, ≥0.95x Deno",
+    met: ({ ratio }) =>
+      all(atLeast(ratio.toNode, 1.0), atLeast(ratio.toDeno, 0.95)),
+  }),
+  pingpong50P50: fig(`ping-pong ${busy}, p50 µs`, "lower", "pingpong50"),
+  pingpong50P99: fig(`ping-pong ${busy}, p99 µs`, "lower", "pingpong50"),
+  streamRate: fig("stream 64 KiB writes, MB/s", "higher", "stream", {
+    text: "≥0.95x Deno",
+    met: ({ ratio }) => atLeast(ratio.toDeno, 0.95),
+  }),
+  healthRate: fig(`health check ${busy}, req/s`, "higher", "health", {
+    text: "≥0.90x Deno",
+    met: ({ ratio }) => atLeast(ratio.toDeno, 0.90),
+  }),
+  idleKiB: fig("idle memory, KiB/conn", "lower", undefined, {
+    text: "≤10 KiB",
+    met: ({ median }) => below(median.service, 10, true),
+  }),
+  startMs: fig("start to both ports ready, ms", "lower", undefined, {
+    text: "<60 ms",
+    met: ({ median }) => below(median.service, 60, false),
+  }),
+  stopMs: fig("stop request to exit, ms", "lower", undefined, {
+    text: "<100 ms",
+    met: ({ median }) => below(median.service, 100, false),
+  }),
+} satisfies Record<string, Figure>;
+
+/** The name of a figure in {@linkcode FIGURES} and in results.json. */
+export type FigureKey = keyof typeof FIGURES;
+
+/** A figure with its runs, medians, ratios and client CPU. */
+export interface FigureResult extends Summary {
+  key: FigureKey;
+  figure: Figure;
+  runs: Partial<Record<ServerName, number[]>>;
+  /** Whether the target is met; undefined without target or figures. */
+  met?: boolean;
+  /** The highest median client CPU share over the servers. */
+  clientCpu?: number;
+}
+
+/** Everything one benchmark run measured, as it comes in. */
+export class Results {
+  readonly #runs = new Map<FigureKey, Partial<Record<ServerName, number[]>>>();
+  readonly #cpu = new Map<
+    LoadScenario,
+    Partial<Record<ServerName, number[]>>
+  >();
+  /** What went wrong, one line each; any makes the run fail. */
+  readonly failures: string[] = [];
+
+  /** Records one run's value of a figure. */
+  add(key: FigureKey, server: ServerName, value: number): void {
+    push(this.#runs, key, server, value);
+  }
+
+  /** Records the load client's CPU share in one run of a scenario. */
+  addCpu(scenario: LoadScenario, server: ServerName, share: number): void {
+    push(this.#cpu, scenario, server, share);
+  }
+
+  /** Each load scenario's client CPU shares, by server. */
+  clientCpu(): Partial<
+    Record<LoadScenario, Partial<Record<ServerName, number[]>>>
+  > {
+    return Object.fromEntries(this.#cpu);
+  }
+
+  /** Every figure with its medians and ratios, in table order. */
+  figures(): FigureResult[] {
+    return Object.entries(FIGURES).map(([name, figure]) => {
+      const key = name as FigureKey;
+      const runs = this.#runs.get(key) ?? {};
+      const median = mapValues(runs, medianOf);
+      const ratio = {
+        toDeno: divide(median.service, median.deno),
+        toNode: divide(median.service, median.node),
+      };
+      const cpu = figure.scenario && this.#cpu.get(figure.scenario);
+      const cpuMedians = Object.values(mapValues(cpu ?? {}, medianOf));
+      return {
+        key,
+        figure,
+        runs,
+        median,
+        ratio,
+        met: figure.target?.met({ median, ratio }),
+        clientCpu: cpuMedians.length ? Math.max(...cpuMedians) : undefined,
+      };
+    });
+  }
+}
+
+/** The median of a non-empty list. */
+export function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function fig(
+  label: string,
+  better: Figure["better"],
+  scenario?: LoadScenario,
+  target?: Target,
+): Figure {
+  return { label, better, scenario, target };
+}
+
+function atLeast(
+  ratio: number | undefined,
+  minimum: number,
+): boolean | undefined {
+  return ratio === undefined ? undefined : ratio >= minimum;
+}
+
+function all(...checks: (boolean | undefined)[]): boolean | undefined {
+  return checks.includes(undefined) ? undefined : checks.every(Boolean);
+}
+
+function below(
+  value: number | undefined,
+  limit: number,
+  inclusive: boolean,
+): boolean | undefined {
+  if (value === undefined) return undefined;
+  return inclusive ? value <= limit : value < limit;
+}
+
+function divide(a?: number, b?: number): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+function push<K>(
+  map: Map<K, Partial<Record<ServerName, number[]>>>,
+  key: K,
+  server: ServerName,
+  value: number,
+): void {
+  const byServer = map.get(key) ?? {};
+  (byServer[server] ??= []).push(value);
+  map.set(key, byServer);
+}
+
+function mapValues<T, U>(
+  record: Partial<Record<ServerName, T>>,
+  f: (value: T) => U,
+): Partial<Record<ServerName, U>> {
+  return Object.fromEntries(
+    Object.entries(record).map(([name, value]) => [name, f(value as T)]),
+  );
+}

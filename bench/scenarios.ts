@@ -1,0 +1,171 @@
+/**
+ * The scenarios, run against one server per call: its startup, ping-pong,
+ * stream, health check and shutdown on one instance, and the idle scenario
+ * on a fresh one. Each failure is recorded and the next scenario runs.
+ *
+ * @module
+ */
+import {
+  holdIdle,
+  type LoadClients,
+  type LoadRun,
+  type PingPongResult,
+  runHealth,
+  runLoadgen,
+  type StreamResult,
+} from "./clients.ts";
+import { rssKiB } from "./processes.ts";
+import type { FigureKey, LoadScenario, Results } from "./results.ts";
+import { type Server, type ServerSpec, startServer } from "./servers.ts";
+import { BUSY_CONNECTIONS, type Settings } from "./settings.ts";
+
+/** What every scenario needs. */
+export interface Bench {
+  settings: Settings;
+  clients: LoadClients;
+  /** The descriptor limit of both sides of the idle scenario. */
+  fileLimit: number;
+  results: Results;
+}
+
+/** A pause before reading the server's memory, for lazy allocations. */
+const IDLE_SETTLE_MS = 100;
+
+/** The figures of ping-pong with 1 connection and with many. */
+const PINGPONG = {
+  single: ["pingpong1", "pingpong1Rate", "pingpong1P50", "pingpong1P99"],
+  busy: ["pingpong50", "pingpong50Rate", "pingpong50P50", "pingpong50P99"],
+} as const;
+
+/**
+ * Starts the server with its defaults (timing the start), runs ping-pong
+ * with 1 and with {@linkcode BUSY_CONNECTIONS} connections, the stream and
+ * the health check, then stops it (timing the stop).
+ */
+export async function benchLoad(bench: Bench, spec: ServerSpec): Promise<void> {
+  const { results } = bench;
+  const step = stepper(bench, spec);
+  const server = await step("start", () => startServer(spec));
+  if (!server) return;
+  results.add("startMs", spec.name, server.startMs);
+
+  await step("ping-pong 1", () => pingpong(bench, server, 1, PINGPONG.single));
+  await step(
+    `ping-pong ${BUSY_CONNECTIONS}`,
+    () => pingpong(bench, server, BUSY_CONNECTIONS, PINGPONG.busy),
+  );
+  await step("stream", () => stream(bench, server));
+  await step("health", () => health(bench, server));
+
+  const stopMs = await step("stop", () => server.stop());
+  if (stopMs !== undefined) results.add("stopMs", spec.name, stopMs);
+}
+
+/**
+ * Starts a fresh server with the descriptor limit raised (and the service
+ * with long idle timeouts), has every idle connection echo one byte and stay
+ * open, and records the server's extra resident memory per connection.
+ */
+export async function benchIdle(bench: Bench, spec: ServerSpec): Promise<void> {
+  const { settings, clients, results, fileLimit } = bench;
+  const conns = settings.idleConnections;
+  const step = stepper(bench, spec);
+  const server = await step(
+    "idle start",
+    () => startServer(spec, { idle: true, fileLimit }),
+  );
+  if (!server) return;
+
+  await step("idle", async () => {
+    const before = await rssKiB(server.pid);
+    const hold = await holdIdle(clients, server.ports.echo, conns, {
+      fileLimit,
+      timeoutMs: settings.idleOpenLimitMs,
+    });
+    try {
+      if (hold.echoed < conns) {
+        throw new Error(`only ${hold.echoed} of ${conns} connections echoed`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+      const after = await rssKiB(server.pid);
+      results.add("idleKiB", spec.name, (after - before) / conns);
+    } finally {
+      await hold.release();
+    }
+  });
+  await step("idle stop", () => server.stop());
+}
+
+async function pingpong(
+  bench: Bench,
+  server: Server,
+  conns: number,
+  [scenario, rate, p50, p99]: readonly [
+    LoadScenario,
+    FigureKey,
+    FigureKey,
+    FigureKey,
+  ],
+): Promise<void> {
+  const { settings: { messageSize, warmupMs, durationMs } } = bench;
+  const run = await runLoadgen<PingPongResult>(bench.clients, [
+    ...["pingpong", server.ports.echo, conns, messageSize],
+    ...[warmupMs, durationMs],
+  ], warmupMs + durationMs);
+  const { result } = run;
+  record(bench, server, scenario, run, [
+    [rate, result.messages / result.seconds],
+    [p50, result.p50_us],
+    [p99, result.p99_us],
+  ]);
+}
+
+async function stream(bench: Bench, server: Server): Promise<void> {
+  const { settings: { streamChunk, warmupMs, durationMs } } = bench;
+  const run = await runLoadgen<StreamResult>(bench.clients, [
+    ...["stream", server.ports.echo, streamChunk, warmupMs, durationMs],
+  ], warmupMs + durationMs);
+  const megabytesPerSecond = run.result.bytes / run.result.seconds / 1e6;
+  record(bench, server, "stream", run, [["streamRate", megabytesPerSecond]]);
+}
+
+async function health(bench: Bench, server: Server): Promise<void> {
+  const { settings: { warmupMs, durationMs } } = bench;
+  const port = server.ports.http;
+  const run = await runHealth(bench.clients, port, warmupMs, durationMs);
+  record(bench, server, "health", run, [
+    ["healthRate", run.result.requestsPerSecond],
+  ]);
+}
+
+function record(
+  bench: Bench,
+  server: Server,
+  scenario: LoadScenario,
+  run: LoadRun<unknown>,
+  figures: [FigureKey, number][],
+): void {
+  const name = server.spec.name;
+  for (const [key, value] of figures) bench.results.add(key, name, value);
+  if (run.cpu !== undefined) bench.results.addCpu(scenario, name, run.cpu);
+}
+
+/**
+ * Runs one step of a server's scenarios: its value, or undefined with the
+ * failure recorded (and logged) under the server's label and `what`.
+ */
+function stepper(bench: Bench, spec: ServerSpec) {
+  return async <T>(
+    what: string,
+    step: () => Promise<T>,
+  ): Promise<T | undefined> => {
+    try {
+      return await step();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      bench.results.failures.push(`${spec.label} ${what}: ${message}`);
+      console.error(`FAILED ${spec.label} ${what}: ${message}`);
+      return undefined;
+    }
+  };
+}

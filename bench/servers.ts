@@ -1,0 +1,211 @@
+/**
+ * The three servers under test and how to start, time and stop them.
+ *
+ * @module
+ */
+import { exited, killed, readText, spawn, within } from "./processes.ts";
+
+/** The short names of the servers, as used in results.json. */
+export type ServerName = "service" | "deno" | "node";
+
+/** How to run one server. */
+export interface ServerSpec {
+  name: ServerName;
+  /** Its name in the report. */
+  label: string;
+  /** The command line, run from the project root. */
+  argv: string[];
+  /** More arguments for the idle scenario. */
+  idleArgs: string[];
+  /** How it is asked to stop: `POST /die`, or SIGTERM. */
+  stopBy: "die" | "sigterm";
+}
+
+/** The service and its two baselines, in the order each round runs them. */
+export const SERVERS: readonly ServerSpec[] = [
+  {
+    name: "service",
+    label: "service",
+    argv: [
+      Deno.execPath(),
+      ...["run", "--allow-net", "--allow-env", "main.ts"],
+      ...["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0"],
+    ],
+    idleArgs: ["--idle-timeout", "600", "--idle-refresh", "600"],
+    stopBy: "die",
+  },
+  {
+    name: "deno",
+    label: "bare Deno",
+    argv: [
+      Deno.execPath(),
+      ...["run", "--allow-net", "bench/baselines/deno_echo.ts"],
+    ],
+    idleArgs: [],
+    stopBy: "sigterm",
+  },
+  {
+    name: "node",
+    label: "Node",
+    argv: ["node", "bench/baselines/node_echo.mjs"],
+    idleArgs: [],
+    stopBy: "sigterm",
+  },
+];
+
+/** The ports a server printed. */
+export interface Ports {
+  echo: number;
+  http: number;
+}
+
+/** How {@linkcode startServer} runs a server. */
+export interface StartOptions {
+  /** Adds the spec's idle arguments. */
+  idle?: boolean;
+  /** Runs it under `prlimit` with this descriptor limit (see fileLimit). */
+  fileLimit?: number;
+}
+
+const READY_LIMIT_MS = 15_000;
+const STOP_LIMIT_MS = 10_000;
+const CONNECT_ATTEMPTS = 5_000;
+
+/** A running server. */
+export class Server {
+  readonly #child: Deno.ChildProcess;
+  readonly #stderr: Promise<string>;
+
+  /**
+   * @param spec what runs
+   * @param child its process
+   * @param stderr all it writes on stderr, once it has exited
+   * @param ports the ports it printed
+   * @param startMs from spawn until both ports were printed and accepted
+   */
+  constructor(
+    readonly spec: ServerSpec,
+    child: Deno.ChildProcess,
+    stderr: Promise<string>,
+    readonly ports: Ports,
+    readonly startMs: number,
+  ) {
+    this.#child = child;
+    this.#stderr = stderr;
+  }
+
+  /** Its process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /**
+   * Asks the server to stop (`POST /die` or SIGTERM) and waits for it to
+   * exit; the milliseconds from asking to exit. Kills it and throws if it
+   * does not exit, or not with code 0, within 10 s.
+   */
+  async stop(): Promise<number> {
+    const started = performance.now();
+    try {
+      if (this.spec.stopBy === "die") {
+        const url = `http://127.0.0.1:${this.ports.http}/die`;
+        const response = await within(
+          fetch(url, { method: "POST" }),
+          STOP_LIMIT_MS,
+          `${this.spec.label} POST /die`,
+        );
+        await response.body?.cancel();
+      } else {
+        this.#child.kill("SIGTERM");
+      }
+    } catch (error) {
+      await killed(this.#child);
+      throw error;
+    }
+    const status = await exited(
+      this.#child,
+      STOP_LIMIT_MS,
+      `${this.spec.label} exit`,
+    );
+    const ms = performance.now() - started;
+    if (!status.success) {
+      throw new Error(
+        `${this.spec.label} exited with code ${status.code}: ${await this
+          .#stderr}`,
+      );
+    }
+    return ms;
+  }
+}
+
+/**
+ * Starts a server and times it until it has printed both ports and both
+ * accept a connection. Throws, with the server stopped, if that takes over
+ * 15 s or the server exits first.
+ */
+export async function startServer(
+  spec: ServerSpec,
+  options: StartOptions = {},
+): Promise<Server> {
+  const { idle = false, fileLimit } = options;
+  const argv = [
+    ...(fileLimit ? ["prlimit", `--nofile=${fileLimit}:${fileLimit}`] : []),
+    ...spec.argv,
+    ...(idle ? spec.idleArgs : []),
+  ];
+  const started = performance.now();
+  const child = spawn(argv);
+  const stderr = readText(child.stderr);
+  try {
+    const ports = await within(
+      readPorts(child.stdout).then(async (ports) => {
+        await accepting(ports.echo);
+        await accepting(ports.http);
+        return ports;
+      }),
+      READY_LIMIT_MS,
+      `${spec.label} ready`,
+    );
+    return new Server(spec, child, stderr, ports, performance.now() - started);
+  } catch (error) {
+    await killed(child);
+    throw new Error(`${error}; its stderr: ${(await stderr).slice(-500)}`);
+  }
+}
+
+/** The ports from the two startup lines; keeps draining stdout after. */
+async function readPorts(stdout: ReadableStream<Uint8Array>): Promise<Ports> {
+  const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    text += read.value;
+    const echo = text.match(/^echo listening on \S+:(\d+)$/m);
+    const http = text.match(/^http listening on http:\/\/\S+:(\d+)\/$/m);
+    if (echo && http) {
+      drain(reader);
+      return { echo: Number(echo[1]), http: Number(http[1]) };
+    }
+  }
+  throw new Error(`exited before printing both ports; stdout: ${text}`);
+}
+
+async function drain(reader: ReadableStreamDefaultReader<string>) {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // The process is gone; nothing more to read.
+  }
+}
+
+/** Resolves once a connection to `port` succeeds. */
+async function accepting(port: number): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch (error) {
+      if (attempt === CONNECT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+}
