@@ -81,18 +81,22 @@ export async function handleEchoConnection(
   options: EchoOptions,
 ): Promise<EchoResult> {
   const { timeouts, signal, drainMs = 1_000 } = options;
-  // Aborted, with the reason, by whatever ends the connection first; that
-  // closes the stream, which settles a pending read or write.
-  const ending = new AbortController();
-  ending.signal.addEventListener("abort", () => stream.close(), { once: true });
+  // Whatever ends the connection first names the reason and closes the
+  // stream, which settles a pending read or write.
+  let ended: EchoEnd | undefined;
+  const end = (reason: EchoEnd) => {
+    if (ended !== undefined) return;
+    ended = reason;
+    stream.close();
+  };
   const deadline = new IdleDeadline(
     timeouts.initialMs,
-    () => ending.abort(signal?.aborted ? "shutdown" : "idle"),
+    () => end(signal?.aborted ? "shutdown" : "idle"),
   );
   let writing = false;
   const onShutdown = () => {
     if (writing) deadline.limit(drainMs);
-    else ending.abort("shutdown");
+    else end("shutdown");
   };
   signal?.addEventListener("abort", onShutdown, { once: true });
 
@@ -111,18 +115,18 @@ export async function handleEchoConnection(
         buffer = new Uint8Array(2 * size);
       }
     }
-    ending.abort(signal?.aborted ? "shutdown" : "closed");
+    end(signal?.aborted ? "shutdown" : "closed");
   } catch (error) {
     // An error after the connection was ended is that ending's own close.
-    if (!ending.signal.aborted) {
-      ending.abort(error);
+    if (ended === undefined) {
+      stream.close();
       throw error;
     }
   } finally {
     deadline.clear();
     signal?.removeEventListener("abort", onShutdown);
   }
-  return { reason: ending.signal.reason, bytesEchoed };
+  return { reason: ended!, bytesEchoed };
 }
 
 async function writeAll(stream: EchoStream, data: Uint8Array): Promise<void> {

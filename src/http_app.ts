@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import type { Handler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 
@@ -18,18 +17,25 @@ export interface HttpAppOptions {
   onDie: () => void;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
-  /** Once aborted, every request gets 503: the service is shutting down. */
-  signal?: AbortSignal;
 }
 
-/** No route reads a body; a larger one is refused before it is read. */
+/** The methods each known path answers; any other method gets 405. */
+const ALLOWED_METHODS: Readonly<Record<string, string>> = {
+  "/healthcheck": "GET, HEAD",
+  "/die": "POST",
+};
+
+/** No route reads a body; `POST /die` refuses a larger one before reading it. */
 const MAX_BODY_BYTES = 1024;
 
 /**
  * The HTTP side of the service: `GET /healthcheck` answers `ok computer`,
  * `POST /die` answers `bye bye` and then calls `onDie`. A known path with
- * the wrong method gets 405 with an `Allow` header, anything else 404, a body
- * over 1 KiB 413, and every request once the signal has aborted 503.
+ * the wrong method gets 405 with an `Allow` header, anything else 404, and a
+ * `POST /die` with a body over 1 KiB 413.
+ *
+ * The health check is a route with one handler and no middleware, which
+ * Hono runs on its fast path.
  *
  * @example
  * ```ts
@@ -44,20 +50,16 @@ const MAX_BODY_BYTES = 1024;
 export function createHttpApp(
   options: HttpAppOptions,
 ): Hono<{ Bindings: HttpBindings }> {
-  const { onDie, dieToken, signal } = options;
+  const { onDie, dieToken } = options;
   const app = new Hono<{ Bindings: HttpBindings }>()
-    .use(async (c, next) => {
-      if (signal?.aborted) {
-        return c.text("shutting down", 503, { Connection: "close" });
-      }
-      await next();
-    })
-    .use(bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.text("request body too large", 413),
-    }))
     .get("/healthcheck", (c) => c.text("ok computer"))
-    .all("/healthcheck", methodNotAllowed("GET, HEAD"));
+    .post(
+      "/die",
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: (c) => c.text("request body too large", 413),
+      }),
+    );
   if (dieToken !== undefined) app.post("/die", bearerAuth({ token: dieToken }));
   return app
     .post("/die", (c) => {
@@ -65,10 +67,43 @@ export function createHttpApp(
       c.env.completed.then(onDie, onDie);
       return c.text("bye bye");
     })
-    .all("/die", methodNotAllowed("POST"))
-    .notFound((c) => c.text("not found", 404));
+    .notFound((c) => {
+      const allow = ALLOWED_METHODS[c.req.path];
+      return allow === undefined
+        ? c.text("not found", 404)
+        : c.text("method not allowed", 405, { Allow: allow });
+    });
 }
 
-function methodNotAllowed(allow: string): Handler {
-  return (c) => c.text("method not allowed", 405, { Allow: allow });
+/**
+ * Wraps a request handler so that once `signal` has aborted every request
+ * gets 503 and its connection is closed: during shutdown a request arriving
+ * on a kept-alive connection is answered, not left hanging.
+ *
+ * @example
+ * ```ts
+ * import { refuseOnceAborted } from "./http_app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const shutdown = new AbortController();
+ * const handler = refuseOnceAborted(shutdown.signal, () => new Response("ok"));
+ * shutdown.abort();
+ * const response = await handler(new Request("http://localhost/"));
+ * assert.equal(response.status, 503);
+ * ```
+ */
+export function refuseOnceAborted<Args extends unknown[]>(
+  signal: AbortSignal,
+  handler: (request: Request, ...rest: Args) => Response | Promise<Response>,
+): (request: Request, ...rest: Args) => Response | Promise<Response> {
+  return (request, ...rest) =>
+    signal.aborted
+      ? new Response("shutting down", {
+        status: 503,
+        headers: {
+          "content-type": "text/plain;charset=UTF-8",
+          connection: "close",
+        },
+      })
+      : handler(request, ...rest);
 }

@@ -2,9 +2,12 @@
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /**
- * A deadline that calls `onExpire` once, when it passes. Moving it later costs
- * one clock read: the timer is re-armed only when it fires early or when the
- * deadline moves earlier, so a busy connection does not churn timers.
+ * A deadline that calls `onExpire` once, when it passes. Thousands of them
+ * share a handful of timers: deadlines set with the same duration fall due in
+ * the order they were set, so each duration keeps one list, earliest first,
+ * and one timer for its head (as Node.js does for its timers). Moving a
+ * deadline is a clock read and a move to the end of a list; no timer is made
+ * per connection or per chunk.
  *
  * @example
  * ```ts
@@ -16,51 +19,109 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  * ```
  */
 export class IdleDeadline {
-  #expiresAt: number;
-  #timerFiresAt = Infinity;
-  #timer?: ReturnType<typeof setTimeout>;
-  #onExpire: () => void;
+  #entry: Entry;
 
   /**
    * @param ms milliseconds from now until the deadline
    * @param onExpire called once when the deadline passes
    */
   constructor(ms: number, onExpire: () => void) {
-    this.#onExpire = onExpire;
-    this.#expiresAt = performance.now() + ms;
-    this.#arm();
+    this.#entry = { expiresAt: 0, onExpire };
+    this.reset(ms);
   }
 
   /** Moves the deadline to `ms` milliseconds from now. */
   reset(ms: number): void {
-    this.#expiresAt = performance.now() + ms;
-    if (this.#expiresAt < this.#timerFiresAt) this.#arm();
+    this.#entry.list?.remove(this.#entry);
+    this.#entry.expiresAt = performance.now() + ms;
+    DeadlineList.of(ms).append(this.#entry);
   }
 
   /** Moves the deadline to `ms` milliseconds from now if that is sooner. */
   limit(ms: number): void {
-    if (performance.now() + ms < this.#expiresAt) this.reset(ms);
+    if (performance.now() + ms < this.#entry.expiresAt) this.reset(ms);
   }
 
   /** Cancels the deadline: `onExpire` will not be called. */
   clear(): void {
-    clearTimeout(this.#timer);
+    this.#entry.list?.remove(this.#entry);
+  }
+}
+
+/** A deadline's place in its list. */
+interface Entry {
+  /** When it passes, in `performance.now()` milliseconds. */
+  expiresAt: number;
+  onExpire: () => void;
+  /** The list it is in, and its neighbours there; none once due or cleared. */
+  list?: DeadlineList;
+  previous?: Entry;
+  next?: Entry;
+}
+
+/** The deadlines set with one duration, earliest first, and their timer. */
+class DeadlineList {
+  static #lists = new Map<number, DeadlineList>();
+
+  /** The list for deadlines `ms` from when they are set. */
+  static of(ms: number): DeadlineList {
+    let list = DeadlineList.#lists.get(ms);
+    if (list === undefined) {
+      list = new DeadlineList(ms);
+      DeadlineList.#lists.set(ms, list);
+    }
+    return list;
   }
 
-  #arm(): void {
-    clearTimeout(this.#timer);
-    const now = performance.now();
-    // Never negative: a timer can fire a hair before the clock says it is due.
-    const delay = Math.min(
-      Math.max(0, this.#expiresAt - now),
-      MAX_TIMER_DELAY_MS,
+  #ms: number;
+  #first?: Entry;
+  #last?: Entry;
+  #timer?: ReturnType<typeof setTimeout>;
+
+  private constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  append(deadline: Entry): void {
+    deadline.list = this;
+    deadline.previous = this.#last;
+    if (this.#last) this.#last.next = deadline;
+    else this.#first = deadline;
+    this.#last = deadline;
+    this.#timer ??= this.#arm();
+  }
+
+  remove(deadline: Entry): void {
+    if (deadline.previous) deadline.previous.next = deadline.next;
+    else this.#first = deadline.next;
+    if (deadline.next) deadline.next.previous = deadline.previous;
+    else this.#last = deadline.previous;
+    deadline.list = deadline.previous = deadline.next = undefined;
+    if (this.#first === undefined) {
+      // Nothing left to wait for: no timer may keep the process alive.
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      DeadlineList.#lists.delete(this.#ms);
+    }
+  }
+
+  /** A timer for the first deadline; it may fire early, never late. */
+  #arm(): ReturnType<typeof setTimeout> {
+    const delay = this.#first!.expiresAt - performance.now();
+    return setTimeout(
+      this.#fire,
+      Math.min(Math.max(0, delay), MAX_TIMER_DELAY_MS),
     );
-    this.#timerFiresAt = now + delay;
-    this.#timer = setTimeout(this.#fire, delay);
   }
 
   #fire = (): void => {
-    if (performance.now() >= this.#expiresAt) this.#onExpire();
-    else this.#arm();
+    this.#timer = undefined;
+    const now = performance.now();
+    while (this.#first !== undefined && this.#first.expiresAt <= now) {
+      const due = this.#first;
+      this.remove(due);
+      due.onExpire();
+    }
+    if (this.#first !== undefined) this.#timer ??= this.#arm();
   };
 }

@@ -1,6 +1,6 @@
 import type { Config, ListenAddress } from "./config.ts";
 import { errorMessage } from "./error_message.ts";
-import { createHttpApp } from "./http_app.ts";
+import { createHttpApp, refuseOnceAborted } from "./http_app.ts";
 import { Logger } from "./log.ts";
 import { formatHostPort, isLoopback } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
@@ -83,11 +83,11 @@ export function startServer(
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
-      signal,
     });
+    const handler = refuseOnceAborted(signal, app.fetch);
     http = listen(
       config.http,
-      () => Deno.serve({ ...config.http, onListen() {} }, app.fetch),
+      () => Deno.serve({ ...config.http, onListen() {} }, handler),
     );
   } catch (error) {
     listener.close();

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { createHttpApp, type HttpBindings } from "../src/http_app.ts";
+import {
+  createHttpApp,
+  type HttpBindings,
+  refuseOnceAborted,
+} from "../src/http_app.ts";
 
 /** Bindings whose `completed` settles when the test says the response is out. */
 function pendingResponse(): HttpBindings & { send(): void } {
@@ -118,14 +122,14 @@ Deno.test("a request body over 1 KiB gets 413 before anything reads it", async (
   assert.equal(calls, 0);
 });
 
-Deno.test("once shutdown has begun every request gets 503", async () => {
+Deno.test("refuseOnceAborted() answers 503 and closes once shutdown has begun", async () => {
   const shutdown = new AbortController();
-  const app = createHttpApp({ onDie: () => {}, signal: shutdown.signal });
-  assert.equal((await app.request("/healthcheck", {}, sent)).status, 200);
+  const handler = refuseOnceAborted(shutdown.signal, app.fetch);
+  const request = () => new Request("http://localhost/healthcheck");
+  assert.equal((await handler(request(), sent)).status, 200);
   shutdown.abort();
-  for (const [path, method] of [["/healthcheck", "GET"], ["/die", "POST"]]) {
-    const response = await app.request(path, { method }, sent);
-    assert.equal(response.status, 503);
-    assert.equal(await response.text(), "shutting down");
-  }
+  const response = await handler(request(), sent);
+  assert.equal(response.status, 503);
+  assert.equal(response.headers.get("connection"), "close");
+  assert.equal(await response.text(), "shutting down");
 });

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { IdleDeadline } from "../src/idle_deadline.ts";
+import { FakeTime } from "./_fake_time.ts";
+
+/** Records when each named deadline expired, on the fake clock. */
+function recorder(time: FakeTime) {
+  const expired: [string, number][] = [];
+  return {
+    expired,
+    deadline: (name: string, ms: number) =>
+      new IdleDeadline(ms, () => expired.push([name, time.now])),
+  };
+}
+
+Deno.test("IdleDeadline expires each deadline of one duration at its own time", async () => {
+  using time = new FakeTime();
+  const { expired, deadline } = recorder(time);
+  deadline("a", 1_000);
+  await time.tickAsync(300);
+  deadline("b", 1_000);
+  await time.tickAsync(300);
+  deadline("c", 1_000);
+  await time.tickAsync(2_000);
+  assert.deepEqual(expired, [["a", 1_000], ["b", 1_300], ["c", 1_600]]);
+});
+
+Deno.test("IdleDeadline.reset() and clear() move or cancel one deadline, not its neighbours", async () => {
+  using time = new FakeTime();
+  const { expired, deadline } = recorder(time);
+  const a = deadline("a", 1_000);
+  const b = deadline("b", 1_000);
+  const c = deadline("c", 1_000);
+  await time.tickAsync(500);
+  a.reset(1_000);
+  b.clear();
+  await time.tickAsync(2_000);
+  assert.deepEqual(expired, [["c", 1_000], ["a", 1_500]]);
+  c.clear(); // after it expired: nothing to do
+});
+
+Deno.test("IdleDeadline.limit() only ever brings a deadline sooner", async () => {
+  using time = new FakeTime();
+  const { expired, deadline } = recorder(time);
+  deadline("near", 500).limit(1_000);
+  deadline("far", 5_000).limit(1_000);
+  await time.tickAsync(10_000);
+  assert.deepEqual(expired, [["near", 500], ["far", 1_000]]);
+});
+
+Deno.test("IdleDeadline waits out durations longer than a timer can", async () => {
+  using time = new FakeTime();
+  const { expired, deadline } = recorder(time);
+  const ms = 2 ** 31 + 5_000;
+  deadline("long", ms);
+  await time.tickAsync(ms - 1);
+  assert.deepEqual(expired, []);
+  await time.tickAsync(1);
+  assert.deepEqual(expired, [["long", ms]]);
+});
