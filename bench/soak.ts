@@ -620,10 +620,10 @@ const GARBAGE: [string, (random: Random) => Uint8Array][] = [
       ),
   ],
   [
-    "Content-Length 1e9 to POST /healthcheck",
+    "Content-Length 1e9 to POST /die, no token",
     (random) =>
       request(
-        "POST /healthcheck HTTP/1.1",
+        "POST /die HTTP/1.1",
         ["Content-Length: 1000000000"],
         random.bytes(64 * KiB),
       ),
