@@ -32,9 +32,12 @@ export class IdleDeadline {
 
   /** Moves the deadline to `ms` milliseconds from now. */
   reset(ms: number): void {
-    this.#entry.list?.remove(this.#entry);
-    this.#entry.expiresAt = performance.now() + ms;
-    DeadlineList.of(ms).append(this.#entry);
+    const entry = this.#entry;
+    entry.expiresAt = performance.now() + ms;
+    // The common case, once per chunk: same duration, so to the list's end.
+    if (entry.list?.ms === ms) return entry.list.moveToEnd(entry);
+    entry.list?.remove(entry);
+    DeadlineList.of(ms).append(entry);
   }
 
   /** Moves the deadline to `ms` milliseconds from now if that is sooner. */
@@ -73,13 +76,14 @@ class DeadlineList {
     return list;
   }
 
-  #ms: number;
+  /** The duration of every deadline in the list. */
+  readonly ms: number;
   #first?: Entry;
   #last?: Entry;
   #timer?: ReturnType<typeof setTimeout>;
 
   private constructor(ms: number) {
-    this.#ms = ms;
+    this.ms = ms;
   }
 
   append(deadline: Entry): void {
@@ -91,18 +95,29 @@ class DeadlineList {
     this.#timer ??= this.#arm();
   }
 
+  /** Moves a deadline just set again to the end, where it now belongs. */
+  moveToEnd(deadline: Entry): void {
+    if (deadline === this.#last) return;
+    this.#unlink(deadline);
+    this.append(deadline);
+  }
+
   remove(deadline: Entry): void {
+    this.#unlink(deadline);
+    if (this.#first === undefined) {
+      // Nothing left to wait for: no timer may keep the process alive.
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      DeadlineList.#lists.delete(this.ms);
+    }
+  }
+
+  #unlink(deadline: Entry): void {
     if (deadline.previous) deadline.previous.next = deadline.next;
     else this.#first = deadline.next;
     if (deadline.next) deadline.next.previous = deadline.previous;
     else this.#last = deadline.previous;
     deadline.list = deadline.previous = deadline.next = undefined;
-    if (this.#first === undefined) {
-      // Nothing left to wait for: no timer may keep the process alive.
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      DeadlineList.#lists.delete(this.#ms);
-    }
   }
 
   /** A timer for the first deadline; it may fire early, never late. */
