@@ -2,6 +2,16 @@ import { LineCapture } from "./_line_capture.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
+/** Flags for a service on loopback, on ports the system picks. */
+export const LOOPBACK_ANY_PORT: readonly string[] = [
+  "--echo-host",
+  "127.0.0.1",
+  "--echo-port",
+  "0",
+  "--http-port",
+  "0",
+];
+
 /** `main.ts` running as its own process, as a user runs it. */
 export class ServiceProcess implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
@@ -17,7 +27,7 @@ export class ServiceProcess implements AsyncDisposable {
    * `ECHOSERVER__` variable from this environment but those in `env`.
    */
   constructor(
-    args: string[],
+    args: readonly string[],
     options: {
       env?: Record<string, string>;
       permissions?: string[];

@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { readExactly } from "./_read.ts";
-import { ServiceProcess } from "./_service_process.ts";
-
-const LOOPBACK_ANY_PORT = [
-  "--echo-host",
-  "127.0.0.1",
-  "--echo-port",
-  "0",
-  "--http-port",
-  "0",
-];
+import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 
 async function assertEchoes(port: number, text: string): Promise<Deno.TcpConn> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
