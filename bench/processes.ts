@@ -49,7 +49,8 @@ export async function killed(child: Deno.ChildProcess): Promise<void> {
   await child.status;
 }
 
-function kill(child: Deno.ChildProcess): void {
+/** Kills `child` without waiting, if it is still running. */
+export function kill(child: Deno.ChildProcess): void {
   try {
     child.kill("SIGKILL");
   } catch {

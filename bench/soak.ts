@@ -15,10 +15,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { kill as killChild, ROOT, within } from "./processes.ts";
 
 const USAGE =
   "usage: deno run --allow-run --allow-net --allow-read --allow-env bench/soak.ts [--seconds N] [--seed N]";
-const ROOT = new URL("..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -289,9 +289,9 @@ async function startService(): Promise<Service> {
     forEachLine(child.stderr, (line) => log.add(line)),
   ]).then(([status]) => status.code);
   exited.then(() => ports.reject(new Error("the service exited at start")));
-  const kill = () => killQuietly(child);
+  const kill = () => killChild(child);
   try {
-    const found = await withTimeout(ports.promise, START_LIMIT_MS, "start");
+    const found = await within(ports.promise, START_LIMIT_MS, "start");
     return {
       pid: child.pid,
       ports: found,
@@ -337,14 +337,6 @@ async function forEachLine(
   if (partial) onLine(partial);
 }
 
-function killQuietly(child: Deno.ChildProcess): void {
-  try {
-    child.kill("SIGKILL");
-  } catch {
-    // It has already exited.
-  }
-}
-
 /**
  * Stops the service with `POST /die` and returns the reply's status and the
  * exit code; kills it (and reports exit code null) if it does not exit.
@@ -362,7 +354,7 @@ async function stopService(
   const dieStatus = await httpExchange(service.ports.http, die, STOP_LIMIT_MS)
     .then((reply) => reply.status, () => null);
   try {
-    const exitCode = await withTimeout(service.exited, STOP_LIMIT_MS, "stop");
+    const exitCode = await within(service.exited, STOP_LIMIT_MS, "stop");
     return { dieStatus, exitCode };
   } catch {
     service.kill();
@@ -502,22 +494,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: over ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 // ---------------------------------------------------------------- HTTP
