@@ -1,0 +1,330 @@
+// The deployment files in deploy/ checked against the code, so that a flag,
+// port, version or timeout changed on one side cannot leave the other behind.
+import assert from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
+import { type Config, parseConfig, usage } from "../src/config.ts";
+import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
+import { SystemdUnit } from "./_systemd_unit.ts";
+
+/** What the echo stop drains for at most, after the shutdown delay. */
+const DRAIN_SECONDS = 1;
+/** Stands in for a token that comes from a Secret. */
+const DUMMY_TOKEN = "dummy-token";
+
+const read = (path: string) =>
+  Deno.readTextFile(new URL(`../${path}`, import.meta.url));
+
+interface Probe {
+  httpGet: { path: string; port: string | number };
+  periodSeconds: number;
+  failureThreshold: number;
+}
+interface Container {
+  image: string;
+  args: string[];
+  env: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string } };
+  }[];
+  ports: { name: string; containerPort: number; protocol: string }[];
+  livenessProbe: Probe;
+  readinessProbe: Probe;
+  securityContext: {
+    allowPrivilegeEscalation: boolean;
+    readOnlyRootFilesystem: boolean;
+    capabilities: { drop: string[] };
+  };
+}
+interface Deployment {
+  kind: "Deployment";
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: {
+        labels: Record<string, string>;
+        annotations: Record<string, string>;
+      };
+      spec: {
+        terminationGracePeriodSeconds: number;
+        securityContext: { runAsNonRoot: boolean };
+        containers: Container[];
+      };
+    };
+  };
+}
+interface Service {
+  kind: "Service";
+  spec: {
+    selector: Record<string, string>;
+    ports: { name: string; port: number; targetPort: string | number }[];
+  };
+}
+
+const manifests = parseAllDocuments(await read("deploy/kubernetes.yaml"));
+for (const manifest of manifests) assert.deepEqual(manifest.errors, []);
+const [deployment, service] = ["Deployment", "Service"].map((kind) => {
+  const found = manifests.map((manifest) => manifest.toJS())
+    .filter((object) => object?.kind === kind);
+  assert.equal(found.length, 1, `kubernetes.yaml has one ${kind}`);
+  return found[0];
+}) as [Deployment, Service];
+const pod = deployment.spec.template;
+const [container] = pod.spec.containers;
+
+const unit = new SystemdUnit(await read("deploy/echoserver.service"));
+const execStart = unit.get("Service", "ExecStart") ?? "";
+const [unitBinary, ...unitArgs] = execStart.split(/\s+/);
+const unitEnv: Record<string, string> = Object.fromEntries(
+  unit.all("Service", "Environment").flatMap((line) =>
+    line.split(/\s+/).map((pair) => pair.split(/=(.*)/s).slice(0, 2))
+  ),
+);
+
+const denoJson = JSON.parse(await read("deno.json"));
+const compileTask = compileCommand(denoJson.tasks.compile);
+const dockerfile = (await read("deploy/Dockerfile")).replaceAll(/\\\n/g, " ");
+
+/** The `ECHOSERVER__` variables the service reads, from its `--help`. */
+const KNOWN_VARIABLES = new Set(
+  usage().matchAll(/\benv (ECHOSERVER__\w+)/g).map(([, name]) => name),
+);
+
+/** The config the service runs with; fails on any other outcome. */
+function runConfig(args: readonly string[], env: Record<string, string>) {
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith("ECHOSERVER__")) continue;
+    assert.ok(KNOWN_VARIABLES.has(name), `echoserver never reads ${name}`);
+  }
+  const parsed = parseConfig(args, env);
+  if (parsed.kind !== "run") {
+    const why = parsed.kind === "error" ? parsed.error.message : parsed.kind;
+    assert.fail(`"${args.join(" ")}" gives ${why}, not a run`);
+  }
+  return parsed.config;
+}
+
+/** The container's environment, with a dummy token for each Secret. */
+function containerEnv(): Record<string, string> {
+  return Object.fromEntries(container.env.map(({ name, value, valueFrom }) => {
+    if (valueFrom?.secretKeyRef) return [name, DUMMY_TOKEN];
+    assert.equal(typeof value, "string", `${name} has a value`);
+    return [name, value!];
+  }));
+}
+
+const podConfig = (): Config => runConfig(container.args, containerEnv());
+const unitConfig = (): Config => runConfig(unitArgs, unitEnv);
+
+/** The permissions and output file of a `deno compile` command line. */
+function compileCommand(line: string) {
+  const words = line.trim().split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "compile"], line);
+  const output = words[words.indexOf("--output") + 1];
+  assert.ok(words.includes("--output") && output, `${line} names its output`);
+  return {
+    permissions: words.filter((word) => word.startsWith("--allow-")).sort(),
+    output,
+  };
+}
+
+function containerPort(name: string | number): number {
+  const port = container.ports.find((port) => port.name === name);
+  assert.ok(port, `the container has a port named ${name}`);
+  return port.containerPort;
+}
+
+const basename = (path: string) => path.split("/").at(-1);
+
+Deno.test("kubernetes.yaml container args and env give a run config with the Secret's token", () => {
+  const config = podConfig();
+  assert.equal(config.dieToken, DUMMY_TOKEN);
+  assert.equal(config.echo.hostname, "0.0.0.0");
+  assert.equal(config.http.hostname, "0.0.0.0");
+  assert.equal(config.logFormat, "json");
+  const token = container.env.find(({ name }) =>
+    name === "ECHOSERVER__DIE_TOKEN"
+  );
+  assert.ok(
+    token?.valueFrom?.secretKeyRef,
+    "the die token comes from a Secret",
+  );
+});
+
+Deno.test("echoserver.service ExecStart flags and Environment give a run config", () => {
+  assert.ok(
+    Object.keys(unitEnv).some((name) => name.startsWith("ECHOSERVER__")),
+  );
+  assert.ok(unitArgs.length > 0, "ExecStart passes flags");
+  // Without a token, POST /die must stay on loopback.
+  const config = unitConfig();
+  assert.equal(config.dieToken, undefined);
+  assert.equal(config.http.hostname, "127.0.0.1");
+});
+
+Deno.test("kubernetes.yaml container and Service ports are the config's echo and HTTP ports", () => {
+  const { echo, http } = podConfig();
+  const expected = { echo: echo.port, http: http.port };
+  assert.deepEqual(
+    Object.fromEntries(
+      container.ports.map((port) => [port.name, port.containerPort]),
+    ),
+    expected,
+  );
+  assert.ok(container.ports.every(({ protocol }) => protocol === "TCP"));
+  assert.deepEqual(
+    Object.fromEntries(
+      service.spec.ports.map((port) => [port.name, port.port]),
+    ),
+    expected,
+  );
+  for (const port of service.spec.ports) {
+    assert.equal(typeof port.targetPort, "string", "targetPort names a port");
+    assert.equal(containerPort(port.targetPort), expected[port.name as "echo"]);
+  }
+});
+
+Deno.test("kubernetes.yaml Service and Deployment select the pod template's labels", () => {
+  const labels = pod.metadata.labels;
+  assert.ok(Object.keys(service.spec.selector).length > 0);
+  for (
+    const selector of [
+      service.spec.selector,
+      deployment.spec.selector.matchLabels,
+    ]
+  ) {
+    for (const [name, value] of Object.entries(selector)) {
+      assert.equal(labels[name], value, `pod label ${name}`);
+    }
+  }
+});
+
+Deno.test("kubernetes.yaml probes and metrics scrape use the http container port", () => {
+  const { http } = podConfig();
+  for (const probe of [container.livenessProbe, container.readinessProbe]) {
+    assert.equal(probe.httpGet.port, "http");
+    assert.equal(containerPort(probe.httpGet.port), http.port);
+  }
+  assert.equal(
+    Number(pod.metadata.annotations["prometheus.io/port"]),
+    http.port,
+  );
+});
+
+Deno.test("the service run with the manifest's args answers 200 on the probe and metrics paths", async () => {
+  // The manifest's flags, but on loopback and on free ports.
+  const placed = ["--echo-host", "--echo-port", "--http-host", "--http-port"];
+  const args = container.args.filter((arg, i) =>
+    !placed.includes(arg) && !placed.includes(container.args[i - 1])
+  );
+  // Only the service's own variables: DENO_DIR would move `deno run`'s cache.
+  const env = Object.fromEntries(
+    Object.entries(containerEnv()).filter(([name]) =>
+      name.startsWith("ECHOSERVER__")
+    ),
+  );
+  await using running = new ServiceProcess(
+    [...args, ...LOOPBACK_ANY_PORT, "--http-host", "127.0.0.1"],
+    { env },
+  );
+  const { http } = await running.ports();
+  const paths = [
+    container.livenessProbe.httpGet.path,
+    container.readinessProbe.httpGet.path,
+    pod.metadata.annotations["prometheus.io/path"],
+  ];
+  for (const path of paths) {
+    const response = await fetch(`http://127.0.0.1:${http}${path}`);
+    await response.body?.cancel();
+    assert.equal(response.status, 200, path);
+  }
+  const die = await fetch(`http://127.0.0.1:${http}/die`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${DUMMY_TOKEN}` },
+  });
+  assert.equal(await die.text(), "bye bye");
+  assert.equal((await running.status).code, 0);
+});
+
+Deno.test("kubernetes.yaml grace period outlasts the shutdown delay and the drain", () => {
+  const delaySeconds = podConfig().shutdownDelayMs / 1000;
+  assert.ok(delaySeconds > 0, "the pod waits for load balancers to let go");
+  assert.ok(
+    pod.spec.terminationGracePeriodSeconds > delaySeconds + DRAIN_SECONDS,
+    `${pod.spec.terminationGracePeriodSeconds} s > ${delaySeconds} s + ${DRAIN_SECONDS} s`,
+  );
+});
+
+Deno.test("kubernetes.yaml readiness probe fails several times within the shutdown delay", () => {
+  const { periodSeconds, failureThreshold } = container.readinessProbe;
+  assert.ok(
+    podConfig().shutdownDelayMs / 1000 >=
+      periodSeconds * (failureThreshold + 1),
+    `${periodSeconds} s × (${failureThreshold} + 1) fits in the delay`,
+  );
+});
+
+Deno.test("echoserver.service TimeoutStopSec outlasts the shutdown delay and the drain", () => {
+  const timeout = unit.seconds("Service", "TimeoutStopSec");
+  assert.ok(timeout !== undefined, "TimeoutStopSec is set");
+  assert.ok(timeout > unitConfig().shutdownDelayMs / 1000 + DRAIN_SECONDS);
+  assert.equal(unit.get("Service", "KillSignal"), "SIGTERM");
+});
+
+Deno.test("echoserver.service LimitNOFILE leaves room above --max-connections", () => {
+  const soft = Number(unit.get("Service", "LimitNOFILE")?.split(":")[0]);
+  assert.ok(soft >= unitConfig().maxConnections + 1024, `${soft} descriptors`);
+});
+
+Deno.test("kubernetes.yaml image tag is deno.json's version", () => {
+  assert.equal(container.image.split(":").at(-1), denoJson.version);
+});
+
+Deno.test("Dockerfile builds with CI's Deno version", async () => {
+  const ci = (await read(".ci/run")).match(/^DENO_VERSION=(\S+)$/m)?.[1];
+  const image = dockerfile.match(/^FROM denoland\/deno:(\S+)/m)?.[1];
+  assert.ok(ci, ".ci/run sets DENO_VERSION");
+  assert.equal(image, ci);
+});
+
+Deno.test("Dockerfile compiles with the compile task's permissions and runs its output", () => {
+  // Either the task itself or a `deno compile` of its own.
+  const run = dockerfile.match(/^RUN (deno (?:task compile|compile .*))$/m)
+    ?.[1];
+  assert.ok(run, "the Dockerfile runs deno compile");
+  const build = run === "deno task compile" ? compileTask : compileCommand(run);
+  assert.deepEqual(build.permissions, compileTask.permissions);
+  const workdir = dockerfile.match(/^WORKDIR (\S+)$/m)?.[1] ?? "/";
+  const copied = dockerfile.match(/^COPY --from=\S+ (\S+) (\S+)$/m);
+  assert.ok(copied, "the final stage copies the binary");
+  assert.equal(copied[1], `${workdir}/${build.output}`.replace("//", "/"));
+  const entrypoint = JSON.parse(dockerfile.match(/^ENTRYPOINT (.+)$/m)![1]);
+  assert.deepEqual(entrypoint, [copied[2]]);
+  assert.equal(basename(copied[2]), basename(compileTask.output));
+});
+
+Deno.test("echoserver.service runs the compile task's binary", () => {
+  assert.equal(unitBinary, "/usr/local/bin/echoserver");
+  assert.equal(basename(unitBinary), basename(compileTask.output));
+});
+
+Deno.test("echoserver.service runs as a dynamic user without new privileges and restarts on failure but not on exit 2", () => {
+  assert.equal(unit.get("Service", "DynamicUser"), "yes");
+  assert.equal(unit.get("Service", "NoNewPrivileges"), "yes");
+  assert.equal(unit.get("Service", "Restart"), "on-failure");
+  assert.ok(
+    unit.get("Service", "RestartPreventExitStatus")?.split(/\s+/).includes("2"),
+  );
+  assert.equal(unit.get("Service", "CapabilityBoundingSet"), "");
+  // V8's JIT writes code and then runs it.
+  assert.equal(unit.get("Service", "MemoryDenyWriteExecute"), undefined);
+});
+
+Deno.test("kubernetes.yaml container runs as non-root on a read-only root with no capabilities", () => {
+  assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+  assert.deepEqual(container.securityContext, {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+  });
+});
