@@ -1,17 +1,21 @@
 /**
  * The echoserver process: reads flags and environment, starts the service,
  * turns SIGINT and SIGTERM into its one shutdown signal, and picks the exit
- * code. Exit codes: 0 after a clean shutdown, 1 when the service cannot
- * start (such as a port in use), 2 for bad flags or environment variables,
- * 130 or 143 for a second SIGINT or SIGTERM during shutdown.
+ * code. SIGTERM first takes the service out of rotation for
+ * `--shutdown-delay`; SIGINT stops it at once. Exit codes: 0 after a clean
+ * shutdown, 1 when the service cannot start (such as a port in use), 2 for
+ * bad flags or environment variables, 130 or 143 for a second SIGINT or
+ * SIGTERM once shutdown has begun.
  *
  * @module
  */
 import { parseConfig, usage } from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
+import { Logger } from "./src/log.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
 import { abortOnSignals } from "./src/shutdown_signals.ts";
+import { VERSION } from "./src/version.ts";
 
 async function main(): Promise<number> {
   const commandLine = parseConfig(Deno.args, Deno.env.toObject());
@@ -19,23 +23,39 @@ async function main(): Promise<number> {
     console.log(usage());
     return 0;
   }
+  if (commandLine.kind === "version") {
+    console.log(`echoserver ${VERSION}`);
+    return 0;
+  }
   if (commandLine.kind === "error") {
     console.error(`echoserver: ${commandLine.error.message} (see --help)`);
     return 2;
   }
 
+  const { config } = commandLine;
+  const logger = new Logger(config.logLevel, { format: config.logFormat });
   const shutdown = new AbortController();
+  const draining = new AbortController();
   let server: RunningServer;
   try {
-    server = startServer(commandLine.config, { shutdown });
+    server = startServer(config, {
+      shutdown,
+      draining: draining.signal,
+      logger,
+    });
   } catch (error) {
     console.error(`echoserver: ${errorMessage(error)}`);
     return 1;
   }
+  // Before the service says it is ready, so that no signal finds it deaf.
+  const removeSignalListeners = abortOnSignals(shutdown, {
+    forceExit: Deno.exit,
+    draining,
+    delayMs: config.shutdownDelayMs,
+    logger,
+  });
   console.log(`echo listening on ${formatHostPort(server.echoAddr)}`);
   console.log(`http listening on http://${formatHostPort(server.httpAddr)}/`);
-
-  const removeSignalListeners = abortOnSignals(shutdown, Deno.exit);
   await server.finished;
   removeSignalListeners();
   return 0;

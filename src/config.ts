@@ -1,5 +1,10 @@
 import { parseArgs } from "node:util";
-import { LOG_LEVELS, type LogLevel } from "./log.ts";
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+} from "./log.ts";
 
 /** A host and port to listen on; port 0 means any free port. */
 export interface ListenAddress {
@@ -24,7 +29,13 @@ export interface Config {
   maxConnections: number;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
+  /**
+   * After SIGTERM, milliseconds to keep serving with `/readyz` at 503 before
+   * stopping, so that load balancers stop sending clients first.
+   */
+  shutdownDelayMs: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 /** A flag, environment variable or argument that the service cannot accept. */
@@ -32,10 +43,11 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** What the command line asks for: a run with a valid config, the usage text, or an error. */
+/** What the command line asks for: a run with a valid config, the usage text, the version, or an error. */
 export type CommandLine =
   | { kind: "run"; config: Config }
   | { kind: "help" }
+  | { kind: "version" }
   | { kind: "error"; error: ConfigError };
 
 /** One setting: its flag, its environment variable, its default and how to read it. */
@@ -60,10 +72,15 @@ const hostname = (raw: string) => raw === "" ? undefined : raw;
 const port = (raw: string) =>
   /^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined;
 
+const seconds = /^(\d+\.?\d*|\.\d+)$/;
+
+/** Seconds, greater than 0, as milliseconds. */
 const milliseconds = (raw: string) =>
-  /^(\d+\.?\d*|\.\d+)$/.test(raw) && Number(raw) > 0
-    ? Number(raw) * 1000
-    : undefined;
+  seconds.test(raw) && Number(raw) > 0 ? Number(raw) * 1000 : undefined;
+
+/** Seconds, 0 or more, as milliseconds. */
+const delayMilliseconds = (raw: string) =>
+  seconds.test(raw) ? Number(raw) * 1000 : undefined;
 
 const positiveInteger = (raw: string) =>
   /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : undefined;
@@ -73,6 +90,8 @@ const bearerToken = (raw: string) =>
   /^[A-Za-z0-9._~+/-]+=*$/.test(raw) ? raw : undefined;
 
 const logLevel = (raw: string) => LOG_LEVELS.find((level) => level === raw);
+
+const logFormat = (raw: string) => LOG_FORMATS.find((format) => format === raw);
 
 const ECHO_HOST: Setting<string> = {
   flag: "echo-host",
@@ -97,7 +116,7 @@ const HTTP_HOST: Setting<string> = {
   env: "ECHOSERVER__HTTP_HOST",
   default: "127.0.0.1",
   placeholder: "HOST",
-  description: "address of the HTTP health check and /die",
+  description: "address of the HTTP server: probes, /metrics and /die",
   expected: "a hostname",
   parse: hostname,
 };
@@ -147,6 +166,15 @@ const DIE_TOKEN: Setting<string> = {
   secret: true,
   parse: bearerToken,
 };
+const SHUTDOWN_DELAY: Setting<number> = {
+  flag: "shutdown-delay",
+  env: "ECHOSERVER__SHUTDOWN_DELAY__SECONDS",
+  default: "0",
+  placeholder: "SECONDS",
+  description: "after SIGTERM, keep serving this long with /readyz at 503",
+  expected: "a number of seconds, 0 or more",
+  parse: delayMilliseconds,
+};
 const LOG_LEVEL: Setting<LogLevel> = {
   flag: "log-level",
   env: "ECHOSERVER__LOG_LEVEL",
@@ -155,6 +183,15 @@ const LOG_LEVEL: Setting<LogLevel> = {
   description: `least severe log level written: ${LOG_LEVELS.join(", ")}`,
   expected: `one of ${LOG_LEVELS.join(", ")}`,
   parse: logLevel,
+};
+const LOG_FORMAT: Setting<LogFormat> = {
+  flag: "log-format",
+  env: "ECHOSERVER__LOG_FORMAT",
+  default: "text",
+  placeholder: "FORMAT",
+  description: "text, or json: one object per line",
+  expected: `one of ${LOG_FORMATS.join(", ")}`,
+  parse: logFormat,
 };
 
 const SETTINGS: Setting<unknown>[] = [
@@ -166,7 +203,9 @@ const SETTINGS: Setting<unknown>[] = [
   IDLE_REFRESH,
   MAX_CONNECTIONS,
   DIE_TOKEN,
+  SHUTDOWN_DELAY,
   LOG_LEVEL,
+  LOG_FORMAT,
 ];
 
 /**
@@ -201,6 +240,7 @@ export function parseConfig(
     args: [...args],
     options: {
       help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
       ...Object.fromEntries(
         SETTINGS.map(({ flag }) => [flag, { type: "string" as const }]),
       ),
@@ -214,6 +254,7 @@ export function parseConfig(
       errors.push(`unexpected argument "${token.value}"`);
     } else if (token.kind === "option") {
       if (token.name === "help") return { kind: "help" };
+      if (token.name === "version") return { kind: "version" };
       if (!SETTINGS.some(({ flag }) => flag === token.name)) {
         errors.push(`unknown option ${token.rawName}`);
       } else if (token.value === undefined) {
@@ -244,7 +285,9 @@ export function parseConfig(
     http: { hostname: read(HTTP_HOST), port: read(HTTP_PORT) },
     idle: { initialMs: read(IDLE_TIMEOUT), refreshMs: read(IDLE_REFRESH) },
     maxConnections: read(MAX_CONNECTIONS),
+    shutdownDelayMs: read(SHUTDOWN_DELAY),
     logLevel: read(LOG_LEVEL),
+    logFormat: read(LOG_FORMAT),
   };
   const dieToken = read(DIE_TOKEN);
   if (dieToken !== undefined) config.dieToken = dieToken;
@@ -255,21 +298,29 @@ export function parseConfig(
 
 /** The `--help` text: every flag with its environment variable and default. */
 export function usage(): string {
-  const indent = " ".repeat(26);
-  const options = SETTINGS.flatMap((setting) => [
-    `  --${setting.flag} ${setting.placeholder}`.padEnd(26) +
-    setting.description.replaceAll("\n", `\n${indent}`),
-    `${indent}env ${setting.env}, default ${setting.default ?? "none"}`,
-  ]);
+  const rows: [string, string][] = [
+    ...SETTINGS.map((setting): [string, string] => [
+      `--${setting.flag} ${setting.placeholder}`,
+      `${setting.description}\nenv ${setting.env}, default ${
+        setting.default ?? "none"
+      }`,
+    ]),
+    ["-h, --help", "print this help and exit"],
+    ["--version", "print the version and exit"],
+  ];
+  const width = Math.max(...rows.map(([head]) => head.length)) + 4;
+  const options = rows.map(([head, text]) =>
+    `  ${head}`.padEnd(width) +
+    text.replaceAll("\n", `\n${" ".repeat(width)}`)
+  );
   return [
     "Usage: echoserver [options]",
     "",
-    "A TCP echo server with an HTTP health check (GET /healthcheck) and a",
-    "shutdown endpoint (POST /die). Flags override environment variables,",
-    "which override the defaults.",
+    "A TCP echo server with an HTTP side: GET /healthcheck, /livez, /readyz",
+    "and /metrics, and POST /die to shut down. Flags override environment",
+    "variables, which override the defaults.",
     "",
     "Options:",
     ...options,
-    "  -h, --help".padEnd(26) + "print this help and exit",
   ].join("\n");
 }

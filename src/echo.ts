@@ -14,19 +14,29 @@ export interface EchoStream {
   close(): void;
 }
 
-/** Why an echo connection ended without an error. */
-export type EchoEnd =
-  /** The client closed its sending side. */
-  | "closed"
-  /** The client sent nothing for too long. */
-  | "idle"
-  /** The service is shutting down. */
-  | "shutdown";
+/**
+ * Why an echo connection ends: the client closed its sending side (`closed`),
+ * sent nothing for too long (`idle`), the service is shutting down
+ * (`shutdown`), the connection broke, reset by the client or a broken pipe
+ * (`reset`), or any other stream error (`error`).
+ */
+export const ECHO_ENDS = [
+  "closed",
+  "idle",
+  "shutdown",
+  "reset",
+  "error",
+] as const;
+
+/** Why an echo connection ended: one of {@linkcode ECHO_ENDS}. */
+export type EchoEnd = typeof ECHO_ENDS[number];
 
 /** How an echo connection ended. */
 export interface EchoResult {
   reason: EchoEnd;
   bytesEchoed: number;
+  /** The stream's error, when the reason is `reset` or `error`. */
+  error?: unknown;
 }
 
 /** What {@linkcode handleEchoConnection} needs besides the stream. */
@@ -41,12 +51,25 @@ export interface EchoOptions {
    * @default {1000}
    */
   drainMs?: number;
+  /**
+   * Counts each chunk's bytes once it is written back, so that a long
+   * connection's traffic shows as it flows; a metrics counter is one.
+   */
+  bytesCounter?: { inc(bytes: number): void };
 }
 
 /** The first read buffer; small, so that idle connections stay cheap. */
 const MIN_READ_SIZE = 1024;
 /** The read buffer doubles up to this while reads fill it. */
 const MAX_READ_SIZE = 64 * 1024;
+
+/** Errors that mean the connection broke, rather than that anything failed. */
+const BROKEN_CONNECTION = [
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.BrokenPipe,
+  Deno.errors.NotConnected,
+];
 
 /**
  * Echoes every byte the client sends until it closes, goes idle, or the
@@ -56,7 +79,8 @@ const MAX_READ_SIZE = 64 * 1024;
  *
  * The idle deadline starts at `timeouts.initialMs` and moves to
  * `timeouts.refreshMs` after each chunk received; the server's own writes
- * never move it. A stream error (a reset, a broken pipe) rejects the promise.
+ * never move it. A stream error (a reset, a broken pipe) ends the connection
+ * too: the result says which, and carries the error.
  *
  * @example
  * ```ts
@@ -80,7 +104,7 @@ export async function handleEchoConnection(
   stream: EchoStream,
   options: EchoOptions,
 ): Promise<EchoResult> {
-  const { timeouts, signal, drainMs = 1_000 } = options;
+  const { timeouts, signal, drainMs = 1_000, bytesCounter } = options;
   // Whatever ends the connection first names the reason and closes the
   // stream, which settles a pending read or write.
   let ended: EchoEnd | undefined;
@@ -111,6 +135,7 @@ export async function handleEchoConnection(
       await writeAll(stream, buffer.subarray(0, size));
       writing = false;
       bytesEchoed += size;
+      bytesCounter?.inc(size);
       if (size === buffer.length && size < MAX_READ_SIZE) {
         buffer = new Uint8Array(2 * size);
       }
@@ -119,14 +144,19 @@ export async function handleEchoConnection(
   } catch (error) {
     // An error after the connection was ended is that ending's own close.
     if (ended === undefined) {
-      stream.close();
-      throw error;
+      const reason = isBroken(error) ? "reset" : "error";
+      end(reason);
+      return { reason, bytesEchoed, error };
     }
   } finally {
     deadline.clear();
     signal?.removeEventListener("abort", onShutdown);
   }
   return { reason: ended!, bytesEchoed };
+}
+
+function isBroken(error: unknown): boolean {
+  return BROKEN_CONNECTION.some((kind) => error instanceof kind);
 }
 
 async function writeAll(stream: EchoStream, data: Uint8Array): Promise<void> {

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
+import { getPath } from "hono/utils/url";
+import type { Counter, Registry } from "./prometheus.ts";
 
 /**
  * What the app needs from the server for each request: `Deno.serve` passes
@@ -17,11 +19,21 @@ export interface HttpAppOptions {
   onDie: () => void;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
+  /** The metrics `GET /metrics` writes out. */
+  registry: Registry;
+  /**
+   * Aborts when shutdown begins, which may be a while before the service
+   * stops: from then on `GET /readyz` answers 503.
+   */
+  draining?: AbortSignal;
 }
 
 /** The methods each known path answers; any other method gets 405. */
 const ALLOWED_METHODS: Readonly<Record<string, string>> = {
   "/healthcheck": "GET, HEAD",
+  "/livez": "GET, HEAD",
+  "/readyz": "GET, HEAD",
+  "/metrics": "GET, HEAD",
   "/die": "POST",
 };
 
@@ -30,19 +42,23 @@ const MAX_BODY_BYTES = 1024;
 
 /**
  * The HTTP side of the service: `GET /healthcheck` answers `ok computer`,
- * `POST /die` answers `bye bye` and then calls `onDie`. A known path with
- * the wrong method gets 405 with an `Allow` header, anything else 404, and a
- * `POST /die` with a body over 1 KiB 413.
+ * `GET /livez` 200 while the process runs, `GET /readyz` 200 until shutdown
+ * begins and 503 from then on, `GET /metrics` the metrics in the Prometheus
+ * text format, and `POST /die` answers `bye bye` and then calls `onDie`.
+ * HEAD works wherever GET does. A known path with the wrong method gets 405
+ * with an `Allow` header, anything else 404, and a `POST /die` with a body
+ * over 1 KiB 413.
  *
- * The health check is a route with one handler and no middleware, which
- * Hono runs on its fast path.
+ * The probes are routes with one handler and no middleware, which Hono runs
+ * on its fast path.
  *
  * @example
  * ```ts
  * import { createHttpApp } from "./http_app.ts";
+ * import { createMetrics } from "./metrics.ts";
  * import assert from "node:assert/strict";
  *
- * const app = createHttpApp({ onDie: () => {} });
+ * const app = createHttpApp({ onDie: () => {}, registry: createMetrics().registry });
  * const response = await app.request("/healthcheck", {}, { completed: Promise.resolve() });
  * assert.equal(await response.text(), "ok computer");
  * ```
@@ -50,9 +66,18 @@ const MAX_BODY_BYTES = 1024;
 export function createHttpApp(
   options: HttpAppOptions,
 ): Hono<{ Bindings: HttpBindings }> {
-  const { onDie, dieToken } = options;
+  const { onDie, dieToken, registry, draining } = options;
   const app = new Hono<{ Bindings: HttpBindings }>()
     .get("/healthcheck", (c) => c.text("ok computer"))
+    .get("/livez", (c) => c.text("ok"))
+    .get(
+      "/readyz",
+      (c) => draining?.aborted ? c.text("shutting down", 503) : c.text("ready"),
+    )
+    .get("/metrics", async (c) =>
+      c.body(await registry.metrics(), 200, {
+        "Content-Type": registry.contentType,
+      }))
     .post(
       "/die",
       bodyLimit({
@@ -106,4 +131,37 @@ export function refuseOnceAborted<Args extends unknown[]>(
         },
       })
       : handler(request, ...rest);
+}
+
+/**
+ * Wraps a request handler so that each request is counted in `counter` by
+ * route and status, once answered. The route is the request's path when the
+ * app knows it and `other` when not, so that clients cannot make up labels.
+ *
+ * @example
+ * ```ts
+ * import { countRequests } from "./http_app.ts";
+ * import { createMetrics } from "./metrics.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { http } = createMetrics();
+ * const handler = countRequests(http.requests, () => new Response("ok computer"));
+ * await (await handler(new Request("http://localhost/healthcheck"))).text();
+ * const { values } = await http.requests.get();
+ * assert.deepEqual(values.map((value) => [value.labels, value.value]), [
+ *   [{ route: "/healthcheck", status: 200 }, 1],
+ * ]);
+ * ```
+ */
+export function countRequests<Args extends unknown[]>(
+  counter: Counter<"route" | "status">,
+  handler: (request: Request, ...rest: Args) => Response | Promise<Response>,
+): (request: Request, ...rest: Args) => Promise<Response> {
+  return async (request, ...rest) => {
+    const response = await handler(request, ...rest);
+    const path = getPath(request);
+    const route = Object.hasOwn(ALLOWED_METHODS, path) ? path : "other";
+    counter.inc({ route, status: response.status });
+    return response;
+  };
 }

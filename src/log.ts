@@ -4,6 +4,26 @@ export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 /** How severe a log line is; lines below the configured level are dropped. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
+/** The ways a log line can be written. */
+export const LOG_FORMATS = ["text", "json"] as const;
+
+/**
+ * `text`: `level: message key=value ...`, for people; `json`: one object per
+ * line with `time`, `level`, `message` and the fields, for log pipelines.
+ */
+export type LogFormat = typeof LOG_FORMATS[number];
+
+/** Structured details of a log line, such as a client's id and address. */
+export type LogFields = Readonly<Record<string, string | number>>;
+
+/** How a {@linkcode Logger} writes. */
+export interface LoggerOptions {
+  /** @default {"text"} */
+  format?: LogFormat;
+  /** Where each line goes. @default standard error */
+  write?: (line: string) => void;
+}
+
 /**
  * Writes leveled log lines, one per call, dropping those below its level.
  *
@@ -13,43 +33,66 @@ export type LogLevel = typeof LOG_LEVELS[number];
  * import assert from "node:assert/strict";
  *
  * const lines: string[] = [];
- * const log = new Logger("info", (line) => lines.push(line));
+ * const log = new Logger("info", { write: (line) => lines.push(line) });
  * log.debug("dropped");
- * log.warning("client 1: connection reset");
- * assert.deepEqual(lines, ["warning: client 1: connection reset"]);
+ * log.warning("connection failed", { client: 1, error: "connection reset" });
+ * assert.deepEqual(lines, ['warning: connection failed client=1 error="connection reset"']);
+ *
+ * const json = new Logger("info", { format: "json", write: (line) => lines.push(line) });
+ * json.info("connection ended", { client: 2 });
+ * const { time, ...rest } = JSON.parse(lines[1]);
+ * assert.ok(!Number.isNaN(Date.parse(time)));
+ * assert.deepEqual(rest, { level: "info", message: "connection ended", client: 2 });
  * ```
  */
 export class Logger {
   #minimum: number;
+  #format: (level: LogLevel, message: string, fields: LogFields) => string;
   #write: (line: string) => void;
 
   /**
    * @param level the least severe level that is written
-   * @param write where each line goes; standard error by default
+   * @param options the format and where lines go
    */
-  constructor(level: LogLevel, write: (line: string) => void = console.error) {
+  constructor(level: LogLevel, options: LoggerOptions = {}) {
+    const { format = "text", write = console.error } = options;
     this.#minimum = LOG_LEVELS.indexOf(level);
+    this.#format = format === "json" ? jsonLine : textLine;
     this.#write = write;
   }
 
-  /** Logs what only someone debugging wants to see, such as each connection. */
-  debug(message: string): void {
-    this.#log("debug", message);
+  /** Logs what only someone debugging wants to see. */
+  debug(message: string, fields?: LogFields): void {
+    this.#log("debug", message, fields);
   }
 
-  /** Logs what an operator wants to see in normal running. */
-  info(message: string): void {
-    this.#log("info", message);
+  /** Logs what an operator wants to see in normal running, such as each connection's end. */
+  info(message: string, fields?: LogFields): void {
+    this.#log("info", message, fields);
   }
 
   /** Logs a fault the service survived, such as one client's error. */
-  warning(message: string): void {
-    this.#log("warning", message);
+  warning(message: string, fields?: LogFields): void {
+    this.#log("warning", message, fields);
   }
 
-  #log(level: LogLevel, message: string): void {
+  #log(level: LogLevel, message: string, fields: LogFields = {}): void {
     if (LOG_LEVELS.indexOf(level) >= this.#minimum) {
-      this.#write(`${level}: ${message}`);
+      this.#write(this.#format(level, message, fields));
     }
   }
+}
+
+function textLine(level: LogLevel, message: string, fields: LogFields): string {
+  let line = `${level}: ${message}`;
+  for (const [key, value] of Object.entries(fields)) {
+    const plain = typeof value === "number" || /^[^\s"=]+$/.test(value);
+    line += ` ${key}=${plain ? value : JSON.stringify(value)}`;
+  }
+  return line;
+}
+
+function jsonLine(level: LogLevel, message: string, fields: LogFields): string {
+  const time = new Date().toISOString();
+  return JSON.stringify({ time, level, message, ...fields });
 }

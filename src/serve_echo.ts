@@ -4,7 +4,8 @@ import {
   handleEchoConnection,
 } from "./echo.ts";
 import { errorMessage } from "./error_message.ts";
-import type { Logger } from "./log.ts";
+import type { LogFields, Logger } from "./log.ts";
+import type { EchoMetrics } from "./metrics.ts";
 import { formatHostPort } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
 import { pause } from "./pause.ts";
@@ -24,16 +25,17 @@ export interface EchoListener {
 }
 
 /** What {@linkcode serveEcho} needs besides the listener. */
-export interface ServeEchoOptions extends EchoOptions {
+export interface ServeEchoOptions extends Omit<EchoOptions, "bytesCounter"> {
   /** Aborting it closes the listener and then each connection. */
   signal: AbortSignal;
   logger: Logger;
+  metrics: EchoMetrics;
   /** Connections served at once; a client over the limit is closed at once. */
   maxConnections: number;
 }
 
-/** The least time between two log lines about the same kind of failure. */
-const FAILURE_LOG_INTERVAL_MS = 1_000;
+/** The least time between two warnings about the same kind of failure. */
+const WARNING_INTERVAL_MS = 1_000;
 /** The first and the longest pause after accept fails for want of resources. */
 const ACCEPT_BACKOFF_MS = { first: 10, max: 1_000 };
 /** Accept errors that say the process or system is out of something. */
@@ -43,12 +45,15 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * Serves every client of `listener` with {@linkcode handleEchoConnection}
  * until the signal aborts, then closes the listener and settles once every
  * connection has ended. A failed accept or a failing connection is logged and
- * touches no other client.
+ * touches no other client. Each connection's end is one `connection ended`
+ * log line with its client id, remote address, reason, bytes echoed and
+ * duration.
  *
  * @example
  * ```ts
  * import { serveEcho } from "./serve_echo.ts";
  * import { Logger } from "./log.ts";
+ * import { createMetrics } from "./metrics.ts";
  *
  * const shutdown = new AbortController();
  * const served = serveEcho(Deno.listen({ hostname: "127.0.0.1", port: 0 }), {
@@ -56,6 +61,7 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  *   maxConnections: 10_000,
  *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
+ *   metrics: createMetrics().echo,
  * });
  * shutdown.abort();
  * await served;
@@ -65,10 +71,11 @@ export async function serveEcho(
   listener: EchoListener,
   options: ServeEchoOptions,
 ): Promise<void> {
-  const { signal, logger, maxConnections } = options;
+  const { signal, logger, metrics, maxConnections } = options;
   onAbort(signal, () => listener.close());
-  const acceptFailures = new ThrottledLog(logger, FAILURE_LOG_INTERVAL_MS);
-  const rejections = new ThrottledLog(logger, FAILURE_LOG_INTERVAL_MS);
+  const acceptFailures = new ThrottledLog(logger, WARNING_INTERVAL_MS);
+  const rejections = new ThrottledLog(logger, WARNING_INTERVAL_MS);
+  const echoOptions = { ...options, bytesCounter: metrics.bytesEchoed };
 
   const clients = new Set<Promise<void>>();
   let nextId = 1;
@@ -83,8 +90,9 @@ export async function serveEcho(
       // failure (such as a reset before the accept), or a shortage, such as
       // of descriptors, that retrying at once would only spin on.
       if (signal.aborted) break;
-      acceptFailures.warning(`accept: ${errorMessage(error)}`);
-      if (isOutOfResources(error)) {
+      metrics.acceptErrors.inc({ code: errorCode(error) });
+      acceptFailures.warning("accept failed", { error: errorMessage(error) });
+      if (OUT_OF_RESOURCES.has(errorCode(error))) {
         backoffMs = Math.min(
           ACCEPT_BACKOFF_MS.max,
           2 * backoffMs || ACCEPT_BACKOFF_MS.first,
@@ -93,38 +101,62 @@ export async function serveEcho(
       }
       continue;
     }
+    metrics.accepted.inc();
+    const id = nextId++;
     if (clients.size >= maxConnections) {
       conn.close();
-      rejections.warning(
-        `closed a client from ${formatHostPort(conn.remoteAddr)}: ` +
-          `${maxConnections} connections open, the most --max-connections allows`,
-      );
+      metrics.rejected.inc();
+      logger.info("connection ended", {
+        ...describe(id, conn),
+        reason: "limit",
+      });
+      rejections.warning("connection limit reached", {
+        max_connections: maxConnections,
+      });
       continue;
     }
-    const client = serveClient(nextId++, conn, options);
+    const client = serveClient(id, conn, echoOptions, options);
     clients.add(client);
     client.then(() => clients.delete(client));
   }
   await Promise.all(clients);
 }
 
-function isOutOfResources(error: unknown): boolean {
-  return OUT_OF_RESOURCES.has((error as { code?: string }).code ?? "");
-}
-
 async function serveClient(
   id: number,
   conn: EchoConn,
-  options: ServeEchoOptions,
+  echoOptions: EchoOptions,
+  { logger, metrics }: ServeEchoOptions,
 ): Promise<void> {
-  const { logger } = options;
-  const name = `client ${id}`;
-  logger.debug(`${name}: connected from ${formatHostPort(conn.remoteAddr)}`);
-  try {
-    const { reason, bytesEchoed } = await handleEchoConnection(conn, options);
-    if (reason === "idle") logger.info(`${name}: closed idle connection`);
-    else logger.debug(`${name}: ${reason} after ${bytesEchoed} bytes`);
-  } catch (error) {
-    logger.warning(`${name}: ${errorMessage(error)}`);
-  }
+  const started = performance.now();
+  const client = describe(id, conn);
+  metrics.open.inc();
+  logger.debug("connection opened", client);
+  const { reason, bytesEchoed, error } = await handleEchoConnection(
+    conn,
+    echoOptions,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  metrics.open.dec();
+  metrics.ended.inc({ reason });
+  metrics.duration.observe(seconds);
+  const fields: LogFields = {
+    ...client,
+    reason,
+    bytes: bytesEchoed,
+    duration_ms: Math.round(seconds * 10_000) / 10,
+    ...(error === undefined ? {} : { error: errorMessage(error) }),
+  };
+  if (reason === "error") logger.warning("connection ended", fields);
+  else logger.info("connection ended", fields);
+}
+
+/** The fields that name a client in its log lines. */
+function describe(id: number, conn: EchoConn): LogFields {
+  return { client: id, remote: formatHostPort(conn.remoteAddr) };
+}
+
+function errorCode(error: unknown): string {
+  const { code, name } = error as { code?: string; name?: string };
+  return code ?? name ?? "unknown";
 }

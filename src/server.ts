@@ -1,7 +1,8 @@
 import type { Config, ListenAddress } from "./config.ts";
 import { errorMessage } from "./error_message.ts";
-import { createHttpApp, refuseOnceAborted } from "./http_app.ts";
+import { countRequests, createHttpApp, refuseOnceAborted } from "./http_app.ts";
 import { Logger } from "./log.ts";
+import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 import { formatHostPort, isLoopback } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
 import { serveEcho } from "./serve_echo.ts";
@@ -29,8 +30,19 @@ export interface ServerOptions {
    * (from anywhere, such as a signal handler) stops everything.
    */
   shutdown: AbortController;
-  /** Where log lines go. @default a Logger at `config.logLevel` on stderr */
+  /**
+   * Aborts when shutdown begins, which may be a while before `shutdown`
+   * aborts: from then on `GET /readyz` answers 503 while everything else is
+   * served as before.
+   */
+  draining?: AbortSignal;
+  /**
+   * Where log lines go.
+   * @default a Logger at `config.logLevel` in `config.logFormat` on stderr
+   */
   logger?: Logger;
+  /** What the service counts. @default new metrics of its own */
+  metrics?: ServiceMetrics;
 }
 
 /** A running service. */
@@ -45,7 +57,7 @@ export interface RunningServer {
 
 /**
  * Starts the echo listener and the HTTP server, both stopped by one
- * AbortSignal. On abort the echo listener closes, each echo connection closes
+ * AbortSignal, and both counted in one set of metrics. On abort the echo listener closes, each echo connection closes
  * once the chunk it is writing is out, and the HTTP server finishes the
  * responses in flight before it closes.
  *
@@ -71,7 +83,12 @@ export function startServer(
   config: Config,
   options: ServerOptions,
 ): RunningServer {
-  const { shutdown, logger = new Logger(config.logLevel) } = options;
+  const {
+    shutdown,
+    draining,
+    logger = new Logger(config.logLevel, { format: config.logFormat }),
+    metrics = createMetrics(),
+  } = options;
   const { signal } = shutdown;
 
   const listener = listen(
@@ -83,8 +100,13 @@ export function startServer(
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
+      registry: metrics.registry,
+      draining,
     });
-    const handler = refuseOnceAborted(signal, app.fetch);
+    const handler = countRequests(
+      metrics.http.requests,
+      refuseOnceAborted(signal, app.fetch),
+    );
     http = listen(
       config.http,
       () => Deno.serve({ ...config.http, onListen() {} }, handler),
@@ -102,7 +124,7 @@ export function startServer(
   }
 
   const stopHttp = () => {
-    logger.info(`shutting down: ${signal.reason}`);
+    logger.info("shutting down", { reason: String(signal.reason) });
     http.shutdown();
   };
   onAbort(signal, stopHttp);
@@ -112,6 +134,7 @@ export function startServer(
     maxConnections: config.maxConnections,
     signal,
     logger,
+    metrics: metrics.echo,
   });
   return {
     echoAddr: listener.addr,

@@ -1,10 +1,10 @@
-import type { Logger } from "./log.ts";
+import type { LogFields, Logger } from "./log.ts";
 
 /**
  * Logs warnings of one kind at most once per interval, so a flood of the same
  * failure (say, accept failing while descriptors run out) writes one line a
  * second, not one per failure. The next line that goes out counts those held
- * back.
+ * back in its `held_back` field.
  *
  * @example
  * ```ts
@@ -13,9 +13,10 @@ import type { Logger } from "./log.ts";
  * import assert from "node:assert/strict";
  *
  * const lines: string[] = [];
- * const log = new ThrottledLog(new Logger("info", (line) => lines.push(line)), 60_000);
- * for (let i = 0; i < 3; i++) log.warning("accept: Too many open files");
- * assert.deepEqual(lines, ["warning: accept: Too many open files"]);
+ * const logger = new Logger("info", { write: (line) => lines.push(line) });
+ * const log = new ThrottledLog(logger, 60_000);
+ * for (let i = 0; i < 3; i++) log.warning("accept failed", { error: "EMFILE" });
+ * assert.deepEqual(lines, ["warning: accept failed error=EMFILE"]);
  * ```
  */
 export class ThrottledLog {
@@ -34,16 +35,16 @@ export class ThrottledLog {
   }
 
   /** Logs a warning, unless one went out less than the interval ago. */
-  warning(message: string): void {
+  warning(message: string, fields: LogFields = {}): void {
     const now = performance.now();
     if (now < this.#quietUntil) {
       this.#heldBack++;
       return;
     }
-    const heldBack = this.#heldBack > 0
-      ? ` (and ${this.#heldBack} more like it since the last)`
-      : "";
-    this.#logger.warning(message + heldBack);
+    this.#logger.warning(
+      message,
+      this.#heldBack > 0 ? { ...fields, held_back: this.#heldBack } : fields,
+    );
     this.#quietUntil = now + this.#intervalMs;
     this.#heldBack = 0;
   }

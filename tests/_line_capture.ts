@@ -5,7 +5,9 @@ export class LineCapture {
   /** Every line so far. */
   readonly lines: string[] = [];
   /** A debug-level {@linkcode Logger} whose lines land here. */
-  readonly logger: Logger = new Logger("debug", (line) => this.add(line));
+  readonly logger: Logger = new Logger("debug", {
+    write: (line) => this.add(line),
+  });
   #waiters: {
     match: RegExp;
     count: number;

@@ -19,7 +19,9 @@ Deno.test("parseConfig() defaults to the original service's settings", () => {
     http: { hostname: "127.0.0.1", port: 4001 },
     idle: { initialMs: 5_000, refreshMs: 30_000 },
     maxConnections: 10_000,
+    shutdownDelayMs: 0,
     logLevel: "info",
+    logFormat: "text",
   });
 });
 
@@ -32,14 +34,21 @@ Deno.test("parseConfig() reads every setting from the environment", () => {
       ECHOSERVER__HTTP_PORT: "0",
       ECHOSERVER__IDLE_TIMEOUT__SECONDS: "0.25",
       ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS: "60",
+      ECHOSERVER__MAX_CONNECTIONS: "12",
+      ECHOSERVER__DIE_TOKEN: "t0ken",
+      ECHOSERVER__SHUTDOWN_DELAY__SECONDS: "7.5",
       ECHOSERVER__LOG_LEVEL: "debug",
+      ECHOSERVER__LOG_FORMAT: "json",
     }),
     {
       echo: { hostname: "127.0.0.1", port: 7 },
       http: { hostname: "::1", port: 0 },
       idle: { initialMs: 250, refreshMs: 60_000 },
-      maxConnections: 10_000,
+      maxConnections: 12,
+      dieToken: "t0ken",
+      shutdownDelayMs: 7_500,
       logLevel: "debug",
+      logFormat: "json",
     },
   );
 });
@@ -58,15 +67,25 @@ Deno.test("parseConfig() prefers flags, in either form, over the environment", (
       "--idle-refresh=.5",
       "--log-level",
       "warning",
+      "--shutdown-delay=0",
+      "--log-format",
+      "text",
     ],
-    { ECHOSERVER__ECHO_PORT: "9", ECHOSERVER__LOG_LEVEL: "error" },
+    {
+      ECHOSERVER__ECHO_PORT: "9",
+      ECHOSERVER__LOG_LEVEL: "error",
+      ECHOSERVER__SHUTDOWN_DELAY__SECONDS: "30",
+      ECHOSERVER__LOG_FORMAT: "json",
+    },
   );
   assert.deepEqual(config, {
     echo: { hostname: "localhost", port: 0 },
     http: { hostname: "0.0.0.0", port: 65535 },
     idle: { initialMs: 1_500, refreshMs: 500 },
     maxConnections: 10_000,
+    shutdownDelayMs: 0,
     logLevel: "warning",
+    logFormat: "text",
   });
 });
 
@@ -74,6 +93,13 @@ Deno.test("parseConfig() asks for help with --help or -h, whatever else is given
   assert.deepEqual(parseConfig(["--help"], {}), { kind: "help" });
   assert.deepEqual(parseConfig(["--echo-port", "0", "-h"], {}), {
     kind: "help",
+  });
+});
+
+Deno.test("parseConfig() asks for the version with --version, whatever else is given", () => {
+  assert.deepEqual(parseConfig(["--version"], {}), { kind: "version" });
+  assert.deepEqual(parseConfig(["--echo-port", "x", "--version"], {}), {
+    kind: "version",
   });
 });
 
@@ -116,6 +142,11 @@ Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
       '--log-level: "loud" is not one of debug, info, warning, error',
     ],
     [["--echo-host", ""], '--echo-host: "" is not a hostname'],
+    [
+      ["--shutdown-delay", "-1"],
+      '--shutdown-delay: "-1" is not a number of seconds, 0 or more',
+    ],
+    [["--log-format", "xml"], '--log-format: "xml" is not one of text, json'],
     [["--verbose"], "unknown option --verbose"],
     [["-v"], "unknown option -v"],
     [["--echo-port"], "--echo-port needs a value"],
@@ -154,15 +185,22 @@ Deno.test("usage() lists every flag with its environment variable and default", 
       ["--http-port", "ECHOSERVER__HTTP_PORT", "4001"],
       ["--idle-timeout", "ECHOSERVER__IDLE_TIMEOUT__SECONDS", "5"],
       ["--idle-refresh", "ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS", "30"],
+      ["--max-connections", "ECHOSERVER__MAX_CONNECTIONS", "10000"],
+      ["--die-token", "ECHOSERVER__DIE_TOKEN", "none"],
+      ["--shutdown-delay", "ECHOSERVER__SHUTDOWN_DELAY__SECONDS", "0"],
       ["--log-level", "ECHOSERVER__LOG_LEVEL", "info"],
+      ["--log-format", "ECHOSERVER__LOG_FORMAT", "text"],
     ]
   ) {
     assert.match(
       text,
-      new RegExp(`${flag} [A-Z]+ .*\\n +env ${env}, default ${fallback}\\n`),
+      new RegExp(
+        `${flag} [A-Z]+ (?:.*\\n)+? +env ${env}, default ${fallback}\\n`,
+      ),
     );
   }
   assert.match(text, /-h, --help/);
+  assert.match(text, /--version/);
 });
 
 Deno.test("parseConfig() reads the connection limit and the die token", () => {

@@ -238,12 +238,43 @@ Deno.test("handleEchoConnection() with the signal already aborted reads nothing"
   assert.equal(await client.read(new Uint8Array(1)), null);
 });
 
-Deno.test("handleEchoConnection() rejects with the stream's error and closes the stream", async () => {
+Deno.test("handleEchoConnection() ends a reset connection as reset, with the error, and closes the stream", async () => {
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, { timeouts });
-  client.reset();
-  await assert.rejects(served, Deno.errors.ConnectionReset);
+  await client.write(bytes("x"));
+  await readExactly(client, 1);
+  const reset = new Deno.errors.ConnectionReset("connection reset");
+  client.reset(reset);
+  assert.deepEqual(await served, {
+    reason: "reset",
+    bytesEchoed: 1,
+    error: reset,
+  });
   await assert.rejects(client.write(bytes("x")), Deno.errors.BrokenPipe);
+});
+
+Deno.test("handleEchoConnection() ends on any other stream error as error", async () => {
+  const [server, client] = memoryStreamPair();
+  const served = handleEchoConnection(server, { timeouts });
+  const error = new Deno.errors.InvalidData("bad frame");
+  client.reset(error);
+  assert.deepEqual(await served, { reason: "error", bytesEchoed: 0, error });
+});
+
+Deno.test("handleEchoConnection() counts each chunk's bytes once it is echoed", async () => {
+  const [server, client] = memoryStreamPair();
+  const counted: number[] = [];
+  const served = handleEchoConnection(server, {
+    timeouts,
+    bytesCounter: { inc: (bytes) => counted.push(bytes) },
+  });
+  for (const text of ["one", "three"]) {
+    await client.write(bytes(text));
+    await readExactly(client, text.length);
+  }
+  client.closeWrite();
+  assert.deepEqual(await served, { reason: "closed", bytesEchoed: 8 });
+  assert.deepEqual(counted, [3, 5]);
 });
 
 Deno.test("handleEchoConnection() on shutdown closes a client that will not read after drainMs", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Config } from "../src/config.ts";
+import { createMetrics } from "../src/metrics.ts";
 import type { EchoConn, EchoListener } from "../src/serve_echo.ts";
 import { serveEcho } from "../src/serve_echo.ts";
 import { startServer } from "../src/server.ts";
@@ -16,7 +17,9 @@ function config(overrides: Partial<Config> = {}): Config {
     http: { hostname: "127.0.0.1", port: 0 },
     idle: timeouts,
     maxConnections: 10_000,
+    shutdownDelayMs: 0,
     logLevel: "debug",
+    logFormat: "text",
     ...overrides,
   };
 }
@@ -79,6 +82,7 @@ Deno.test("backpressure: a client that does not read is not read from, and other
     maxConnections: 100,
     signal: shutdown.signal,
     logger: new LineCapture().logger,
+    metrics: createMetrics().echo,
   });
   const data = pattern(32 << 20);
   using flooder = await connect(listener.addr.port);
@@ -110,7 +114,7 @@ Deno.test("half-close: everything sent before the client's FIN comes back, then 
   await conn.closeWrite();
   assert.deepEqual(await readExactly(conn, data.length), data);
   assert.equal(await conn.read(new Uint8Array(1)), null);
-  await log.waitFor("client 1: closed after 1048576 bytes");
+  await log.waitFor("reason=closed bytes=1048576 ");
   shutdown.abort();
   await server.finished;
 });

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  countRequests,
   createHttpApp,
+  type HttpAppOptions,
   type HttpBindings,
   refuseOnceAborted,
 } from "../src/http_app.ts";
+import { createMetrics } from "../src/metrics.ts";
+import { parseMetrics } from "./_metrics_text.ts";
 
 /** Bindings whose `completed` settles when the test says the response is out. */
 function pendingResponse(): HttpBindings & { send(): void } {
@@ -12,7 +16,17 @@ function pendingResponse(): HttpBindings & { send(): void } {
 }
 
 const sent: HttpBindings = { completed: Promise.resolve() };
-const app = createHttpApp({ onDie: () => {} });
+
+/** The app with metrics of its own and no `onDie` unless given. */
+function appWith(options: Partial<HttpAppOptions> = {}) {
+  return createHttpApp({
+    onDie: () => {},
+    registry: createMetrics().registry,
+    ...options,
+  });
+}
+
+const app = appWith();
 
 Deno.test("GET /healthcheck answers ok computer as plain text", async () => {
   const response = await app.request("/healthcheck", {}, sent);
@@ -21,15 +35,50 @@ Deno.test("GET /healthcheck answers ok computer as plain text", async () => {
   assert.equal(await response.text(), "ok computer");
 });
 
-Deno.test("HEAD /healthcheck answers 200 with no body", async () => {
-  const response = await app.request("/healthcheck", { method: "HEAD" }, sent);
+Deno.test("HEAD answers 200 with no body wherever GET does", async () => {
+  for (const path of ["/healthcheck", "/livez", "/readyz", "/metrics"]) {
+    const response = await app.request(path, { method: "HEAD" }, sent);
+    assert.equal(response.status, 200, path);
+    assert.equal(response.body, null, path);
+  }
+});
+
+Deno.test("GET /livez answers 200, draining or not", async () => {
+  const app = appWith({ draining: AbortSignal.abort() });
+  const response = await app.request("/livez", {}, sent);
   assert.equal(response.status, 200);
-  assert.equal(response.body, null);
+  assert.equal(await response.text(), "ok");
+});
+
+Deno.test("GET /readyz answers 200 until draining begins, then 503", async () => {
+  const draining = new AbortController();
+  const app = appWith({ draining: draining.signal });
+  const ready = await app.request("/readyz", {}, sent);
+  assert.equal(ready.status, 200);
+  assert.equal(await ready.text(), "ready");
+  draining.abort();
+  const notReady = await app.request("/readyz", {}, sent);
+  assert.equal(notReady.status, 503);
+  assert.equal(await notReady.text(), "shutting down");
+});
+
+Deno.test("GET /metrics writes out the registry in the Prometheus text format", async () => {
+  const metrics = createMetrics();
+  metrics.echo.bytesEchoed.inc(42);
+  const app = appWith({ registry: metrics.registry });
+  const response = await app.request("/metrics", {}, sent);
+  assert.equal(response.status, 200);
+  assert.equal(
+    response.headers.get("content-type"),
+    "text/plain; version=0.0.4; charset=utf-8",
+  );
+  const samples = parseMetrics(await response.text());
+  assert.equal(samples.get("echoserver_echo_bytes_total"), 42);
 });
 
 Deno.test("POST /die answers bye bye and calls onDie once the response is sent", async () => {
   let calls = 0;
-  const app = createHttpApp({ onDie: () => calls++ });
+  const app = appWith({ onDie: () => calls++ });
   const bindings = pendingResponse();
   const response = await app.request("/die", { method: "POST" }, bindings);
   assert.equal(response.status, 200);
@@ -43,7 +92,7 @@ Deno.test("POST /die answers bye bye and calls onDie once the response is sent",
 
 Deno.test("POST /die still calls onDie when the response could not be sent", async () => {
   let calls = 0;
-  const app = createHttpApp({ onDie: () => calls++ });
+  const app = appWith({ onDie: () => calls++ });
   const failed = Promise.reject(
     new Deno.errors.Interrupted("client went away"),
   );
@@ -55,11 +104,14 @@ Deno.test("POST /die still calls onDie when the response could not be sent", asy
 
 Deno.test("a wrong method on a known path gets 405 with an Allow header", async () => {
   let calls = 0;
-  const app = createHttpApp({ onDie: () => calls++ });
+  const app = appWith({ onDie: () => calls++ });
   for (
     const [method, path, allow] of [
       ["POST", "/healthcheck", "GET, HEAD"],
       ["DELETE", "/healthcheck", "GET, HEAD"],
+      ["POST", "/livez", "GET, HEAD"],
+      ["PUT", "/readyz", "GET, HEAD"],
+      ["POST", "/metrics", "GET, HEAD"],
       ["GET", "/die", "POST"],
       ["HEAD", "/die", "POST"],
       ["PUT", "/die", "POST"],
@@ -83,7 +135,7 @@ Deno.test("an unknown path gets 404", async () => {
 
 Deno.test("with a die token, POST /die needs it as a bearer token", async () => {
   let calls = 0;
-  const app = createHttpApp({ onDie: () => calls++, dieToken: "open-sesame" });
+  const app = appWith({ onDie: () => calls++, dieToken: "open-sesame" });
   for (
     const [authorization, status] of [
       [undefined, 401],
@@ -110,7 +162,7 @@ Deno.test("with a die token, POST /die needs it as a bearer token", async () => 
 
 Deno.test("a request body over 1 KiB gets 413 before anything reads it", async () => {
   let calls = 0;
-  const app = createHttpApp({ onDie: () => calls++ });
+  const app = appWith({ onDie: () => calls++ });
   const response = await app.request("/die", {
     method: "POST",
     headers: { "content-length": "1000000000" },
@@ -132,4 +184,23 @@ Deno.test("refuseOnceAborted() answers 503 and closes once shutdown has begun", 
   assert.equal(response.status, 503);
   assert.equal(response.headers.get("connection"), "close");
   assert.equal(await response.text(), "shutting down");
+});
+
+Deno.test("countRequests() counts by route and status, and an unknown path as other", async () => {
+  const { http } = createMetrics();
+  const handler = countRequests(http.requests, app.fetch);
+  for (
+    const path of ["/healthcheck", "/healthcheck?x=1", "/die", "/a", "/b/c"]
+  ) {
+    await (await handler(new Request(`http://localhost${path}`), sent)).body
+      ?.cancel();
+  }
+  const values = (await http.requests.get()).values.map((
+    { labels, value },
+  ) => [labels.route, labels.status, value]);
+  assert.deepEqual(values, [
+    ["/healthcheck", 200, 2],
+    ["/die", 405, 1],
+    ["other", 404, 2],
+  ]);
 });

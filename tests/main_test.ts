@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import denoConfig from "../deno.json" with { type: "json" };
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 
@@ -30,7 +31,9 @@ Deno.test("main.ts prints its ports, echoes, answers health checks and exits 0 a
   assert.equal(await die.text(), "bye bye");
   assert.equal((await service.status).code, 0);
   assert.equal(await conn.read(new Uint8Array(1)), null);
-  assert.ok(service.stderr.lines.includes("info: shutting down: POST /die"));
+  assert.ok(
+    service.stderr.lines.includes('info: shutting down reason="POST /die"'),
+  );
 });
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -40,7 +43,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     service.kill(signal);
     assert.equal((await service.status).code, 0);
     assert.equal(await conn.read(new Uint8Array(1)), null);
-    assert.ok(service.stderr.lines.includes(`info: shutting down: ${signal}`));
+    assert.ok(
+      service.stderr.lines.includes(`info: shutting down reason=${signal}`),
+    );
   });
 }
 
@@ -108,9 +113,117 @@ Deno.test("main.ts --help prints the usage and exits 0", async () => {
   await using service = new ServiceProcess(["--help"]);
   assert.equal((await service.status).code, 0);
   assert.equal(service.stdout.lines[0], "Usage: echoserver [options]");
+  for (
+    const text of [
+      "--shutdown-delay SECONDS",
+      "env ECHOSERVER__SHUTDOWN_DELAY__SECONDS, default 0",
+      "--log-format FORMAT",
+      "env ECHOSERVER__LOG_FORMAT, default text",
+      "--version",
+    ]
+  ) {
+    assert.ok(service.stdout.lines.some((line) => line.includes(text)), text);
+  }
+});
+
+Deno.test("main.ts --version prints the version from deno.json and exits 0", async () => {
+  await using service = new ServiceProcess(["--version"]);
+  assert.equal((await service.status).code, 0);
+  assert.deepEqual(service.stdout.lines, [`echoserver ${denoConfig.version}`]);
+});
+
+Deno.test("main.ts --log-format json writes one JSON object a line to stderr, and plain startup lines", async () => {
+  await using service = new ServiceProcess([
+    ...LOOPBACK_ANY_PORT,
+    "--log-format",
+    "json",
+  ]);
+  const ports = await service.ports();
+  assert.match(service.stdout.lines[0], /^echo listening on 127\.0\.0\.1:/);
+  const conn = await assertEchoes(ports.echo, "four");
+  conn.close();
+  await service.stderr.waitFor("connection ended");
+  await fetch(`http://127.0.0.1:${ports.http}/die`, { method: "POST" })
+    .then((response) => response.body?.cancel());
+  assert.equal((await service.status).code, 0);
+
+  const entries = service.stderr.lines.map((line) => JSON.parse(line));
+  for (const { time, level, message } of entries) {
+    assert.ok(!Number.isNaN(Date.parse(time)), time);
+    assert.equal(level, "info");
+    assert.equal(typeof message, "string");
+  }
+  const { time: _, duration_ms, remote, ...ended } = entries[0];
+  assert.deepEqual(ended, {
+    level: "info",
+    message: "connection ended",
+    client: 1,
+    reason: "closed",
+    bytes: 4,
+  });
+  assert.equal(typeof duration_ms, "number");
+  assert.match(remote, /^127\.0\.0\.1:\d+$/);
+  assert.equal(entries[1].message, "shutting down");
+  assert.equal(entries[1].reason, "POST /die");
+});
+
+/** The status `path` answers on the service's HTTP port. */
+async function status(port: number, path: string): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  await response.body?.cancel();
+  return response.status;
+}
+
+Deno.test("main.ts after SIGTERM with --shutdown-delay answers /readyz 503, serves on, and a second SIGTERM exits 143", async () => {
+  await using service = new ServiceProcess([
+    ...LOOPBACK_ANY_PORT,
+    "--shutdown-delay",
+    "600",
+  ]);
+  const ports = await service.ports();
+  using before = await assertEchoes(ports.echo, "before");
+  assert.equal(await status(ports.http, "/readyz"), 200);
+  service.kill("SIGTERM");
+  await service.stderr.waitFor("draining");
+  assert.equal(await status(ports.http, "/readyz"), 503);
+  assert.equal(await status(ports.http, "/livez"), 200);
+  assert.equal(await status(ports.http, "/healthcheck"), 200);
+  using during = await assertEchoes(ports.echo, "new clients still served");
+  await assertEchoes(ports.echo, "and old ones").then((conn) => conn.close());
+  service.kill("SIGTERM");
+  assert.equal((await service.status).code, 143);
+  assert.equal(await before.read(new Uint8Array(1)), null);
+  assert.equal(await during.read(new Uint8Array(1)), null);
+});
+
+Deno.test("main.ts during --shutdown-delay stops at once on POST /die", async () => {
+  await using service = new ServiceProcess([
+    ...LOOPBACK_ANY_PORT,
+    "--shutdown-delay",
+    "600",
+  ]);
+  const ports = await service.ports();
+  service.kill("SIGTERM");
+  await service.stderr.waitFor("draining");
+  await fetch(`http://127.0.0.1:${ports.http}/die`, { method: "POST" })
+    .then((response) => response.body?.cancel());
+  assert.equal((await service.status).code, 0);
   assert.ok(
-    service.stdout.lines.some((line) =>
-      line.includes("ECHOSERVER__IDLE_TIMEOUT__SECONDS")
-    ),
+    service.stderr.lines.includes('info: shutting down reason="POST /die"'),
   );
+});
+
+Deno.test("main.ts stops by itself once --shutdown-delay is over", async () => {
+  await using service = new ServiceProcess([
+    ...LOOPBACK_ANY_PORT,
+    "--shutdown-delay",
+    "0.2",
+  ]);
+  await service.ports();
+  service.kill("SIGTERM");
+  assert.equal((await service.status).code, 0);
+  assert.deepEqual(service.stderr.lines, [
+    "info: draining: /readyz answers 503 until shutdown reason=SIGTERM shutdown_in_s=0.2",
+    "info: shutting down reason=SIGTERM",
+  ]);
 });

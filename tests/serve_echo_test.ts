@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createMetrics } from "../src/metrics.ts";
 import {
   type EchoConn,
   type EchoListener,
@@ -7,6 +8,7 @@ import {
 } from "../src/serve_echo.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
+import { parseMetrics } from "./_metrics_text.ts";
 import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
 
@@ -69,16 +71,22 @@ function serve(options: Partial<ServeEchoOptions> = {}) {
   const listener = new ScriptedListener();
   const shutdown = new AbortController();
   const log = new LineCapture();
+  const { registry, echo: metrics } = createMetrics();
   const served = serveEcho(listener, {
     timeouts,
     maxConnections: 10_000,
     signal: shutdown.signal,
     logger: log.logger,
+    metrics,
     ...options,
   });
   return {
     listener,
     log,
+    /** The value of one sample, such as `name{label="x"}`. */
+    async sample(name: string): Promise<number | undefined> {
+      return parseMetrics(await registry.metrics()).get(name);
+    },
     served,
     async stop() {
       shutdown.abort();
@@ -102,7 +110,9 @@ Deno.test("serveEcho() takes a failed accept as one client's and goes on", async
   listener.fail(
     osError("ENOTCONN", "Transport endpoint is not connected (os error 107)"),
   );
-  await log.waitFor("accept: Transport endpoint is not connected");
+  await log.waitFor(
+    'accept failed error="Transport endpoint is not connected (os error 107)"',
+  );
   await assertEchoes(listener.connect(1), "still serving");
   assert.equal(listener.closed, false);
   await stop();
@@ -115,26 +125,82 @@ Deno.test("serveEcho() keeps a client's fault from touching other clients", asyn
   await assertEchoes(faulty, "one");
   await assertEchoes(healthy, "two");
   faulty.reset();
-  assert.equal(
-    await log.waitFor("warning"),
-    "warning: client 1: connection reset",
+  assert.match(
+    await log.waitFor("connection ended"),
+    /^info: connection ended client=1 remote=192.0.2.1:1 reason=reset bytes=3 duration_ms=[\d.]+ error="connection reset"$/,
   );
   await assertEchoes(healthy, "still two");
   await assertEchoes(listener.connect(3), "three");
   await stop();
 });
 
-Deno.test("serveEcho() logs each client's start and end at debug level", async () => {
+Deno.test("serveEcho() logs a client's start at debug level and its end in one line at info", async () => {
+  using time = new FakeTime();
   const { listener, log, stop } = serve();
   const client = listener.connect(5555);
   await assertEchoes(client, "hello");
+  await time.tickAsync(1_234.5);
   client.closeWrite();
-  await log.waitFor("client 1: closed");
+  await log.waitFor("connection ended");
   await stop();
   assert.deepEqual(log.lines, [
-    "debug: client 1: connected from 192.0.2.1:5555",
-    "debug: client 1: closed after 5 bytes",
+    "debug: connection opened client=1 remote=192.0.2.1:5555",
+    "info: connection ended client=1 remote=192.0.2.1:5555 reason=closed bytes=5 duration_ms=1234.5",
   ]);
+});
+
+Deno.test("serveEcho() logs an unexpected stream error as a warning, with the error", async () => {
+  const { listener, log, stop } = serve();
+  const client = listener.connect(1);
+  client.reset(new Deno.errors.InvalidData("bad frame"));
+  assert.match(
+    await log.waitFor("connection ended"),
+    /^warning: connection ended client=1 remote=192.0.2.1:1 reason=error bytes=0 duration_ms=[\d.]+ error="bad frame"$/,
+  );
+  await stop();
+});
+
+Deno.test("serveEcho() counts connections, bytes and durations in its metrics", async () => {
+  using time = new FakeTime();
+  const { listener, log, sample, stop } = serve({ maxConnections: 2 });
+  listener.fail(osError("ENOTCONN", "Transport endpoint is not connected"));
+  const closing = listener.connect(1);
+  const resetting = listener.connect(2);
+  await assertEchoes(closing, "12345");
+  await assertEchoes(resetting, "123");
+  assert.equal(await listener.connect(3).read(new Uint8Array(1)), null);
+  assert.equal(await sample("echoserver_echo_connections_open"), 2);
+  assert.equal(await sample("echoserver_echo_bytes_total"), 8);
+
+  await time.tickAsync(2_000);
+  closing.closeWrite();
+  resetting.reset();
+  await log.waitFor("connection ended", 3);
+  const idle = listener.connect(4);
+  await time.tickAsync(timeouts.initialMs);
+  assert.equal(await idle.read(new Uint8Array(1)), null);
+  await log.waitFor("connection ended", 4);
+  await stop();
+
+  const expected: [string, number][] = [
+    ["echoserver_echo_connections_open", 0],
+    ["echoserver_echo_connections_accepted_total", 4],
+    ["echoserver_echo_connections_rejected_total", 1],
+    ['echoserver_echo_accept_errors_total{code="ENOTCONN"}', 1],
+    ['echoserver_echo_connections_ended_total{reason="closed"}', 1],
+    ['echoserver_echo_connections_ended_total{reason="reset"}', 1],
+    ['echoserver_echo_connections_ended_total{reason="idle"}', 1],
+    ['echoserver_echo_connections_ended_total{reason="shutdown"}', 0],
+    ['echoserver_echo_connections_ended_total{reason="error"}', 0],
+    ["echoserver_echo_bytes_total", 8],
+    ['echoserver_echo_connection_duration_seconds_bucket{le="1"}', 0],
+    ['echoserver_echo_connection_duration_seconds_bucket{le="5"}', 3],
+    ["echoserver_echo_connection_duration_seconds_count", 3],
+    ["echoserver_echo_connection_duration_seconds_sum", 9],
+  ];
+  for (const [name, value] of expected) {
+    assert.equal(await sample(name), value, name);
+  }
 });
 
 Deno.test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
@@ -147,7 +213,8 @@ Deno.test("serveEcho() on abort closes the listener and ends once its connection
     assert.equal(await client.read(new Uint8Array(1)), null);
   }
   assert.equal(
-    log.lines.filter((line) => line.endsWith("shutdown after 4 bytes")).length,
+    log.lines.filter((line) => line.includes("reason=shutdown bytes=4 "))
+      .length,
     2,
   );
   assert.equal(log.lines.some((line) => line.startsWith("warning")), false);
@@ -170,10 +237,15 @@ Deno.test("serveEcho() closes a client over --max-connections at once and serves
   assert.equal(await third.read(new Uint8Array(1)), null);
   assert.equal(
     await log.waitFor("warning"),
-    "warning: closed a client from 192.0.2.1:3: 2 connections open, the most --max-connections allows",
+    "warning: connection limit reached max_connections=2",
+  );
+  assert.ok(
+    log.lines.includes(
+      "info: connection ended client=3 remote=192.0.2.1:3 reason=limit",
+    ),
   );
   first.closeWrite();
-  await log.waitFor("client 1: closed");
+  await log.waitFor("client=1 remote=192.0.2.1:1 reason=closed");
   await assertEchoes(listener.connect(4), "four");
   await assertEchoes(second, "still two");
   await stop();
@@ -194,9 +266,8 @@ Deno.test("serveEcho() logs a flood of failures once a second, with a count", as
   const last = listener.connect(200);
   assert.equal(await last.read(new Uint8Array(1)), null);
   assert.deepEqual(log.lines.filter((line) => line.startsWith("warning")), [
-    "warning: closed a client from 192.0.2.1:100: 1 connections open, the most --max-connections allows",
-    "warning: closed a client from 192.0.2.1:200: 1 connections open, the most --max-connections allows" +
-    " (and 4 more like it since the last)",
+    "warning: connection limit reached max_connections=1",
+    "warning: connection limit reached max_connections=1 held_back=4",
   ]);
   await stop();
 });
@@ -207,7 +278,7 @@ Deno.test("serveEcho() backs off while out of descriptors instead of spinning, t
   for (let i = 0; i < 3; i++) {
     listener.fail(osError("EMFILE", "Too many open files (os error 24)"));
   }
-  await log.waitFor("accept: Too many open files");
+  await log.waitFor("accept failed");
   // Pauses of 10, 20 and 40 ms, and no accept before each is over.
   for (const [pauseMs, accepts] of [[10, 1], [20, 2], [40, 3]]) {
     await time.tickAsync(pauseMs - 1);
@@ -217,7 +288,7 @@ Deno.test("serveEcho() backs off while out of descriptors instead of spinning, t
   }
   await assertEchoes(listener.connect(1), "descriptors are back");
   assert.deepEqual(log.lines.filter((line) => line.startsWith("warning")), [
-    "warning: accept: Too many open files (os error 24)",
+    'warning: accept failed error="Too many open files (os error 24)"',
   ]);
   await stop();
 });
@@ -228,7 +299,7 @@ Deno.test("serveEcho() stops at once when aborted during a back-off", async () =
   listener.fail(
     osError("ENFILE", "Too many open files in system (os error 23)"),
   );
-  await log.waitFor("accept: Too many open files in system");
+  await log.waitFor("accept failed");
   await stop();
   assert.equal(listener.closed, true);
 });

@@ -3,6 +3,7 @@ import type { Config } from "../src/config.ts";
 import { ListenError, type RunningServer, startServer } from "../src/server.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
+import { parseMetrics } from "./_metrics_text.ts";
 import { readExactly } from "./_read.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
@@ -14,12 +15,14 @@ function loopbackConfig(ports = { echo: 0, http: 0 }): Config {
     http: { hostname: "127.0.0.1", port: ports.http },
     idle: timeouts,
     maxConnections: 10_000,
+    shutdownDelayMs: 0,
     logLevel: "debug",
+    logFormat: "text",
   };
 }
 
 /** Starts the service on free loopback ports; stops it when disposed. */
-function serve(): RunningServer & {
+function serve(draining?: AbortSignal): RunningServer & {
   shutdown: AbortController;
   log: LineCapture;
   httpUrl: string;
@@ -29,6 +32,7 @@ function serve(): RunningServer & {
   const log = new LineCapture();
   const server = startServer(loopbackConfig(), {
     shutdown,
+    draining,
     logger: log.logger,
   });
   return {
@@ -105,8 +109,8 @@ Deno.test("startServer() keeps serving after a client resets its connection", as
   await readExactly(resetter, 1);
   resetter.close();
   assert.match(
-    await server.log.waitFor("warning: client 1:"),
-    /reset|broken pipe/i,
+    await server.log.waitFor("connection ended"),
+    /client=1 .*reason=reset .*error="(Connection reset|Broken pipe)/,
   );
   using next = await connect(server.echoAddr);
   await assertEchoes(next, bytes("after the reset"));
@@ -115,7 +119,8 @@ Deno.test("startServer() keeps serving after a client resets its connection", as
 Deno.test("startServer() keeps serving after a client disconnects", async () => {
   await using server = serve();
   (await connect(server.echoAddr)).close();
-  await server.log.waitFor("client 1: closed after 0 bytes");
+  await server.log.waitFor("client=1 remote=127.0.0.1:");
+  await server.log.waitFor("reason=closed bytes=0 ");
   using next = await connect(server.echoAddr);
   await assertEchoes(next, bytes("after the disconnect"));
 });
@@ -134,14 +139,16 @@ Deno.test("POST /die answers bye bye, then closes both listeners and open echo c
     Deno.errors.ConnectionRefused,
   );
   await assert.rejects(fetch(`${server.httpUrl}/healthcheck`), TypeError);
-  assert.ok(server.log.lines.includes("info: shutting down: POST /die"));
+  assert.ok(
+    server.log.lines.includes('info: shutting down reason="POST /die"'),
+  );
 });
 
 Deno.test("startServer() drops idle clients on the fake clock, over real sockets", async () => {
   using time = new FakeTime();
   await using server = serve();
   using silent = await connect(server.echoAddr);
-  await server.log.waitFor("client 1: connected");
+  await server.log.waitFor("connection opened client=1 ");
   await time.tickAsync(timeouts.initialMs - 1);
   using chatty = await connect(server.echoAddr);
   await assertEchoes(chatty, bytes("refresh"));
@@ -149,19 +156,21 @@ Deno.test("startServer() drops idle clients on the fake clock, over real sockets
 
   await time.tickAsync(1);
   assert.equal(await silent.read(new Uint8Array(1)), null);
-  assert.ok(
-    server.log.lines.includes("info: client 1: closed idle connection"),
+  assert.match(
+    await server.log.waitFor("connection ended"),
+    /client=1 .*reason=idle bytes=0 duration_ms=5000$/,
   );
 
   await time.tickAsync(timeouts.refreshMs - 2);
-  assert.deepEqual(
-    server.log.lines.filter((line) => line.includes("client 2: closed")),
-    [],
+  assert.equal(
+    server.log.lines.some((line) => line.includes("ended client=2")),
+    false,
   );
   await time.tickAsync(1);
   assert.equal(await chatty.read(new Uint8Array(1)), null);
-  assert.ok(
-    server.log.lines.includes("info: client 2: closed idle connection"),
+  assert.match(
+    await server.log.waitFor("connection ended", 2),
+    /client=2 .*reason=idle bytes=7 duration_ms=30000$/,
   );
 });
 
@@ -189,5 +198,75 @@ Deno.test("startServer() with the signal already aborted stops at once", async (
     logger: log.logger,
   });
   await server.finished;
-  assert.deepEqual(log.lines, ["info: shutting down: before start"]);
+  assert.deepEqual(log.lines, [
+    'info: shutting down reason="before start"',
+  ]);
+});
+
+Deno.test("GET /metrics reads back exact counts of known echo and HTTP traffic", async () => {
+  using time = new FakeTime();
+  await using server = serve();
+  const closing = await connect(server.echoAddr);
+  await assertEchoes(closing, bytes("0123456789"));
+  await assertEchoes(closing, bytes("01234"));
+  closing.close();
+  using idle = await connect(server.echoAddr);
+  using open = await connect(server.echoAddr);
+  await assertEchoes(open, bytes("abc"));
+  await server.log.waitFor("connection ended");
+  await time.tickAsync(timeouts.initialMs);
+  assert.equal(await idle.read(new Uint8Array(1)), null);
+  for (
+    const [method, path] of [
+      ["GET", "/healthcheck"],
+      ["GET", "/healthcheck"],
+      ["HEAD", "/livez"],
+      ["GET", "/readyz"],
+      ["GET", "/nowhere"],
+      ["GET", "/die"],
+    ]
+  ) {
+    await (await fetch(`${server.httpUrl}${path}`, { method })).body?.cancel();
+  }
+
+  const response = await fetch(`${server.httpUrl}/metrics`);
+  assert.match(response.headers.get("content-type")!, /^text\/plain/);
+  const samples = parseMetrics(await response.text());
+  const expected: Record<string, number> = {
+    "echoserver_echo_connections_open": 1,
+    "echoserver_echo_connections_accepted_total": 3,
+    "echoserver_echo_connections_rejected_total": 0,
+    'echoserver_echo_connections_ended_total{reason="closed"}': 1,
+    'echoserver_echo_connections_ended_total{reason="idle"}': 1,
+    "echoserver_echo_bytes_total": 18,
+    "echoserver_echo_connection_duration_seconds_count": 2,
+    'echoserver_http_requests_total{route="/healthcheck",status="200"}': 2,
+    'echoserver_http_requests_total{route="/livez",status="200"}': 1,
+    'echoserver_http_requests_total{route="/readyz",status="200"}': 1,
+    'echoserver_http_requests_total{route="other",status="404"}': 1,
+    'echoserver_http_requests_total{route="/die",status="405"}': 1,
+  };
+  for (const [name, value] of Object.entries(expected)) {
+    assert.equal(samples.get(name), value, name);
+  }
+  assert.ok(samples.get("process_resident_memory_bytes")! > 0);
+  assert.ok(samples.get("process_cpu_seconds_total")! > 0);
+});
+
+Deno.test("startServer() once draining answers /readyz with 503 and serves everything else", async () => {
+  const draining = new AbortController();
+  await using server = serve(draining.signal);
+  const status = async (path: string, method = "GET") => {
+    const response = await fetch(`${server.httpUrl}${path}`, { method });
+    await response.body?.cancel();
+    return response.status;
+  };
+  assert.equal(await status("/readyz"), 200);
+  draining.abort("SIGTERM");
+  assert.equal(await status("/readyz"), 503);
+  assert.equal(await status("/readyz", "HEAD"), 503);
+  assert.equal(await status("/livez"), 200);
+  assert.equal(await status("/healthcheck"), 200);
+  using conn = await connect(server.echoAddr);
+  await assertEchoes(conn, bytes("still echoing"));
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { abortOnSignals } from "../src/shutdown_signals.ts";
+import { abortOnSignals, type SignalOptions } from "../src/shutdown_signals.ts";
+import { FakeTime } from "./_fake_time.ts";
+import { LineCapture } from "./_line_capture.ts";
 
 /** Resolves once `signal` has aborted. */
 function aborted(signal: AbortSignal): Promise<void> {
@@ -15,11 +17,15 @@ function aborted(signal: AbortSignal): Promise<void> {
  * send both to a real process.
  */
 async function withListeners(
+  options: Omit<SignalOptions, "forceExit">,
   fn: (shutdown: AbortController, forced: Promise<number>) => Promise<void>,
 ): Promise<void> {
   const shutdown = new AbortController();
   const forced = Promise.withResolvers<number>();
-  const remove = abortOnSignals(shutdown, forced.resolve);
+  const remove = abortOnSignals(shutdown, {
+    ...options,
+    forceExit: forced.resolve,
+  });
   const keepAlive = setInterval(() => {}, 60_000);
   try {
     await fn(shutdown, forced.promise);
@@ -30,7 +36,7 @@ async function withListeners(
 }
 
 Deno.test("abortOnSignals() aborts on SIGTERM and forces exit 143 on a second", async () => {
-  await withListeners(async (shutdown, forced) => {
+  await withListeners({}, async (shutdown, forced) => {
     Deno.kill(Deno.pid, "SIGTERM");
     await aborted(shutdown.signal);
     assert.equal(shutdown.signal.reason, "SIGTERM");
@@ -40,10 +46,55 @@ Deno.test("abortOnSignals() aborts on SIGTERM and forces exit 143 on a second", 
 });
 
 Deno.test("abortOnSignals() forces exit on a signal when shutdown began another way", async () => {
-  await withListeners(async (shutdown, forced) => {
+  await withListeners({}, async (shutdown, forced) => {
     shutdown.abort("POST /die");
     Deno.kill(Deno.pid, "SIGTERM");
     assert.equal(await forced, 143);
+    assert.equal(shutdown.signal.reason, "POST /die");
+  });
+});
+
+Deno.test("abortOnSignals() after SIGTERM drains at once and aborts shutdown after the delay", async () => {
+  using time = new FakeTime();
+  const draining = new AbortController();
+  const log = new LineCapture();
+  const options = { draining, delayMs: 10_000, logger: log.logger };
+  await withListeners(options, async (shutdown) => {
+    Deno.kill(Deno.pid, "SIGTERM");
+    await aborted(draining.signal);
+    assert.deepEqual(log.lines, [
+      "info: draining: /readyz answers 503 until shutdown reason=SIGTERM shutdown_in_s=10",
+    ]);
+    await time.tickAsync(9_999);
+    assert.equal(shutdown.signal.aborted, false);
+    await time.tickAsync(1);
+    assert.equal(shutdown.signal.reason, "SIGTERM");
+  });
+});
+
+Deno.test("abortOnSignals() during the delay forces exit on a second SIGTERM", async () => {
+  using _time = new FakeTime();
+  const draining = new AbortController();
+  await withListeners(
+    { draining, delayMs: 10_000 },
+    async (shutdown, forced) => {
+      Deno.kill(Deno.pid, "SIGTERM");
+      await aborted(draining.signal);
+      Deno.kill(Deno.pid, "SIGTERM");
+      assert.equal(await forced, 143);
+      assert.equal(shutdown.signal.aborted, false);
+    },
+  );
+});
+
+Deno.test("abortOnSignals() lets shutdown begun another way cut the delay short", async () => {
+  using time = new FakeTime();
+  const draining = new AbortController();
+  await withListeners({ draining, delayMs: 10_000 }, async (shutdown) => {
+    Deno.kill(Deno.pid, "SIGTERM");
+    await aborted(draining.signal);
+    shutdown.abort("POST /die");
+    await time.tickAsync(10_000);
     assert.equal(shutdown.signal.reason, "POST /die");
   });
 });

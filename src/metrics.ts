@@ -1,0 +1,112 @@
+import { ECHO_ENDS } from "./echo.ts";
+import { Counter, Gauge, Histogram, Registry } from "./prometheus.ts";
+import { registerProcessMetrics } from "./process_metrics.ts";
+
+/** The echo server's metrics. */
+export interface EchoMetrics {
+  /** Connections being served now. */
+  open: Gauge;
+  /** Connections accepted, including those then rejected. */
+  accepted: Counter;
+  /** Connections closed at once because `--max-connections` were open. */
+  rejected: Counter;
+  /** Served connections that ended, by reason: one of `ECHO_ENDS`. */
+  ended: Counter<"reason">;
+  /** Clients that failed before they were accepted, by error code. */
+  acceptErrors: Counter<"code">;
+  /** Bytes echoed, counted as each chunk is written back. */
+  bytesEchoed: Counter;
+  /** How long served connections lasted, in seconds. */
+  duration: Histogram;
+}
+
+/** The HTTP server's metrics. */
+export interface HttpMetrics {
+  /** Requests answered, by route (`other` for an unknown path) and status. */
+  requests: Counter<"route" | "status">;
+}
+
+/** Every metric of the service, in the registry `GET /metrics` writes out. */
+export interface ServiceMetrics {
+  registry: Registry;
+  echo: EchoMetrics;
+  http: HttpMetrics;
+}
+
+/** Connection duration buckets, in seconds: from a quick exchange to hours. */
+const DURATION_BUCKETS = [0.01, 0.1, 1, 5, 10, 30, 60, 300, 1800, 3600];
+
+/**
+ * Creates the service's metrics in a registry of their own, with the process
+ * metrics beside them. Every name starts `echoserver_`, `process_` or `deno_`.
+ *
+ * @example
+ * ```ts
+ * import { createMetrics } from "./metrics.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const metrics = createMetrics();
+ * metrics.echo.ended.inc({ reason: "idle" });
+ * const text = await metrics.registry.metrics();
+ * assert.match(text, /^echoserver_echo_connections_ended_total\{reason="idle"\} 1$/m);
+ * ```
+ */
+export function createMetrics(): ServiceMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const echo: EchoMetrics = {
+    open: new Gauge({
+      name: "echoserver_echo_connections_open",
+      help: "Echo connections being served now.",
+      registers,
+    }),
+    accepted: new Counter({
+      name: "echoserver_echo_connections_accepted_total",
+      help: "Echo connections accepted, including those then rejected.",
+      registers,
+    }),
+    rejected: new Counter({
+      name: "echoserver_echo_connections_rejected_total",
+      help: "Echo connections closed at once: --max-connections were open.",
+      registers,
+    }),
+    ended: new Counter({
+      name: "echoserver_echo_connections_ended_total",
+      help: `Served echo connections that ended, by reason: ${
+        ECHO_ENDS.join(", ")
+      }.`,
+      labelNames: ["reason"],
+      registers,
+    }),
+    acceptErrors: new Counter({
+      name: "echoserver_echo_accept_errors_total",
+      help:
+        "Echo clients that failed before they were accepted, by error code.",
+      labelNames: ["code"],
+      registers,
+    }),
+    bytesEchoed: new Counter({
+      name: "echoserver_echo_bytes_total",
+      help: "Bytes echoed back to clients.",
+      registers,
+    }),
+    duration: new Histogram({
+      name: "echoserver_echo_connection_duration_seconds",
+      help: "How long served echo connections lasted.",
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+  };
+  const http: HttpMetrics = {
+    requests: new Counter({
+      name: "echoserver_http_requests_total",
+      help: "HTTP requests answered, by route and status.",
+      labelNames: ["route", "status"],
+      registers,
+    }),
+  };
+  // Every reason from the start, so that a rate over any of them is defined.
+  for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
+  registerProcessMetrics(registry);
+  return { registry, echo, http };
+}
