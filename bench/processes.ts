@@ -128,6 +128,33 @@ export async function rssKiB(pid: number): Promise<number> {
   return Number(match[1]);
 }
 
+/**
+ * A figure of /proc/PID/status given in kB, such as `VmRSS` (resident
+ * memory) or `VmHWM` (its peak so far), in KiB.
+ */
+export async function statusKiB(pid: number, field: string): Promise<number> {
+  const match = (await readProc(`${pid}/status`))?.match(
+    new RegExp(`^${field}:\\s+(\\d+) kB$`, "m"),
+  );
+  if (!match) throw new Error(`no ${field} for process ${pid}`);
+  return Number(match[1]);
+}
+
+/**
+ * How many descriptors a running process has open: the entries of
+ * /proc/PID/fd, listed by `ls` (a directory, which `cat` cannot read).
+ * Undefined if it is gone.
+ */
+export async function openFds(pid: number): Promise<number | undefined> {
+  const { success, stdout } = await new Deno.Command("ls", {
+    args: ["-1", `/proc/${pid}/fd`],
+    stderr: "null",
+  }).output();
+  if (!success) return undefined;
+  return new TextDecoder().decode(stdout).split("\n")
+    .filter((line) => line !== "").length;
+}
+
 const CLOCK_TICKS = Number(await output("getconf", "CLK_TCK")) || 100;
 
 /**
