@@ -157,16 +157,18 @@ export function countRequests<Args extends unknown[]>(
   counter: Counter<"route" | "status">,
   handler: (request: Request, ...rest: Args) => Response | Promise<Response>,
 ): (request: Request, ...rest: Args) => Response | Promise<Response> {
+  const count = (request: Request, response: Response) => {
+    const path = getPath(request);
+    const route = Object.hasOwn(ALLOWED_METHODS, path) ? path : "other";
+    counter.inc({ route, status: response.status });
+    return response;
+  };
   return (request, ...rest) => {
-    const count = (response: Response) => {
-      const path = getPath(request);
-      const route = Object.hasOwn(ALLOWED_METHODS, path) ? path : "other";
-      counter.inc({ route, status: response.status });
-      return response;
-    };
     // A response Hono made at once goes back at once, with no promise
     // around it: the health check is made that way.
     const response = handler(request, ...rest);
-    return response instanceof Promise ? response.then(count) : count(response);
+    return response instanceof Promise
+      ? response.then((response) => count(request, response))
+      : count(request, response);
   };
 }

@@ -90,9 +90,10 @@ export async function serveEcho(
       // failure (such as a reset before the accept), or a shortage, such as
       // of descriptors, that retrying at once would only spin on.
       if (signal.aborted) break;
-      metrics.acceptErrors.inc({ code: errorCode(error) });
+      const code = errorCode(error);
+      metrics.acceptErrors.inc({ code });
       acceptFailures.warning("accept failed", { error: errorMessage(error) });
-      if (OUT_OF_RESOURCES.has(errorCode(error))) {
+      if (OUT_OF_RESOURCES.has(code)) {
         backoffMs = Math.min(
           ACCEPT_BACKOFF_MS.max,
           2 * backoffMs || ACCEPT_BACKOFF_MS.first,
