@@ -45,6 +45,11 @@ function connect(port: number): Promise<Deno.TcpConn> {
   });
 }
 
+/** Opens `conns` connections to `port` at once. */
+function connectAll(port: number, conns: number): Promise<Deno.TcpConn[]> {
+  return Promise.all(Array.from({ length: conns }, () => connect(port)));
+}
+
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   for (let written = 0; written < data.length;) {
     written += await conn.write(data.subarray(written));
@@ -64,9 +69,7 @@ async function pingpong(
   warmupMs: number,
   durationMs: number,
 ): Promise<object> {
-  const sockets = await Promise.all(
-    Array.from({ length: conns }, () => connect(port)),
-  );
+  const sockets = await connectAll(port, conns);
   const window = new Window(warmupMs, durationMs);
   const latencies: number[] = [];
   await Promise.all(sockets.map(async (conn, id) => {
@@ -158,9 +161,7 @@ async function http(
   warmupMs: number,
   durationMs: number,
 ): Promise<object> {
-  const sockets = await Promise.all(
-    Array.from({ length: conns }, () => connect(port)),
-  );
+  const sockets = await connectAll(port, conns);
   const window = new Window(warmupMs, durationMs);
   let requests = 0;
   await Promise.all(sockets.map(async (conn) => {
