@@ -5,6 +5,7 @@ import {
   type LogFormat,
   type LogLevel,
 } from "./log.ts";
+import { MAX_TIMER_DELAY_MS } from "./pause.ts";
 
 /** A host and port to listen on; port 0 means any free port. */
 export interface ListenAddress {
@@ -74,13 +75,17 @@ const port = (raw: string) =>
 
 const seconds = /^(\d+\.?\d*|\.\d+)$/;
 
-/** Seconds, greater than 0, as milliseconds. */
-const milliseconds = (raw: string) =>
-  seconds.test(raw) && Number(raw) > 0 ? Number(raw) * 1000 : undefined;
+/** The longest duration setting, in whole seconds: what a timer holds. */
+const MAX_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
 
-/** Seconds, 0 or more, as milliseconds. */
+/** Seconds, 0 or more and no more than a timer holds, as milliseconds. */
 const delayMilliseconds = (raw: string) =>
-  seconds.test(raw) ? Number(raw) * 1000 : undefined;
+  seconds.test(raw) && Number(raw) <= MAX_SECONDS
+    ? Number(raw) * 1000
+    : undefined;
+
+/** Seconds, greater than 0 and no more than a timer holds, as milliseconds. */
+const milliseconds = (raw: string) => delayMilliseconds(raw) || undefined;
 
 const positiveInteger = (raw: string) =>
   /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : undefined;
@@ -135,7 +140,7 @@ const IDLE_TIMEOUT: Setting<number> = {
   default: "5",
   placeholder: "SECONDS",
   description: "a new echo client that sends nothing this long is dropped",
-  expected: "a positive number of seconds",
+  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
   parse: milliseconds,
 };
 const IDLE_REFRESH: Setting<number> = {
@@ -144,7 +149,7 @@ const IDLE_REFRESH: Setting<number> = {
   default: "30",
   placeholder: "SECONDS",
   description: "each chunk received gives the client this long again",
-  expected: "a positive number of seconds",
+  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
   parse: milliseconds,
 };
 const MAX_CONNECTIONS: Setting<number> = {
@@ -172,7 +177,7 @@ const SHUTDOWN_DELAY: Setting<number> = {
   default: "0",
   placeholder: "SECONDS",
   description: "after SIGTERM, keep serving this long with /readyz at 503",
-  expected: "a number of seconds, 0 or more",
+  expected: `a number of seconds from 0 to ${MAX_SECONDS}`,
   parse: delayMilliseconds,
 };
 const LOG_LEVEL: Setting<LogLevel> = {
@@ -271,7 +276,8 @@ export function parseConfig(
     const fromFlag = flags.get(setting.flag);
     const [source, raw] = fromFlag !== undefined
       ? [`--${setting.flag}`, fromFlag]
-      : [setting.env, env[setting.env] ?? setting.default];
+      // An empty variable is an unset one: orchestrators pass those.
+      : [setting.env, env[setting.env] || setting.default];
     if (raw === undefined) return undefined as T;
     const value = setting.parse(raw);
     if (value === undefined) {
@@ -318,7 +324,8 @@ export function usage(): string {
     "",
     "A TCP echo server with an HTTP side: GET /healthcheck, /livez, /readyz",
     "and /metrics, and POST /die to shut down. Flags override environment",
-    "variables, which override the defaults.",
+    "variables, which override the defaults; an empty variable counts as",
+    "unset. Times are in seconds and may be fractional.",
     "",
     "Options:",
     ...options,

@@ -1,8 +1,9 @@
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
-import { getPath } from "hono/utils/url";
+import { HTTPException } from "hono/http-exception";
 import type { Counter, Registry } from "./prometheus.ts";
+import { requestPath } from "./request_target.ts";
 
 /**
  * What the app needs from the server for each request: `Deno.serve` passes
@@ -92,6 +93,13 @@ export function createHttpApp(
       c.env.completed.then(onDie, onDie);
       return c.text("bye bye");
     })
+    // As Hono's default, but silent: such an error is a client's doing (a body
+    // cut off mid-read) and stderr carries only the service's own lines.
+    .onError((error, c) =>
+      error instanceof HTTPException
+        ? error.getResponse()
+        : c.text("internal server error", 500)
+    )
     .notFound((c) => {
       const allow = ALLOWED_METHODS[c.req.path];
       return allow === undefined
@@ -135,8 +143,9 @@ export function refuseOnceAborted<Args extends unknown[]>(
 
 /**
  * Wraps a request handler so that each request is counted in `counter` by
- * route and status, once answered. The route is the request's path when the
- * app knows it and `other` when not, so that clients cannot make up labels.
+ * route and status, once answered. The route is the request-target's path
+ * when the app knows it and `other` when not (or when a bad Host header hides
+ * the path), so that clients cannot make up labels.
  *
  * @example
  * ```ts
@@ -158,8 +167,10 @@ export function countRequests<Args extends unknown[]>(
   handler: (request: Request, ...rest: Args) => Response | Promise<Response>,
 ): (request: Request, ...rest: Args) => Response | Promise<Response> {
   const count = (request: Request, response: Response) => {
-    const path = getPath(request);
-    const route = Object.hasOwn(ALLOWED_METHODS, path) ? path : "other";
+    const path = requestPath(request);
+    const route = path !== undefined && Object.hasOwn(ALLOWED_METHODS, path)
+      ? path
+      : "other";
     counter.inc({ route, status: response.status });
     return response;
   };

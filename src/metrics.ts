@@ -24,6 +24,11 @@ export interface EchoMetrics {
 export interface HttpMetrics {
   /** Requests answered, by route (`other` for an unknown path) and status. */
   requests: Counter<"route" | "status">;
+  /**
+   * Times the HTTP server stopped accepting (such as out of descriptors) or
+   * could not listen again, by error code.
+   */
+  acceptErrors: Counter<"code">;
 }
 
 /** Every metric of the service, in the registry `GET /metrics` writes out. */
@@ -102,6 +107,13 @@ export function createMetrics(): ServiceMetrics {
       name: "echoserver_http_requests_total",
       help: "HTTP requests answered, by route and status.",
       labelNames: ["route", "status"],
+      registers,
+    }),
+    acceptErrors: new Counter({
+      name: "echoserver_http_accept_errors_total",
+      help:
+        "Times the HTTP server failed to accept or to listen again, by error code.",
+      labelNames: ["code"],
       registers,
     }),
   };

@@ -21,7 +21,9 @@ export function formatHostPort(
 
 /**
  * Whether `hostname` can only be reached from this machine: `localhost`,
- * 127.0.0.0/8 or `::1`.
+ * 127.0.0.0/8, `::1`, or 127.0.0.0/8 mapped into IPv6. Ask it of a bound
+ * address, which the system has put in this form (`127.1` binds as
+ * `127.0.0.1`).
  *
  * @example
  * ```ts
@@ -29,10 +31,11 @@ export function formatHostPort(
  * import assert from "node:assert/strict";
  *
  * assert.equal(isLoopback("127.0.0.1"), true);
+ * assert.equal(isLoopback("::ffff:127.0.0.1"), true);
  * assert.equal(isLoopback("0.0.0.0"), false);
  * ```
  */
 export function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" ||
-    /^127\.\d+\.\d+\.\d+$/.test(hostname);
+    /^(::ffff:)?127\.\d+\.\d+\.\d+$/i.test(hostname);
 }

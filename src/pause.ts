@@ -1,6 +1,12 @@
 import { onAbort } from "./on_abort.ts";
 
 /**
+ * The longest delay a timer holds, in milliseconds (about 24.8 days): a longer
+ * one fires at once, with a runtime warning.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
  * Resolves after `ms` milliseconds, or as soon as `signal` aborts: a back-off
  * that never holds up shutdown.
  *

@@ -3,12 +3,12 @@ import {
   type EchoStream,
   handleEchoConnection,
 } from "./echo.ts";
-import { errorMessage } from "./error_message.ts";
+import { Backoff } from "./backoff.ts";
+import { errorCode, errorMessage } from "./error_message.ts";
 import type { LogFields, Logger } from "./log.ts";
 import type { EchoMetrics } from "./metrics.ts";
 import { formatHostPort } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
-import { pause } from "./pause.ts";
 import { ThrottledLog } from "./throttled_log.ts";
 
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
@@ -36,8 +36,6 @@ export interface ServeEchoOptions extends Omit<EchoOptions, "bytesCounter"> {
 
 /** The least time between two warnings about the same kind of failure. */
 const WARNING_INTERVAL_MS = 1_000;
-/** The first and the longest pause after accept fails for want of resources. */
-const ACCEPT_BACKOFF_MS = { first: 10, max: 1_000 };
 /** Accept errors that say the process or system is out of something. */
 const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 
@@ -79,12 +77,12 @@ export async function serveEcho(
 
   const clients = new Set<Promise<void>>();
   let nextId = 1;
-  let backoffMs = 0;
+  const backoff = new Backoff();
   while (!signal.aborted) {
     let conn: EchoConn;
     try {
       conn = await listener.accept();
-      backoffMs = 0;
+      backoff.reset();
     } catch (error) {
       // Once aborted this is the closed listener. Before, it is one client's
       // failure (such as a reset before the accept), or a shortage, such as
@@ -93,13 +91,7 @@ export async function serveEcho(
       const code = errorCode(error);
       metrics.acceptErrors.inc({ code });
       acceptFailures.warning("accept failed", { error: errorMessage(error) });
-      if (OUT_OF_RESOURCES.has(code)) {
-        backoffMs = Math.min(
-          ACCEPT_BACKOFF_MS.max,
-          2 * backoffMs || ACCEPT_BACKOFF_MS.first,
-        );
-        await pause(backoffMs, signal);
-      }
+      if (OUT_OF_RESOURCES.has(code)) await backoff.pause(signal);
       continue;
     }
     metrics.accepted.inc();
@@ -155,9 +147,4 @@ async function serveClient(
 /** The fields that name a client in its log lines. */
 function describe(id: number, conn: EchoConn): LogFields {
   return { client: id, remote: formatHostPort(conn.remoteAddr) };
-}
-
-function errorCode(error: unknown): string {
-  const { code, name } = error as { code?: string; name?: string };
-  return code ?? name ?? "unknown";
 }

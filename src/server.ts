@@ -6,6 +6,8 @@ import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 import { formatHostPort, isLoopback } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
 import { serveEcho } from "./serve_echo.ts";
+import { type HttpService, serveHttp } from "./serve_http.ts";
+import { refuseBadHost } from "./request_target.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {
@@ -51,15 +53,23 @@ export interface RunningServer {
   echoAddr: Deno.NetAddr;
   /** The address the HTTP server is bound to, with the real port. */
   httpAddr: Deno.NetAddr;
-  /** Settles once both servers and every connection have stopped. */
-  finished: Promise<void>;
+  /**
+   * Settles once both servers have stopped: with true when every connection
+   * has closed, false when HTTP clients that never finished a request were
+   * still connected at the drain deadline, and the process should exit
+   * without them.
+   */
+  finished: Promise<boolean>;
 }
 
 /**
  * Starts the echo listener and the HTTP server, both stopped by one
- * AbortSignal, and both counted in one set of metrics. On abort the echo listener closes, each echo connection closes
- * once the chunk it is writing is out, and the HTTP server finishes the
- * responses in flight before it closes.
+ * AbortSignal, and both counted in one set of metrics. On abort the echo
+ * listener closes and each echo connection closes once the chunk it is
+ * writing is out; the HTTP server closes its listener and idle connections,
+ * answers the requests in flight and 503 to any new one on an open
+ * connection, and gives clients a second to finish.
+ * A request whose Host header is not a valid `host[:port]` gets 400.
  *
  * @throws {ListenError} when either address cannot be listened on; nothing is
  * left open then.
@@ -95,7 +105,7 @@ export function startServer(
     config.echo,
     () => Deno.listen({ ...config.echo, transport: "tcp" }),
   );
-  let http: Deno.HttpServer<Deno.NetAddr>;
+  let http: HttpService;
   try {
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
@@ -105,29 +115,30 @@ export function startServer(
     });
     const handler = countRequests(
       metrics.http.requests,
-      refuseOnceAborted(signal, app.fetch),
+      refuseBadHost(refuseOnceAborted(signal, app.fetch)),
     );
-    http = listen(
-      config.http,
-      () => Deno.serve({ ...config.http, onListen() {} }, handler),
-    );
+    http = listen(config.http, () =>
+      serveHttp(config.http, handler, {
+        signal,
+        logger,
+        acceptErrors: metrics.http.acceptErrors,
+      }));
   } catch (error) {
     listener.close();
     throw error;
   }
 
-  if (config.dieToken === undefined && !isLoopback(config.http.hostname)) {
+  if (config.dieToken === undefined && !isLoopback(http.addr.hostname)) {
     logger.warning(
-      `http on ${config.http.hostname} with no --die-token: ` +
+      `http on ${http.addr.hostname} with no --die-token: ` +
         "anyone who can reach it can stop the service with POST /die",
     );
   }
 
-  const stopHttp = () => {
-    logger.info("shutting down", { reason: String(signal.reason) });
-    http.shutdown();
-  };
-  onAbort(signal, stopHttp);
+  onAbort(
+    signal,
+    () => logger.info("shutting down", { reason: String(signal.reason) }),
+  );
 
   const echoDone = serveEcho(listener, {
     timeouts: config.idle,
@@ -139,7 +150,9 @@ export function startServer(
   return {
     echoAddr: listener.addr,
     httpAddr: http.addr,
-    finished: Promise.all([echoDone, http.finished]).then(() => {}),
+    finished: Promise.all([echoDone, http.finished]).then(([, closed]) =>
+      closed
+    ),
   };
 }
 

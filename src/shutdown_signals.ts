@@ -1,8 +1,12 @@
 import type { Logger } from "./log.ts";
 import { pause } from "./pause.ts";
 
-/** The signals that ask the service to stop, with their numbers for exit codes. */
-const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+/**
+ * The signals that ask the service to stop, with their numbers for exit
+ * codes: SIGTERM from a supervisor, SIGINT from Ctrl-C, and SIGHUP when the
+ * terminal it was started from goes away.
+ */
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 
 /** What {@linkcode abortOnSignals} needs besides the shutdown switch. */
 export interface SignalOptions {
@@ -16,7 +20,8 @@ export interface SignalOptions {
   /**
    * After SIGTERM, milliseconds to go on serving, with `draining` aborted,
    * before `shutdown` aborts, so that load balancers stop sending clients
-   * first. SIGINT, typed by a person, stops at once.
+   * first. SIGINT and SIGHUP, which come from a person or their terminal,
+   * stop at once.
    * @default {0}
    */
   delayMs?: number;
@@ -25,8 +30,8 @@ export interface SignalOptions {
 }
 
 /**
- * Makes SIGINT and SIGTERM abort `shutdown` with the signal's name, SIGTERM
- * after `delayMs`. A second signal once shutdown has begun (however it began)
+ * Makes SIGTERM, SIGINT and SIGHUP abort `shutdown` with the signal's name,
+ * SIGTERM after `delayMs`. A second signal once shutdown has begun (however it began)
  * calls `forceExit` with the shell's code for death by that signal, 128 plus
  * its number.
  *

@@ -123,19 +123,19 @@ Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
     ],
     [
       ["--idle-timeout", "-5"],
-      '--idle-timeout: "-5" is not a positive number of seconds',
+      '--idle-timeout: "-5" is not a positive number of seconds, at most 2147483',
     ],
     [
       ["--idle-timeout", "0"],
-      '--idle-timeout: "0" is not a positive number of seconds',
+      '--idle-timeout: "0" is not a positive number of seconds, at most 2147483',
     ],
     [
       ["--idle-refresh", "soon"],
-      '--idle-refresh: "soon" is not a positive number of seconds',
+      '--idle-refresh: "soon" is not a positive number of seconds, at most 2147483',
     ],
     [
       ["--idle-refresh", "Infinity"],
-      '--idle-refresh: "Infinity" is not a positive number of seconds',
+      '--idle-refresh: "Infinity" is not a positive number of seconds, at most 2147483',
     ],
     [
       ["--log-level", "loud"],
@@ -144,7 +144,7 @@ Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
     [["--echo-host", ""], '--echo-host: "" is not a hostname'],
     [
       ["--shutdown-delay", "-1"],
-      '--shutdown-delay: "-1" is not a number of seconds, 0 or more',
+      '--shutdown-delay: "-1" is not a number of seconds from 0 to 2147483',
     ],
     [["--log-format", "xml"], '--log-format: "xml" is not one of text, json'],
     [["--verbose"], "unknown option --verbose"],
@@ -161,8 +161,8 @@ Deno.test("parseConfig() names the environment variable and the value of a bad s
     'ECHOSERVER__HTTP_PORT: "80 80" is not an integer from 0 to 65535',
   );
   assert.equal(
-    errorOf([], { ECHOSERVER__IDLE_TIMEOUT__SECONDS: "" }),
-    'ECHOSERVER__IDLE_TIMEOUT__SECONDS: "" is not a positive number of seconds',
+    errorOf([], { ECHOSERVER__IDLE_TIMEOUT__SECONDS: "0" }),
+    'ECHOSERVER__IDLE_TIMEOUT__SECONDS: "0" is not a positive number of seconds, at most 2147483',
   );
   assert.equal(
     errorOf([], { ECHOSERVER__LOG_LEVEL: "INFO" }),
@@ -223,4 +223,41 @@ Deno.test("parseConfig() never echoes a die token back, even a bad one", () => {
     "--die-token: the value is not a bearer token (letters, digits and -._~+/, then any '=')",
   );
   assert.equal(message.includes("spaces"), false);
+});
+
+Deno.test("parseConfig() takes an empty environment variable as unset, but not an empty flag", () => {
+  const config = configOf([], {
+    ECHOSERVER__ECHO_PORT: "",
+    ECHOSERVER__IDLE_TIMEOUT__SECONDS: "",
+    ECHOSERVER__DIE_TOKEN: "",
+    ECHOSERVER__LOG_LEVEL: "",
+  });
+  assert.equal(config.echo.port, 4000);
+  assert.equal(config.idle.initialMs, 5_000);
+  assert.equal(config.dieToken, undefined);
+  assert.equal(config.logLevel, "info");
+  assert.equal(
+    errorOf(["--die-token", ""]),
+    "--die-token: the value is not a bearer token (letters, digits and -._~+/, then any '=')",
+  );
+});
+
+Deno.test("parseConfig() refuses a duration longer than a timer holds", () => {
+  // 2^31 - 1 ms is the longest timer; a longer one would fire at once.
+  assert.equal(
+    configOf(["--shutdown-delay", "2147483"]).shutdownDelayMs,
+    2_147_483_000,
+  );
+  assert.equal(
+    errorOf(["--shutdown-delay", "2147484"]),
+    '--shutdown-delay: "2147484" is not a number of seconds from 0 to 2147483',
+  );
+  assert.equal(
+    errorOf(["--idle-timeout", "3000000"]),
+    '--idle-timeout: "3000000" is not a positive number of seconds, at most 2147483',
+  );
+  assert.equal(
+    errorOf([], { ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS: "1e9" }),
+    'ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS: "1e9" is not a positive number of seconds, at most 2147483',
+  );
 });

@@ -204,3 +204,20 @@ Deno.test("countRequests() counts by route and status, and an unknown path as ot
     ["other", 404, 2],
   ]);
 });
+
+Deno.test("a body that fails mid-read gets 500, and the app answers on", async () => {
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new Deno.errors.BadResource("cut off"));
+    },
+  });
+  const response = await app.request(
+    "/die",
+    { method: "POST", body, duplex: "half" } as RequestInit,
+    sent,
+  );
+  assert.equal(response.status, 500);
+  assert.equal(await response.text(), "internal server error");
+  const health = await app.request("/healthcheck", {}, sent);
+  assert.equal(health.status, 200);
+});

@@ -1,0 +1,71 @@
+/**
+ * `Deno.serve` builds `request.url` from the Host header and the
+ * request-target, so a Host such as `x/die?` turns `GET /healthcheck` into
+ * `http://x/die?/healthcheck`, and routing would follow the Host. A Host is
+ * accepted only as `host[:port]`: a registered name of RFC 3986's unreserved
+ * and sub-delimiter characters, or a bracketed IP literal, then digits.
+ * Percent-encoding, valid in RFC 3986 but used by no real host name, is
+ * refused too, since decoded it could hide a `/`. An absent or empty Host
+ * (HTTP/1.0, HTTP/2) is fine: Deno then uses the target's own authority or
+ * the listener's address.
+ *
+ * @module
+ */
+
+const VALID_HOST =
+  /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]*)(?::\d*)?$/;
+
+/**
+ * The path of the request-target the client sent, or undefined when the Host
+ * header is not a valid `host[:port]` and so `request.url` cannot say where
+ * the path begins.
+ *
+ * @example
+ * ```ts
+ * import { requestPath } from "./request_target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(requestPath(new Request("http://localhost:4001/healthcheck?x=1")), "/healthcheck");
+ * const smuggled = new Request("http://x/die?/healthcheck", { headers: { host: "x/die?" } });
+ * assert.equal(requestPath(smuggled), undefined);
+ * ```
+ */
+export function requestPath(request: Request): string | undefined {
+  const host = request.headers.get("host");
+  if (host !== null && !VALID_HOST.test(host)) return undefined;
+  // After "scheme://authority", which holds no "/", "?" or "#".
+  const { url } = request;
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
+/**
+ * Wraps a request handler so that a request whose Host header is not a valid
+ * `host[:port]` gets `400 bad host header` with `Connection: close` before
+ * anything routes it.
+ *
+ * @example
+ * ```ts
+ * import { refuseBadHost } from "./request_target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const handler = refuseBadHost(() => new Response("ok computer"));
+ * const smuggled = new Request("http://x/die?/healthcheck", { headers: { host: "x/die?" } });
+ * assert.equal((await handler(smuggled)).status, 400);
+ * ```
+ */
+export function refuseBadHost<Args extends unknown[]>(
+  handler: (request: Request, ...rest: Args) => Response | Promise<Response>,
+): (request: Request, ...rest: Args) => Response | Promise<Response> {
+  return (request, ...rest) =>
+    requestPath(request) === undefined
+      ? new Response("bad host header", {
+        status: 400,
+        headers: {
+          "content-type": "text/plain;charset=UTF-8",
+          connection: "close",
+        },
+      })
+      : handler(request, ...rest);
+}
