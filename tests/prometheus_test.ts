@@ -1,8 +1,9 @@
-// A real Prometheus scrapes two instances of the service under load, with
-// deploy/prometheus/rules.yaml loaded: every rule must evaluate without an
-// error, the load must set off the alerts it should, and every query of
-// deploy/grafana/echoserver.json, its variables filled in as Grafana does,
-// must return data.
+// deploy/prometheus and deploy/grafana against the real thing. promtool
+// checks the rules and runs their unit tests. A real Prometheus scrapes two
+// instances of the service under load with the rules loaded: every rule must
+// evaluate without an error, the load must set off the alerts it should, and
+// every query of the dashboard, its variables filled in as Grafana does, must
+// return data.
 import assert from "node:assert/strict";
 import { within } from "../bench/processes.ts";
 import {
@@ -15,8 +16,8 @@ import {
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 
-const RULES = new URL("../deploy/prometheus/rules.yaml", import.meta.url)
-  .pathname;
+const DIRECTORY = new URL("../deploy/prometheus/", import.meta.url).pathname;
+const RULES = `${DIRECTORY}rules.yaml`;
 const DASHBOARD = new URL("../deploy/grafana/echoserver.json", import.meta.url);
 
 /** Scrape and rule evaluation interval: short, so that the test is. */
@@ -25,6 +26,8 @@ const INTERVAL_MS = 250;
 const STEP_MS = INTERVAL_MS;
 /** Grafana's `$__rate_interval`: max($__interval + scrape, 4 × scrape). */
 const RATE_INTERVAL_MS = Math.max(STEP_MS + INTERVAL_MS, 4 * INTERVAL_MS);
+/** The limit on each run of promtool: it is killed after this. */
+const PROMTOOL_MS = 30_000;
 /** The limit on each wait on a socket. */
 const SOCKET_MS = 5_000;
 
@@ -143,6 +146,26 @@ async function labelValues(
   });
   return [...new Set(series.map((labels) => labels[label]))].sort();
 }
+
+async function promtool(...args: string[]): Promise<void> {
+  const { success, stdout, stderr } = await new Deno.Command("promtool", {
+    args,
+    cwd: DIRECTORY,
+    signal: AbortSignal.timeout(PROMTOOL_MS),
+  }).output();
+  const output = new TextDecoder().decode(stdout) +
+    new TextDecoder().decode(stderr);
+  assert.ok(success, `promtool ${args.join(" ")}:\n${output}`);
+}
+
+Deno.test({
+  name: "promtool checks rules.yaml and passes its unit tests",
+  ignore: SKIP_PROMETHEUS,
+  async fn() {
+    await promtool("check", "rules", "rules.yaml");
+    await promtool("test", "rules", "rules_test.yaml");
+  },
+});
 
 Deno.test({
   name:
