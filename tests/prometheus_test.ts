@@ -13,6 +13,7 @@ import {
   type Sample,
   SKIP_PROMETHEUS,
 } from "./_prometheus.ts";
+import { dashboardSvg, type DrawnPanel } from "./_dashboard_svg.ts";
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 
@@ -46,7 +47,10 @@ interface Dashboard {
   templating: {
     list: { name: string; type: string; query: string | { query: string } }[];
   };
-  panels: { title: string; targets: { expr: string }[] }[];
+  panels: (Omit<DrawnPanel, "series" | "unit"> & {
+    fieldConfig: { defaults: { unit: string } };
+    targets: { expr: string; legendFormat: string }[];
+  })[];
 }
 
 function connect(port: number): Promise<Deno.TcpConn> {
@@ -280,26 +284,48 @@ Deno.test({
       },
     );
 
+    const drawn: DrawnPanel[] = [];
+    const start = (loadStart - 1000) / 1000;
+    const end = Date.now() / 1000;
     await t.step("every dashboard query returns data", async () => {
-      const queries = dashboard.panels.flatMap((panel) =>
-        panel.targets.map((target) => ({ panel: panel.title, ...target }))
-      );
-      for (const { panel, expr } of queries) {
-        const { result } = await prometheus.api<{ result: Sample[] }>(
-          "query_range",
-          {
-            query: fillVariables(expr, variables),
-            start: String((loadStart - 1000) / 1000),
-            end: String(Date.now() / 1000),
-            step: String(STEP_MS / 1000),
-          },
-        );
-        if (NOT_YET_EXPORTED.some((metric) => expr.includes(metric))) continue;
-        const numbers = result.flatMap((series) => series.values ?? [])
-          .map(([, value]) => Number(value))
-          .filter(Number.isFinite);
-        assert.ok(numbers.length > 0, `${panel}: no data for ${expr}`);
+      for (const panel of dashboard.panels) {
+        const series = [];
+        for (const { expr, legendFormat } of panel.targets) {
+          const { result } = await prometheus.api<{ result: Sample[] }>(
+            "query_range",
+            {
+              query: fillVariables(expr, variables),
+              start: String(start),
+              end: String(end),
+              step: String(STEP_MS / 1000),
+            },
+          );
+          series.push(...result.map(({ metric, values = [] }) => ({
+            legend: legendFormat.replaceAll(
+              /\{\{(\w+)\}\}/g,
+              (_, label) => metric[label] ?? "",
+            ),
+            points: values.map(([t, v]) => [t, Number(v)] as [number, number]),
+          })));
+          if (NOT_YET_EXPORTED.some((metric) => expr.includes(metric))) {
+            continue;
+          }
+          const numbers = result.flatMap((series) => series.values ?? [])
+            .map(([, value]) => Number(value))
+            .filter(Number.isFinite);
+          assert.ok(numbers.length > 0, `${panel.title}: no data for ${expr}`);
+        }
+        drawn.push({ ...panel, unit: panel.fieldConfig.defaults.unit, series });
       }
     });
+
+    // DASHBOARD_SVG=path draws the dashboard from these results, for the README.
+    const svgPath = Deno.env.get("DASHBOARD_SVG");
+    if (svgPath) {
+      await Deno.writeTextFile(
+        svgPath,
+        dashboardSvg("echoserver", drawn, { start, end }),
+      );
+    }
   },
 });
