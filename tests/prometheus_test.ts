@@ -5,6 +5,7 @@
 // every query of the dashboard, its variables filled in as Grafana does, must
 // return data.
 import assert from "node:assert/strict";
+import { parse } from "yaml";
 import { within } from "../bench/processes.ts";
 import {
   type Alert,
@@ -231,8 +232,11 @@ Deno.test({
     });
 
     await t.step("every rule loads and evaluates with no error", async () => {
-      const yaml = await Deno.readTextFile(RULES);
-      const names = [...yaml.matchAll(/^ +- alert: (\w+)$/gm)].map((m) => m[1]);
+      const { groups } = parse(await Deno.readTextFile(RULES)) as {
+        groups: { rules: { alert: string }[] }[];
+      };
+      const names = groups.flatMap((group) => group.rules)
+        .map((rule) => rule.alert);
       assert.deepEqual(rules.map((rule) => rule.name), names);
       for (const rule of rules) {
         assert.equal(rule.health, "ok", `${rule.name}: ${rule.lastError}`);
