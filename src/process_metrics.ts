@@ -38,7 +38,10 @@ export function registerProcessMetrics(registry: Registry): void {
     help: "Resident memory size in bytes.",
     registers,
     collect() {
-      this.set(Deno.memoryUsage().rss);
+      // Deno reads it from /proc, and says 0 when no descriptor is free to
+      // open that with: then the last reading stands.
+      const { rss } = Deno.memoryUsage();
+      if (rss > 0) this.set(rss);
     },
   });
   new Gauge({
