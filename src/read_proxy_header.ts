@@ -1,10 +1,6 @@
 import { type EchoResult, type EchoStream, isBroken } from "./echo.ts";
 import { IdleDeadline } from "./idle_deadline.ts";
-import {
-  MAX_PROXY_HEADER_BYTES,
-  parseProxyHeader,
-  type ProxyHeader,
-} from "./proxy_protocol.ts";
+import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 
 /** What {@linkcode readProxyHeader} needs besides the stream. */
 export interface ReadProxyHeaderOptions {
@@ -32,7 +28,7 @@ const FIRST_READ_SIZE = 512;
 /**
  * Reads a PROXY protocol header, v1 or v2, from the start of `stream`.
  * Nothing is written to the stream. Bytes that cannot begin a header, a
- * header over {@linkcode MAX_PROXY_HEADER_BYTES}, the end of the stream
+ * header over `MAX_PROXY_HEADER_BYTES` (4 KiB), the end of the stream
  * before a whole header, or no whole header within `timeoutMs`, close the
  * stream at once and end it as `proxy_header`, with a
  * {@linkcode ProxyHeaderError} saying which; an abort ends it as `shutdown`,
