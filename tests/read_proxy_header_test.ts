@@ -152,6 +152,24 @@ Deno.test("readProxyHeader() closes on any corrupted header, echoing nothing, wi
   );
 });
 
+Deno.test("readProxyHeader() closes at once on bytes no header begins with, without waiting for more", async () => {
+  using time = new FakeTime();
+  const [server, client] = memoryStreamPair();
+  const read = readProxyHeader(server, { timeoutMs: 5_000 });
+  let endedAt: number | undefined;
+  read.then(() => endedAt = time.now);
+  await client.write(text("GET"));
+  await time.tickAsync(0);
+  assert.equal(endedAt, 0, "still open, waiting for more bytes");
+  assert.equal(await client.read(new Uint8Array(1)), null);
+  await time.tickAsync(5_000);
+  const ended = await read;
+  assert.equal(
+    ended.kind === "ended" && String(ended.result.error),
+    "ProxyHeaderError: not a PROXY protocol header",
+  );
+});
+
 Deno.test("readProxyHeader() ends a connection closed before a whole header as proxy_header", async () => {
   const [server, client] = memoryStreamPair();
   const read = readProxyHeader(server, { timeoutMs: 5_000 });
