@@ -54,20 +54,8 @@ export const MAX_PROXY_HEADER_BYTES = 4096;
 /** The longest v1 line, CRLF included, that the specification allows. */
 const V1_MAX_LINE = 107;
 const V1_PREFIX = new TextEncoder().encode("PROXY ");
-const V2_SIGNATURE = new Uint8Array([
-  0x0d,
-  0x0a,
-  0x0d,
-  0x0a,
-  0x00,
-  0x0d,
-  0x0a,
-  0x51,
-  0x55,
-  0x49,
-  0x54,
-  0x0a,
-]);
+/** The v2 signature: 0D 0A 0D 0A 00 0D 0A 51 55 49 54 0A. */
+const V2_SIGNATURE = new TextEncoder().encode("\r\n\r\n\0\r\nQUIT\n");
 const V2_FIXED_BYTES = 16;
 const CR = 0x0d;
 const LF = 0x0a;

@@ -4,18 +4,7 @@ import type { ProxyHeader } from "../src/proxy_protocol.ts";
 
 /** The v2 signature, the first 12 bytes of every v2 header. */
 export const V2_SIGNATURE = [
-  0x0d,
-  0x0a,
-  0x0d,
-  0x0a,
-  0x00,
-  0x0d,
-  0x0a,
-  0x51,
-  0x55,
-  0x49,
-  0x54,
-  0x0a,
+  ...new TextEncoder().encode("\r\n\r\n\0\r\nQUIT\n"),
 ];
 
 /** One end of a connection as a header carries it: IP bytes and a port. */
