@@ -65,7 +65,7 @@ const LOCAL = 0x0;
 const PROXY = 0x1;
 /** v2 address families and the bytes of their addresses (UNSPEC, INET, INET6, UNIX). */
 const ADDRESS_BYTES = [0, 12, 36, 216];
-const [INET, INET6] = [1, 2];
+const [UNSPEC, INET, INET6] = [0, 1, 2];
 /** The v2 transport protocol that TCP is (0 is UNSPEC, 2 DGRAM). */
 const STREAM = 1;
 const MAX_PROTOCOL = 2;
@@ -173,7 +173,9 @@ function parseV2(bytes: Uint8Array): ProxyHeaderParse {
   const family = bytes[13] >> 4;
   const protocol = bytes[13] & 0xf;
   if (family >= ADDRESS_BYTES.length || protocol > MAX_PROTOCOL) {
-    return invalid(`v2 header with unknown family and protocol ${bytes[13]}`);
+    return invalid(
+      `v2 header with unknown family and protocol 0x${bytes[13].toString(16)}`,
+    );
   }
   if (bytes.length < V2_FIXED_BYTES) return INCOMPLETE;
   const length = V2_FIXED_BYTES + (bytes[14] << 8 | bytes[15]);
@@ -189,7 +191,7 @@ function parseV2(bytes: Uint8Array): ProxyHeaderParse {
   if (tlvStart > length) {
     return invalid("v2 header too short for its addresses");
   }
-  if (family !== 0 && !tlvsFit(bytes, tlvStart, length)) {
+  if (family !== UNSPEC && !tlvsFit(bytes, tlvStart, length)) {
     return invalid("v2 header with a TLV that overruns it");
   }
   if (protocol !== STREAM || (family !== INET && family !== INET6)) {

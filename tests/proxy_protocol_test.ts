@@ -194,11 +194,11 @@ Deno.test("parseProxyHeader() rejects v2 headers with unknown fields, short addr
     [v2Bytes(0x22, 0x11, v4Block), "v2 header with unknown command 2"],
     [
       v2Bytes(0x21, 0x41, v4Block),
-      "v2 header with unknown family and protocol 65",
+      "v2 header with unknown family and protocol 0x41",
     ],
     [
       v2Bytes(0x21, 0x13, v4Block),
-      "v2 header with unknown family and protocol 19",
+      "v2 header with unknown family and protocol 0x13",
     ],
     [
       v2Bytes(0x21, 0x11, v4Block.slice(0, 11)),
