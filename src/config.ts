@@ -37,6 +37,12 @@ export interface Config {
   shutdownDelayMs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /**
+   * Each echo connection begins with a PROXY protocol header (v1 or v2) from
+   * a load balancer, naming the client; connections without one are closed.
+   * @default {false}
+   */
+  proxyProtocol?: boolean;
 }
 
 /** A flag, environment variable or argument that the service cannot accept. */
@@ -59,8 +65,13 @@ interface Setting<T> {
   default?: string;
   /** Keeps the value out of error messages. */
   secret?: boolean;
-  /** The flag's value in the usage text, such as `PORT`. */
-  placeholder: string;
+  /** The flag's value in the usage text, such as `PORT`; none for a switch. */
+  placeholder?: string;
+  /**
+   * A flag that needs no value: alone it means `true` (`--flag=false` works
+   * too); the environment variable is `true` or `false`.
+   */
+  switch?: boolean;
   description: string;
   /** What a valid value is, completing "... is not". */
   expected: string;
@@ -97,6 +108,9 @@ const bearerToken = (raw: string) =>
 const logLevel = (raw: string) => LOG_LEVELS.find((level) => level === raw);
 
 const logFormat = (raw: string) => LOG_FORMATS.find((format) => format === raw);
+
+const boolean = (raw: string) =>
+  raw === "true" ? true : raw === "false" ? false : undefined;
 
 const ECHO_HOST: Setting<string> = {
   flag: "echo-host",
@@ -199,6 +213,17 @@ const LOG_FORMAT: Setting<LogFormat> = {
   parse: logFormat,
 };
 
+const PROXY_PROTOCOL: Setting<boolean> = {
+  flag: "proxy-protocol",
+  env: "ECHOSERVER__PROXY_PROTOCOL",
+  default: "false",
+  switch: true,
+  description: "each echo connection must begin with a PROXY protocol\n" +
+    "header (v1 or v2) naming the client, as load balancers send",
+  expected: "true or false",
+  parse: boolean,
+};
+
 const SETTINGS: Setting<unknown>[] = [
   ECHO_HOST,
   ECHO_PORT,
@@ -211,6 +236,7 @@ const SETTINGS: Setting<unknown>[] = [
   SHUTDOWN_DELAY,
   LOG_LEVEL,
   LOG_FORMAT,
+  PROXY_PROTOCOL,
 ];
 
 /**
@@ -247,7 +273,9 @@ export function parseConfig(
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },
       ...Object.fromEntries(
-        SETTINGS.map(({ flag }) => [flag, { type: "string" as const }]),
+        SETTINGS.map((setting) => [setting.flag, {
+          type: setting.switch ? "boolean" as const : "string" as const,
+        }]),
       ),
     },
     strict: false,
@@ -260,8 +288,11 @@ export function parseConfig(
     } else if (token.kind === "option") {
       if (token.name === "help") return { kind: "help" };
       if (token.name === "version") return { kind: "version" };
-      if (!SETTINGS.some(({ flag }) => flag === token.name)) {
+      const setting = SETTINGS.find(({ flag }) => flag === token.name);
+      if (setting === undefined) {
         errors.push(`unknown option ${token.rawName}`);
+      } else if (token.value === undefined && setting.switch) {
+        flags.set(token.name, "true");
       } else if (token.value === undefined) {
         errors.push(`${token.rawName} needs a value`);
       } else {
@@ -294,6 +325,7 @@ export function parseConfig(
     shutdownDelayMs: read(SHUTDOWN_DELAY),
     logLevel: read(LOG_LEVEL),
     logFormat: read(LOG_FORMAT),
+    proxyProtocol: read(PROXY_PROTOCOL),
   };
   const dieToken = read(DIE_TOKEN);
   if (dieToken !== undefined) config.dieToken = dieToken;
@@ -306,7 +338,9 @@ export function parseConfig(
 export function usage(): string {
   const rows: [string, string][] = [
     ...SETTINGS.map((setting): [string, string] => [
-      `--${setting.flag} ${setting.placeholder}`,
+      `--${setting.flag}${
+        setting.placeholder === undefined ? "" : ` ${setting.placeholder}`
+      }`,
       `${setting.description}\nenv ${setting.env}, default ${
         setting.default ?? "none"
       }`,

@@ -18,7 +18,8 @@ export interface EchoStream {
  * Why an echo connection ends: the client closed its sending side (`closed`),
  * sent nothing for too long (`idle`), the service is shutting down
  * (`shutdown`), the connection broke, reset by the client or a broken pipe
- * (`reset`), or any other stream error (`error`).
+ * (`reset`), or any other stream error (`error`). With `--proxy-protocol`,
+ * also: no valid PROXY protocol header came first (`proxy_header`).
  */
 export const ECHO_ENDS = [
   "closed",
@@ -26,6 +27,7 @@ export const ECHO_ENDS = [
   "shutdown",
   "reset",
   "error",
+  "proxy_header",
 ] as const;
 
 /** Why an echo connection ended: one of {@linkcode ECHO_ENDS}. */
@@ -35,7 +37,10 @@ export type EchoEnd = typeof ECHO_ENDS[number];
 export interface EchoResult {
   reason: EchoEnd;
   bytesEchoed: number;
-  /** The stream's error, when the reason is `reset` or `error`. */
+  /**
+   * The stream's error, when the reason is `reset` or `error`; what was wrong
+   * with the header, for `proxy_header`.
+   */
   error?: unknown;
 }
 
@@ -155,7 +160,20 @@ export async function handleEchoConnection(
   return { reason: ended!, bytesEchoed };
 }
 
-function isBroken(error: unknown): boolean {
+/**
+ * Whether a stream error means the connection broke (a reset, a broken pipe)
+ * rather than that anything failed: the `reset` end, not `error`.
+ *
+ * @example
+ * ```ts
+ * import { isBroken } from "./echo.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isBroken(new Deno.errors.ConnectionReset("reset")), true);
+ * assert.equal(isBroken(new Deno.errors.InvalidData("bad frame")), false);
+ * ```
+ */
+export function isBroken(error: unknown): boolean {
   return BROKEN_CONNECTION.some((kind) => error instanceof kind);
 }
 

@@ -1,5 +1,10 @@
+/** An IPv4-mapped IPv6 address, as a dual-stack socket reports an IPv4 peer. */
+const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+
 /**
- * Formats a hostname and port as `host:port`, bracketing IPv6 hosts.
+ * Formats a hostname and port as `host:port`, bracketing IPv6 hosts. An
+ * IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) is written as the IPv4
+ * address it is.
  *
  * @example
  * ```ts
@@ -8,12 +13,14 @@
  *
  * assert.equal(formatHostPort({ hostname: "127.0.0.1", port: 4000 }), "127.0.0.1:4000");
  * assert.equal(formatHostPort({ hostname: "::1", port: 4001 }), "[::1]:4001");
+ * assert.equal(formatHostPort({ hostname: "::ffff:127.0.0.1", port: 5000 }), "127.0.0.1:5000");
  * ```
  */
 export function formatHostPort(
   address: { hostname: string; port: number },
 ): string {
-  const { hostname, port } = address;
+  const { port } = address;
+  const hostname = IPV4_MAPPED.exec(address.hostname)?.[1] ?? address.hostname;
   return hostname.includes(":")
     ? `[${hostname}]:${port}`
     : `${hostname}:${port}`;

@@ -1,5 +1,6 @@
 import {
   type EchoOptions,
+  type EchoResult,
   type EchoStream,
   handleEchoConnection,
 } from "./echo.ts";
@@ -9,6 +10,8 @@ import type { LogFields, Logger } from "./log.ts";
 import type { EchoMetrics } from "./metrics.ts";
 import { formatHostPort } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
+import type { ProxyHeader } from "./proxy_protocol.ts";
+import { readProxyHeader } from "./read_proxy_header.ts";
 import { ThrottledLog } from "./throttled_log.ts";
 
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
@@ -32,6 +35,13 @@ export interface ServeEchoOptions extends Omit<EchoOptions, "bytesCounter"> {
   metrics: EchoMetrics;
   /** Connections served at once; a client over the limit is closed at once. */
   maxConnections: number;
+  /**
+   * Each connection begins with a PROXY protocol header (v1 or v2) from a
+   * load balancer, read within `timeouts.initialMs`, naming the client; a
+   * connection without a valid one is closed at once, with nothing echoed.
+   * @default {false}
+   */
+  proxyProtocol?: boolean;
 }
 
 /** The least time between two warnings about the same kind of failure. */
@@ -45,7 +55,8 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * connection has ended. A failed accept or a failing connection is logged and
  * touches no other client. Each connection's end is one `connection ended`
  * log line with its client id, remote address, reason, bytes echoed and
- * duration.
+ * duration. With `proxyProtocol`, the remote address is the client's from the
+ * header, and `proxy` the balancer's.
  *
  * @example
  * ```ts
@@ -73,6 +84,7 @@ export async function serveEcho(
   onAbort(signal, () => listener.close());
   const acceptFailures = new ThrottledLog(logger, WARNING_INTERVAL_MS);
   const rejections = new ThrottledLog(logger, WARNING_INTERVAL_MS);
+  const badHeaders = new ThrottledLog(logger, WARNING_INTERVAL_MS);
   const echoOptions = { ...options, bytesCounter: metrics.bytesEchoed };
 
   const clients = new Set<Promise<void>>();
@@ -108,7 +120,7 @@ export async function serveEcho(
       });
       continue;
     }
-    const client = serveClient(id, conn, echoOptions, options);
+    const client = serveClient(id, conn, echoOptions, options, badHeaders);
     clients.add(client);
     client.then(() => clients.delete(client));
   }
@@ -119,16 +131,28 @@ async function serveClient(
   id: number,
   conn: EchoConn,
   echoOptions: EchoOptions,
-  { logger, metrics }: ServeEchoOptions,
+  options: ServeEchoOptions,
+  badHeaders: ThrottledLog,
 ): Promise<void> {
+  const { logger, metrics } = options;
   const started = performance.now();
-  const client = describe(id, conn);
+  let client = describe(id, conn);
   metrics.open.inc();
-  logger.debug("connection opened", client);
-  const { reason, bytesEchoed, error } = await handleEchoConnection(
-    conn,
-    echoOptions,
-  );
+  let result: EchoResult;
+  const proxied = options.proxyProtocol
+    ? await readProxyHeader(conn, {
+      timeoutMs: options.timeouts.initialMs,
+      signal: options.signal,
+    })
+    : undefined;
+  if (proxied?.kind === "ended") {
+    result = proxied.result;
+  } else {
+    if (proxied) client = describe(id, conn, proxied.header);
+    logger.debug("connection opened", client);
+    result = await handleEchoConnection(proxied?.stream ?? conn, echoOptions);
+  }
+  const { reason, bytesEchoed, error } = result;
   const seconds = (performance.now() - started) / 1000;
   metrics.open.dec();
   metrics.ended.inc({ reason });
@@ -142,9 +166,21 @@ async function serveClient(
   };
   if (reason === "error") logger.warning("connection ended", fields);
   else logger.info("connection ended", fields);
+  if (reason === "proxy_header") {
+    badHeaders.warning("bad PROXY protocol header", {
+      remote: client.remote,
+      error: fields.error,
+    });
+  }
 }
 
-/** The fields that name a client in its log lines. */
-function describe(id: number, conn: EchoConn): LogFields {
-  return { client: id, remote: formatHostPort(conn.remoteAddr) };
+/**
+ * The fields that name a client in its log lines: the client's address from
+ * the PROXY protocol header with the balancer's as `proxy`, when there is one.
+ */
+function describe(id: number, conn: EchoConn, header?: ProxyHeader): LogFields {
+  const remote = formatHostPort(conn.remoteAddr);
+  return header?.source === undefined
+    ? { client: id, remote }
+    : { client: id, remote: formatHostPort(header.source), proxy: remote };
 }

@@ -143,6 +143,7 @@ export function startServer(
   const echoDone = serveEcho(listener, {
     timeouts: config.idle,
     maxConnections: config.maxConnections,
+    proxyProtocol: config.proxyProtocol,
     signal,
     logger,
     metrics: metrics.echo,

@@ -100,7 +100,8 @@ export class ServiceProcess implements AsyncDisposable {
   }
 }
 
-async function collect(
+/** Adds each line of a process's output to `capture` as it arrives. */
+export async function collect(
   stream: ReadableStream<Uint8Array>,
   capture: LineCapture,
 ): Promise<void> {

@@ -22,6 +22,7 @@ Deno.test("parseConfig() defaults to the original service's settings", () => {
     shutdownDelayMs: 0,
     logLevel: "info",
     logFormat: "text",
+    proxyProtocol: false,
   });
 });
 
@@ -39,6 +40,7 @@ Deno.test("parseConfig() reads every setting from the environment", () => {
       ECHOSERVER__SHUTDOWN_DELAY__SECONDS: "7.5",
       ECHOSERVER__LOG_LEVEL: "debug",
       ECHOSERVER__LOG_FORMAT: "json",
+      ECHOSERVER__PROXY_PROTOCOL: "true",
     }),
     {
       echo: { hostname: "127.0.0.1", port: 7 },
@@ -49,6 +51,7 @@ Deno.test("parseConfig() reads every setting from the environment", () => {
       shutdownDelayMs: 7_500,
       logLevel: "debug",
       logFormat: "json",
+      proxyProtocol: true,
     },
   );
 });
@@ -86,6 +89,7 @@ Deno.test("parseConfig() prefers flags, in either form, over the environment", (
     shutdownDelayMs: 0,
     logLevel: "warning",
     logFormat: "text",
+    proxyProtocol: false,
   });
 });
 
@@ -199,6 +203,10 @@ Deno.test("usage() lists every flag with its environment variable and default", 
       ),
     );
   }
+  assert.match(
+    text,
+    /\n {2}--proxy-protocol +\S.*\n(?:.*\n)*? +env ECHOSERVER__PROXY_PROTOCOL, default false\n/,
+  );
   assert.match(text, /-h, --help/);
   assert.match(text, /--version/);
 });
@@ -259,5 +267,32 @@ Deno.test("parseConfig() refuses a duration longer than a timer holds", () => {
   assert.equal(
     errorOf([], { ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS: "1e9" }),
     'ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS: "1e9" is not a positive number of seconds, at most 2147483',
+  );
+});
+
+Deno.test("parseConfig() takes --proxy-protocol alone as true, and only true or false as its value", () => {
+  assert.equal(configOf(["--proxy-protocol"]).proxyProtocol, true);
+  assert.equal(configOf(["--proxy-protocol=true"]).proxyProtocol, true);
+  assert.equal(
+    configOf(["--proxy-protocol=false"], {
+      ECHOSERVER__PROXY_PROTOCOL: "true",
+    }).proxyProtocol,
+    false,
+  );
+  assert.equal(
+    configOf([], { ECHOSERVER__PROXY_PROTOCOL: "false" }).proxyProtocol,
+    false,
+  );
+  assert.equal(
+    errorOf(["--proxy-protocol=yes"]),
+    '--proxy-protocol: "yes" is not true or false',
+  );
+  assert.equal(
+    errorOf([], { ECHOSERVER__PROXY_PROTOCOL: "1" }),
+    'ECHOSERVER__PROXY_PROTOCOL: "1" is not true or false',
+  );
+  assert.equal(
+    errorOf(["--proxy-protocol", "true"]),
+    'unexpected argument "true"',
   );
 });

@@ -32,6 +32,8 @@ test("out of descriptors, the HTTP port fails, listens again once they are free,
   // Within seconds both ports serve again; each try waits for an answer.
   let status: number | "closed" = "closed";
   for (let tries = 0; status !== 200 && tries < 100; tries++) {
+    // The back-off between tries to listen again is 1 s at the most.
+    if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 50));
     status = await healthCheck(ports.http);
   }
   assert.equal(status, 200);

@@ -160,6 +160,122 @@ Deno.test("serveEcho() logs an unexpected stream error as a warning, with the er
   await stop();
 });
 
+Deno.test("serveEcho() with proxyProtocol echoes what follows the header and logs the client's address, the balancer's as proxy", async () => {
+  const { listener, log, stop } = serve({ proxyProtocol: true });
+  const client = listener.connect(40000);
+  await client.write(
+    bytes("PROXY TCP4 203.0.113.9 192.0.2.1 50312 4000\r\nhello"),
+  );
+  assert.deepEqual(await readExactly(client, 5), bytes("hello"));
+  await assertEchoes(client, " again");
+  client.closeWrite();
+  assert.equal(await client.read(new Uint8Array(1)), null);
+  await log.waitFor("connection ended");
+  await stop();
+  assert.equal(
+    log.lines[0],
+    "debug: connection opened client=1 remote=203.0.113.9:50312 proxy=192.0.2.1:40000",
+  );
+  assert.match(
+    log.lines[1],
+    /^info: connection ended client=1 remote=203\.0\.113\.9:50312 proxy=192\.0\.2\.1:40000 reason=closed bytes=11 duration_ms=[\d.]+$/,
+  );
+});
+
+Deno.test("serveEcho() with proxyProtocol writes IPv6 clients bracketed and IPv4-mapped ones as IPv4, and keeps the socket's address for LOCAL", async () => {
+  const { listener, log, stop } = serve({ proxyProtocol: true });
+  const mapped = [...Array(10).fill(0), 0xff, 0xff, 198, 51, 100, 7];
+  const v6 = [0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 7];
+  const ports = [0x13, 0x88, 0x0f, 0xa0]; // 5000, 4000
+  const v2 = (command: number, family: number, block: number[]) =>
+    new Uint8Array([
+      ...bytes("\r\n\r\n\0\r\nQUIT\n"),
+      command,
+      family,
+      0,
+      block.length,
+      ...block,
+    ]);
+  const headers = [
+    v2(0x21, 0x21, [...mapped, ...v6, ...ports]),
+    v2(0x21, 0x21, [...v6, ...mapped, ...ports]),
+    v2(0x20, 0x00, []),
+    bytes("PROXY UNKNOWN\r\n"),
+  ];
+  for (const [index, header] of headers.entries()) {
+    const client = listener.connect(index + 1);
+    await client.write(header);
+    await assertEchoes(client, "x");
+    client.closeWrite();
+    await log.waitFor("connection ended", index + 1);
+  }
+  await stop();
+  const ended = log.lines.filter((line) => line.includes("connection ended"))
+    .map((line) => line.replace(/ reason=.*/, ""));
+  assert.deepEqual(ended, [
+    "info: connection ended client=1 remote=198.51.100.7:5000 proxy=192.0.2.1:1",
+    "info: connection ended client=2 remote=[2001:db8::7]:5000 proxy=192.0.2.1:2",
+    "info: connection ended client=3 remote=192.0.2.1:3",
+    "info: connection ended client=4 remote=192.0.2.1:4",
+  ]);
+});
+
+Deno.test("serveEcho() with proxyProtocol closes a client with a bad header at once, counts it and logs the flood once a second", async () => {
+  using time = new FakeTime();
+  const { listener, log, sample, stop } = serve({ proxyProtocol: true });
+  for (let port = 1; port <= 5; port++) {
+    const client = listener.connect(port);
+    await client.write(bytes("GET / HTTP/1.1\r\n\r\n"));
+    assert.equal(await client.read(new Uint8Array(1)), null);
+  }
+  await log.waitFor("connection ended", 5);
+  await time.tickAsync(1_000);
+  const late = listener.connect(6);
+  await late.write(bytes("PROXY TCP4 1.2.3.4 1.2.3.4 1 99999\r\n"));
+  assert.equal(await late.read(new Uint8Array(1)), null);
+  await log.waitFor("connection ended", 6);
+  await stop();
+  assert.match(
+    log.lines[0],
+    /^info: connection ended client=1 remote=192\.0\.2\.1:1 reason=proxy_header bytes=0 duration_ms=[\d.]+ error="not a PROXY protocol header"$/,
+  );
+  assert.deepEqual(log.lines.filter((line) => line.startsWith("warning")), [
+    'warning: bad PROXY protocol header remote=192.0.2.1:1 error="not a PROXY protocol header"',
+    'warning: bad PROXY protocol header remote=192.0.2.1:6 error="v1 header with a bad port" held_back=4',
+  ]);
+  assert.equal(
+    await sample(
+      'echoserver_echo_connections_ended_total{reason="proxy_header"}',
+    ),
+    6,
+  );
+  assert.equal(await sample("echoserver_echo_bytes_total"), 0);
+});
+
+Deno.test("serveEcho() with proxyProtocol closes a client that sends no header at the idle timeout", async () => {
+  using time = new FakeTime();
+  const { listener, log, stop } = serve({ proxyProtocol: true });
+  const silent = listener.connect(1);
+  await time.tickAsync(timeouts.initialMs - 1);
+  assert.equal(log.lines.length, 0);
+  await time.tickAsync(1);
+  assert.equal(await silent.read(new Uint8Array(1)), null);
+  assert.match(
+    await log.waitFor("connection ended"),
+    /reason=proxy_header bytes=0 duration_ms=5000 error="no PROXY protocol header within 5000 ms"$/,
+  );
+  await stop();
+});
+
+Deno.test("serveEcho() without proxyProtocol echoes a PROXY header like any other bytes", async () => {
+  const { listener, stop } = serve();
+  await assertEchoes(
+    listener.connect(1),
+    "PROXY TCP4 203.0.113.9 192.0.2.1 50312 4000\r\n",
+  );
+  await stop();
+});
+
 Deno.test("serveEcho() counts connections, bytes and durations in its metrics", async () => {
   using time = new FakeTime();
   const { listener, log, sample, stop } = serve({ maxConnections: 2 });
