@@ -7,15 +7,37 @@
  * bad flags or environment variables, 130 or 143 for a second SIGINT or
  * SIGTERM once shutdown has begun.
  *
+ * Log lines go to stderr through a queue that never blocks (src/log_queue.ts);
+ * an exit waits up to `LOG_FLUSH_LIMIT_MS` for it to be written. Lines that
+ * end the process are in the log format once it is known.
+ *
  * @module
  */
 import { parseConfig, usage } from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
-import { Logger } from "./src/log.ts";
+import { formatLogLine, type LogFormat, Logger } from "./src/log.ts";
+import { DROPPED_MESSAGE, LogQueue } from "./src/log_queue.ts";
+import { createMetrics } from "./src/metrics.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
 import { abortOnSignals } from "./src/shutdown_signals.ts";
 import { VERSION } from "./src/version.ts";
+
+/** How long an exit waits for queued log lines: a reader that is gone cannot hold it. */
+const LOG_FLUSH_LIMIT_MS = 1_000;
+
+/** Standard error once the log format is known; before, lines are written at once. */
+let stderr: LogQueue | undefined;
+let fatalFormat: LogFormat | undefined;
+
+/** Writes the line that says why the process ends. */
+function fatal(message: string): void {
+  const line = fatalFormat === "json"
+    ? formatLogLine("json", "error", message)
+    : `echoserver: ${message}`;
+  if (stderr) stderr.push(line);
+  else console.error(line);
+}
 
 async function main(): Promise<number> {
   const commandLine = parseConfig(Deno.args, Deno.env.toObject());
@@ -28,12 +50,23 @@ async function main(): Promise<number> {
     return 0;
   }
   if (commandLine.kind === "error") {
-    console.error(`echoserver: ${commandLine.error.message} (see --help)`);
+    fatalFormat = commandLine.logFormat;
+    fatal(`${commandLine.error.message} (see --help)`);
     return 2;
   }
 
   const { config } = commandLine;
-  const logger = new Logger(config.logLevel, { format: config.logFormat });
+  const metrics = createMetrics();
+  fatalFormat = config.logFormat;
+  const queue = stderr = new LogQueue({
+    onDrop: (lines) => metrics.log.linesDropped.inc(lines),
+    droppedLine: (count) =>
+      formatLogLine(config.logFormat, "warning", DROPPED_MESSAGE, { count }),
+  });
+  const logger = new Logger(config.logLevel, {
+    format: config.logFormat,
+    write: (line) => queue.push(line),
+  });
   const shutdown = new AbortController();
   const draining = new AbortController();
   let server: RunningServer;
@@ -42,9 +75,10 @@ async function main(): Promise<number> {
       shutdown,
       draining: draining.signal,
       logger,
+      metrics,
     });
   } catch (error) {
-    console.error(`echoserver: ${errorMessage(error)}`);
+    fatal(errorMessage(error));
     return 1;
   }
   // Before the service says it is ready, so that no signal finds it deaf.
@@ -61,12 +95,15 @@ async function main(): Promise<number> {
   return 0;
 }
 
+let exitCode: number;
 try {
-  const exitCode = await main();
-  // After a clean shutdown nothing is left running: the process ends by itself.
-  if (exitCode !== 0) Deno.exit(exitCode);
+  exitCode = await main();
 } catch (error) {
   // Such as a missing permission: one line, not a stack trace.
-  console.error(`echoserver: ${errorMessage(error)}`);
-  Deno.exit(1);
+  fatal(errorMessage(error));
+  exitCode = 1;
 }
+const flushed = await stderr?.flush(LOG_FLUSH_LIMIT_MS) ?? true;
+// After a clean shutdown nothing is left running: the process ends by itself,
+// unless a write to a reader that is gone is still pending.
+if (exitCode !== 0 || !flushed) Deno.exit(exitCode);

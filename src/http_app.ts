@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { bodyLimit } from "hono/body-limit";
 import { getPath } from "hono/utils/url";
+import { discardBody } from "./discard_body.ts";
 import type { Counter, Registry } from "./prometheus.ts";
 
 /**
@@ -80,10 +80,10 @@ export function createHttpApp(
       }))
     .post(
       "/die",
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: (c) => c.text("request body too large", 413),
-      }),
+      discardBody(
+        MAX_BODY_BYTES,
+        (c) => c.text("request body too large", 413),
+      ),
     );
   if (dieToken !== undefined) app.post("/die", bearerAuth({ token: dieToken }));
   return app

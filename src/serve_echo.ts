@@ -107,10 +107,12 @@ export async function serveEcho(
     if (clients.size >= maxConnections) {
       conn.close();
       metrics.rejected.inc();
-      logger.info("connection ended", {
-        ...describe(id, conn),
-        reason: "limit",
-      });
+      if (logger.isEnabled("info")) {
+        logger.info("connection ended", {
+          ...describe(id, conn),
+          reason: "limit",
+        });
+      }
       rejections.warning("connection limit reached", {
         max_connections: maxConnections,
       });
@@ -130,9 +132,10 @@ async function serveClient(
   { logger, metrics }: ServeEchoOptions,
 ): Promise<void> {
   const started = performance.now();
-  const client = describe(id, conn);
   metrics.open.inc();
-  logger.debug("connection opened", client);
+  if (logger.isEnabled("debug")) {
+    logger.debug("connection opened", describe(id, conn));
+  }
   const { reason, bytesEchoed, error } = await handleEchoConnection(
     conn,
     echoOptions,
@@ -141,15 +144,17 @@ async function serveClient(
   metrics.open.dec();
   metrics.ended.inc({ reason });
   metrics.duration.observe(seconds);
+  // Fields are built only for a line that is written: an off level costs nothing.
+  const level = reason === "error" ? "warning" : "info";
+  if (!logger.isEnabled(level)) return;
   const fields: LogFields = {
-    ...client,
+    ...describe(id, conn),
     reason,
     bytes: bytesEchoed,
     duration_ms: Math.round(seconds * 10_000) / 10,
     ...(error === undefined ? {} : { error: errorMessage(error) }),
   };
-  if (reason === "error") logger.warning("connection ended", fields);
-  else logger.info("connection ended", fields);
+  logger[level]("connection ended", fields);
 }
 
 /** The fields that name a client in its log lines. */
