@@ -91,6 +91,11 @@ export class ServiceProcess implements AsyncDisposable {
     return Number(status.match(/^VmRSS:\s+(\d+) kB$/m)![1]) * 1024;
   }
 
+  /** Settles when it has exited, whether or not its outputs are read. */
+  get exited(): Promise<Deno.CommandStatus> {
+    return this.#child.status;
+  }
+
   /** Starts reading stderr, held back by `unreadStderr`. */
   readStderr(): void {
     this.#stderrRead.resolve();

@@ -73,6 +73,65 @@ Deno.test("with stderr on a pipe nobody reads, echo and the health check answer 
   });
 });
 
+Deno.test("a clean exit waits for a reader that is behind: the end of each connection POST /die closes is written", async () => {
+  await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
+    unreadStderr: true,
+  });
+  await withinTimeLimit(service, 20_000, async () => {
+    const ports = await service.ports();
+    const open = 900; // about 85 KiB of lines at exit: more than a pipe holds
+    const conns = await Promise.all(
+      Array.from(
+        { length: open },
+        () => Deno.connect({ hostname: "127.0.0.1", port: ports.echo }),
+      ),
+    );
+    try {
+      await Promise.all(conns.map(async (conn) => {
+        await conn.write(Uint8Array.of(1));
+        await readExactly(conn, 1);
+      }));
+      await fetch(`http://127.0.0.1:${ports.http}/die`, { method: "POST" })
+        .then((response) => response.body?.cancel());
+      // A reader that stalls for a while, well within the flush limit.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      service.readStderr();
+      assert.equal((await service.status).code, 0);
+    } finally {
+      for (const conn of conns) conn.close();
+    }
+    const closed = service.stderr.lines.filter((line) =>
+      line.includes("reason=shutdown")
+    );
+    assert.equal(closed.length, open);
+    assert.equal(
+      service.stderr.lines.at(-1)?.includes("reason=shutdown"),
+      true,
+    );
+  });
+});
+
+Deno.test("a reader that never reads holds the exit after POST /die for the flush limit at most", async () => {
+  await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
+    unreadStderr: true,
+  });
+  await withinTimeLimit(service, 30_000, async () => {
+    const ports = await service.ports();
+    // About 150 KiB of lines: the pipe is full, the queue is not.
+    for (let started = 0; started < 1_600; started += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, () => shortClient(ports.echo)),
+      );
+    }
+    const asked = performance.now();
+    await fetch(`http://127.0.0.1:${ports.http}/die`, { method: "POST" })
+      .then((response) => response.body?.cancel());
+    assert.equal((await service.exited).code, 0);
+    const ms = performance.now() - asked;
+    assert.ok(ms < 5_000, `exit took ${ms} ms`);
+  });
+});
+
 /** POST /die exactly as `curl -X POST http://localhost:PORT/die` sends it. */
 const curlPost = (port: number) =>
   `POST /die HTTP/1.1\r\nHost: localhost:${port}\r\n` +

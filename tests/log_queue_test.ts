@@ -147,3 +147,22 @@ Deno.test("LogQueue, when a write fails, counts its lines as dropped and writes 
   assert.equal(await queue.flush(1_000), true);
   assert.deepEqual(written, ["kept\n", "dropped 2\n"]);
 });
+
+Deno.test("LogQueue drops, never cuts, a line whose last character does not fit", async () => {
+  const stderr = new ScriptedStderr();
+  const drops: number[] = [];
+  const queue = new LogQueue({
+    capacityBytes: 5,
+    write: stderr.write,
+    onDrop: (lines) => drops.push(lines),
+    droppedLine: () => "",
+  });
+  queue.push("x");
+  await nextTask();
+  queue.push("ab"); // 3 of 5 bytes
+  queue.push("aé"); // "a" fits in the 2 left, "é" and the newline do not
+  assert.deepEqual(drops, [1]);
+  stderr.read();
+  assert.equal(await queue.flush(1_000), true);
+  assert.equal(stderr.text, "x\nab\n\n");
+});
