@@ -70,6 +70,14 @@ export const FIGURES = {
     text: "≥0.90",
     met: ({ median }) => atLeast(median.service, 0.90),
   }),
+  churnWarningCpu: fig("churn, warning, server CPU µs/conn", "lower"),
+  churnInfoCpu: fig("churn, info, server CPU µs/conn", "lower"),
+  churnInfoCpuRatio: fig(
+    "churn CPU/conn warning ÷ info, paired",
+    "higher",
+    undefined,
+    { text: "≥0.90", met: ({ median }) => atLeast(median.service, 0.90) },
+  ),
   idleKiB: fig("idle memory, KiB/conn", "lower", undefined, {
     text: "≤10 KiB",
     met: ({ median }) => below(median.service, 10, true),
