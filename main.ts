@@ -26,16 +26,17 @@ import { VERSION } from "./src/version.ts";
 /** How long an exit waits for queued log lines: a reader that is gone cannot hold it. */
 const LOG_FLUSH_LIMIT_MS = 1_000;
 
-/** Standard error once the log format is known; before, lines are written at once. */
-let stderr: LogQueue | undefined;
-let fatalFormat: LogFormat | undefined;
+// Where and how the line that ends the process goes: through the log queue,
+// in the log format, once those are known; before, at once in plain text.
+let logQueue: LogQueue | undefined;
+let logFormat: LogFormat | undefined;
 
 /** Writes the line that says why the process ends. */
 function fatal(message: string): void {
-  const line = fatalFormat === "json"
+  const line = logFormat === "json"
     ? formatLogLine("json", "error", message)
     : `echoserver: ${message}`;
-  if (stderr) stderr.push(line);
+  if (logQueue) logQueue.push(line);
   else console.error(line);
 }
 
@@ -50,15 +51,15 @@ async function main(): Promise<number> {
     return 0;
   }
   if (commandLine.kind === "error") {
-    fatalFormat = commandLine.logFormat;
+    logFormat = commandLine.logFormat;
     fatal(`${commandLine.error.message} (see --help)`);
     return 2;
   }
 
   const { config } = commandLine;
   const metrics = createMetrics();
-  fatalFormat = config.logFormat;
-  const queue = stderr = new LogQueue({
+  logFormat = config.logFormat;
+  const queue = logQueue = new LogQueue({
     onDrop: (lines) => metrics.log.linesDropped.inc(lines),
     droppedLine: (count) =>
       formatLogLine(config.logFormat, "warning", DROPPED_MESSAGE, { count }),
@@ -103,7 +104,7 @@ try {
   fatal(errorMessage(error));
   exitCode = 1;
 }
-const flushed = await stderr?.flush(LOG_FLUSH_LIMIT_MS) ?? true;
+const flushed = await logQueue?.flush(LOG_FLUSH_LIMIT_MS) ?? true;
 // After a clean shutdown nothing is left running: the process ends by itself,
 // unless a write to a reader that is gone is still pending.
 if (exitCode !== 0 || !flushed) Deno.exit(exitCode);
