@@ -14,6 +14,12 @@ import { pause } from "./pause.ts";
  * interleaved), counted, and once the reader has caught up one line says how
  * many were lost. Memory stays fixed: two buffers of `capacityBytes`.
  *
+ * Why not LogTape (2.4): its non-blocking stream sink drops the oldest lines,
+ * not the newest; `fromAsyncSink` can drop the newest, but writes one line per
+ * write, reports drops on a timer rather than on catching up, and like all of
+ * LogTape is configured once per process, while the service keeps its own
+ * line format and tests pass each server a logger of their own.
+ *
  * @module
  */
 
