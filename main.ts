@@ -7,15 +7,40 @@
  * bad flags or environment variables, 130 or 143 for a second SIGINT or
  * SIGTERM once shutdown has begun.
  *
+ * Log lines go to stderr through a queue that never blocks (src/log_queue.ts);
+ * an exit waits up to `LOG_FLUSH_LIMIT_MS` for it to be written. Lines that
+ * end the process are in the log format once it is known.
+ *
  * @module
  */
 import { parseConfig, usage } from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
-import { Logger } from "./src/log.ts";
+import { formatLogLine, type LogFormat, Logger } from "./src/log.ts";
+import { DROPPED_MESSAGE, LogQueue } from "./src/log_queue.ts";
+import { createMetrics } from "./src/metrics.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
 import { abortOnSignals } from "./src/shutdown_signals.ts";
 import { VERSION } from "./src/version.ts";
+
+/** How long an exit waits for queued log lines: a reader that is gone cannot hold it. */
+const LOG_FLUSH_LIMIT_MS = 1_000;
+
+// Where and how the line that ends the process goes: through the log queue,
+// in the log format, once those are known; before, at once in plain text.
+let logQueue: LogQueue | undefined;
+let logFormat: LogFormat | undefined;
+// HTTP clients still connected at the drain deadline, which the exit leaves.
+let clientsLeft = false;
+
+/** Writes the line that says why the process ends. */
+function fatal(message: string): void {
+  const line = logFormat === "json"
+    ? formatLogLine("json", "error", message)
+    : `echoserver: ${message}`;
+  if (logQueue) logQueue.push(line);
+  else console.error(line);
+}
 
 async function main(): Promise<number> {
   const commandLine = parseConfig(Deno.args, Deno.env.toObject());
@@ -28,12 +53,23 @@ async function main(): Promise<number> {
     return 0;
   }
   if (commandLine.kind === "error") {
-    console.error(`echoserver: ${commandLine.error.message} (see --help)`);
+    logFormat = commandLine.logFormat;
+    fatal(`${commandLine.error.message} (see --help)`);
     return 2;
   }
 
   const { config } = commandLine;
-  const logger = new Logger(config.logLevel, { format: config.logFormat });
+  const metrics = createMetrics();
+  logFormat = config.logFormat;
+  const queue = logQueue = new LogQueue({
+    onDrop: (lines) => metrics.log.linesDropped.inc(lines),
+    droppedLine: (count) =>
+      formatLogLine(config.logFormat, "warning", DROPPED_MESSAGE, { count }),
+  });
+  const logger = new Logger(config.logLevel, {
+    format: config.logFormat,
+    write: (line) => queue.push(line),
+  });
   const shutdown = new AbortController();
   const draining = new AbortController();
   let server: RunningServer;
@@ -42,9 +78,10 @@ async function main(): Promise<number> {
       shutdown,
       draining: draining.signal,
       logger,
+      metrics,
     });
   } catch (error) {
-    console.error(`echoserver: ${errorMessage(error)}`);
+    fatal(errorMessage(error));
     return 1;
   }
   // Before the service says it is ready, so that no signal finds it deaf.
@@ -56,19 +93,20 @@ async function main(): Promise<number> {
   });
   console.log(`echo listening on ${formatHostPort(server.echoAddr)}`);
   console.log(`http listening on http://${formatHostPort(server.httpAddr)}/`);
-  const closed = await server.finished;
+  clientsLeft = !await server.finished;
   removeSignalListeners();
-  // HTTP clients still connected at the drain deadline are left behind.
-  if (!closed) Deno.exit(0);
   return 0;
 }
 
+let exitCode: number;
 try {
-  const exitCode = await main();
-  // After a clean shutdown nothing is left running: the process ends by itself.
-  if (exitCode !== 0) Deno.exit(exitCode);
+  exitCode = await main();
 } catch (error) {
   // Such as a missing permission: one line, not a stack trace.
-  console.error(`echoserver: ${errorMessage(error)}`);
-  Deno.exit(1);
+  fatal(errorMessage(error));
+  exitCode = 1;
 }
+const flushed = await logQueue?.flush(LOG_FLUSH_LIMIT_MS) ?? true;
+// After a clean shutdown nothing is left running: the process ends by itself,
+// unless HTTP clients were left or a write to a reader that is gone is pending.
+if (exitCode !== 0 || !flushed || clientsLeft) Deno.exit(exitCode);

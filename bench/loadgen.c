@@ -15,6 +15,10 @@
  *   loadgen http PORT CONNS WARMUP DURATION
  *       keep-alive GET /healthcheck, one request at a time per connection
  *       -> {"requests":N,"seconds":S}
+ *   loadgen churn PORT CONNS WARMUP DURATION
+ *       CONNS clients at a time each connect, echo one byte and close, and
+ *       start over; counts the connections that ended
+ *       -> {"connections":N,"seconds":S}
  *   loadgen idle PORT CONNS TIMEOUT
  *       CONNS connections each echo one byte, then stay open
  *       -> {"echoed":N} once all are done (or TIMEOUT passed), then holds
@@ -269,6 +273,40 @@ static void run_http(int port, int conns, double warmup, double duration) {
   printf("{\"requests\":%llu,\"seconds\":%.6f}\n", (unsigned long long)requests, duration / 1e3);
 }
 
+/* ---- churn ---- */
+
+static int churn_connect(int port, int epoll_fd, int id) {
+  int fd = connect_nonblocking(port, epoll_fd, EPOLLIN, id);
+  if (write(fd, "x", 1) != 1) fail("short write on connection %d", id);
+  return fd;
+}
+
+static void run_churn(int port, int conns, double warmup, double duration) {
+  int epoll_fd = epoll_create1(0);
+  int *fds = malloc(conns * sizeof *fds);
+  if (!fds) fail("out of memory");
+  double start = now_ms(), from = start + warmup, end = from + duration;
+  for (int id = 0; id < conns; id++) fds[id] = churn_connect(port, epoll_fd, id);
+  long connections = 0;
+  struct epoll_event events[MAX_EVENTS];
+  while (now_ms() < end) {
+    int count = wait_events(epoll_fd, events, end);
+    for (int e = 0; e < count; e++) {
+      int id = (int)events[e].data.u32;
+      char back = 0;
+      ssize_t got = read(fds[id], &back, 1);
+      if (got < 0 && errno == EAGAIN) continue;
+      if (got != 1 || back != 'x') fail("connection %d: no echo", id);
+      close(fds[id]);
+      double done = now_ms();
+      if (done >= from && done < end) connections++;
+      fds[id] = churn_connect(port, epoll_fd, id);
+    }
+  }
+  if (connections == 0) fail("no connection completed");
+  printf("{\"connections\":%ld,\"seconds\":%.6f}\n", connections, duration / 1e3);
+}
+
 /* ---- idle ---- */
 
 /* 1 if a fresh connection echoed one byte within a second. */
@@ -311,11 +349,14 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "http") == 0 && argc == 6) {
     run_http(parse_number(argv[2], "port"), parse_number(argv[3], "conns"),
              parse_number(argv[4], "warmup"), parse_number(argv[5], "duration"));
+  } else if (strcmp(mode, "churn") == 0 && argc == 6) {
+    run_churn(parse_number(argv[2], "port"), parse_number(argv[3], "conns"),
+              parse_number(argv[4], "warmup"), parse_number(argv[5], "duration"));
   } else if (strcmp(mode, "idle") == 0 && argc == 5) {
     run_idle(parse_number(argv[2], "port"), parse_number(argv[3], "conns"),
              parse_number(argv[4], "timeout"));
   } else {
-    fail("usage: loadgen pingpong|stream|http|idle PORT ... (see the comment in loadgen.c)");
+    fail("usage: loadgen pingpong|stream|http|churn|idle PORT ... (see the comment in loadgen.c)");
   }
   return 0;
 }

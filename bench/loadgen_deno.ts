@@ -201,6 +201,30 @@ function responseComplete(response: string): boolean {
   return true;
 }
 
+async function churn(
+  port: number,
+  conns: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<{ connections: number; seconds: number }> {
+  const window = new Window(warmupMs, durationMs);
+  let connections = 0;
+  await Promise.all(Array.from({ length: conns }, async () => {
+    const back = new Uint8Array(1);
+    while (window.open) {
+      const conn = await connect(port);
+      await writeAll(conn, Uint8Array.of(120));
+      if (await conn.read(back) !== 1 || back[0] !== 120) {
+        throw new Error("no echo");
+      }
+      conn.close();
+      if (window.counts(performance.now())) connections++;
+    }
+  }));
+  if (connections === 0) throw new Error("no connection completed");
+  return { connections, seconds: durationMs / 1e3 };
+}
+
 async function idle(
   port: number,
   conns: number,
@@ -246,6 +270,8 @@ async function main(args: string[]): Promise<void> {
     console.log(JSON.stringify(await stream(port, a, b, c)));
   } else if (mode === "http" && numbers.length === 4) {
     console.log(JSON.stringify(await http(port, a, b, c)));
+  } else if (mode === "churn" && numbers.length === 4) {
+    console.log(JSON.stringify(await churn(port, a, b, c)));
   } else if (mode === "idle" && numbers.length === 3) {
     await idle(port, a, b);
   } else {

@@ -167,11 +167,20 @@ export async function cpuShare(
   started: number,
 ): Promise<number | undefined> {
   const elapsed = (performance.now() - started) / 1000;
+  const seconds = await cpuSeconds(pid);
+  return seconds === undefined ? undefined : seconds / elapsed;
+}
+
+/**
+ * The user + system CPU seconds a process has used, from /proc/PID/stat;
+ * undefined once it is gone.
+ */
+export async function cpuSeconds(pid: number): Promise<number | undefined> {
   const stat = await readProc(`${pid}/stat`);
   if (stat === undefined) return undefined;
   // Fields after "(comm)": state is the first, utime the 12th, stime the 13th.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS / elapsed;
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /**

@@ -8,7 +8,12 @@ import type { ServerName } from "./servers.ts";
 import { BUSY_CONNECTIONS } from "./settings.ts";
 
 /** The scenarios driven by a load client whose CPU use is recorded. */
-export type LoadScenario = "pingpong1" | "pingpong50" | "stream" | "health";
+export type LoadScenario =
+  | "pingpong1"
+  | "pingpong50"
+  | "stream"
+  | "health"
+  | "churn";
 
 /** A summary of one figure, as a target sees it. */
 export interface Summary {
@@ -59,6 +64,20 @@ export const FIGURES = {
     text: "≥0.90x Deno",
     met: ({ ratio }) => atLeast(ratio.toDeno, 0.90),
   }),
+  churnWarningRate: fig(`churn ${busy}, warning, conns/s`, "higher", "churn"),
+  churnInfoRate: fig(`churn ${busy}, info, conns/s`, "higher", "churn"),
+  churnInfoRatio: fig("churn info ÷ warning, paired", "higher", undefined, {
+    text: "≥0.90",
+    met: ({ median }) => atLeast(median.service, 0.90),
+  }),
+  churnWarningCpu: fig("churn, warning, server CPU µs/conn", "lower"),
+  churnInfoCpu: fig("churn, info, server CPU µs/conn", "lower"),
+  churnInfoCpuRatio: fig(
+    "churn CPU/conn warning ÷ info, paired",
+    "higher",
+    undefined,
+    { text: "≥0.90", met: ({ median }) => atLeast(median.service, 0.90) },
+  ),
   idleKiB: fig("idle memory, KiB/conn", "lower", undefined, {
     text: "≤10 KiB",
     met: ({ median }) => below(median.service, 10, true),

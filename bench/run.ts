@@ -4,15 +4,18 @@
  * ratios to a Markdown table (stdout and RESULTS.md) and results.json.
  *
  * ```sh
- * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client]
+ * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn]
  * ```
  *
  * `--tiny` is a smoke run of a few seconds that writes into bench/.build/;
- * `--deno-client` uses loadgen_deno.ts even when a C compiler is there.
+ * `--deno-client` uses loadgen_deno.ts even when a C compiler is there;
+ * `--churn` runs only the churn pairs (info against warning), in a minute,
+ * and writes into bench/.build/.
  * Exits 1 if any scenario failed, 2 for an unknown flag.
  *
  * @module
  */
+import { benchChurn } from "./churn.ts";
 import { prepareClients } from "./clients.ts";
 import { fileLimit, killAll } from "./processes.ts";
 import { machineInfo, writeReports } from "./report.ts";
@@ -21,7 +24,7 @@ import { type Bench, benchIdle, benchLoad } from "./scenarios.ts";
 import { SERVERS } from "./servers.ts";
 import { FULL, IDLE_FILE_LIMIT, TINY } from "./settings.ts";
 
-const FLAGS = ["--tiny", "--deno-client"];
+const FLAGS = ["--tiny", "--deno-client", "--churn"];
 const PERMISSIONS = "--allow-run --allow-net --allow-read --allow-write " +
   "--allow-env --allow-sys";
 
@@ -31,7 +34,12 @@ async function main(args: string[]): Promise<number> {
     console.error(`bench: unknown flag ${unknown[0]}; flags: ${FLAGS}`);
     return 2;
   }
-  const settings = args.includes("--tiny") ? TINY : FULL;
+  const churnOnly = args.includes("--churn");
+  // A partial run leaves the committed results alone.
+  const settings = {
+    ...(args.includes("--tiny") ? TINY : FULL),
+    ...(churnOnly ? { outputDir: TINY.outputDir } : {}),
+  };
   const date = new Date();
   const started = performance.now();
   const machine = await machineInfo();
@@ -42,11 +50,13 @@ async function main(args: string[]): Promise<number> {
     results: new Results(),
   };
   for (let round = 1; round <= settings.rounds; round++) {
-    for (const spec of SERVERS) {
+    for (const spec of churnOnly ? [] : SERVERS) {
       console.error(`round ${round}/${settings.rounds}: ${spec.label}`);
       await benchLoad(bench, spec);
       await benchIdle(bench, spec);
     }
+    console.error(`round ${round}/${settings.rounds}: churn, info and warning`);
+    await benchChurn(bench, round);
   }
   const table = await writeReports({
     command: ["deno run", PERMISSIONS, "bench/run.ts", ...args].join(" "),

@@ -55,7 +55,12 @@ export type CommandLine =
   | { kind: "run"; config: Config }
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "error"; error: ConfigError };
+  | {
+    kind: "error";
+    error: ConfigError;
+    /** The log format, when it was read before the error: for the error's own line. */
+    logFormat?: LogFormat;
+  };
 
 /** One setting: its flag, its environment variable, its default and how to read it. */
 interface Setting<T> {
@@ -329,8 +334,10 @@ export function parseConfig(
   };
   const dieToken = read(DIE_TOKEN);
   if (dieToken !== undefined) config.dieToken = dieToken;
+  // An invalid log format reads as undefined: its error is then plain text.
+  const { logFormat } = config;
   return errors.length > 0
-    ? { kind: "error", error: new ConfigError(errors[0]) }
+    ? { kind: "error", error: new ConfigError(errors[0]), logFormat }
     : { kind: "run", config };
 }
 

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { discardBody } from "./discard_body.ts";
 import type { Counter, Registry } from "./prometheus.ts";
 import { requestPath } from "./request_target.ts";
 
@@ -81,10 +81,10 @@ export function createHttpApp(
       }))
     .post(
       "/die",
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: (c) => c.text("request body too large", 413),
-      }),
+      discardBody(
+        MAX_BODY_BYTES,
+        (c) => c.text("request body too large", 413),
+      ),
     );
   if (dieToken !== undefined) app.post("/die", bearerAuth({ token: dieToken }));
   return app

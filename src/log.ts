@@ -20,7 +20,11 @@ export type LogFields = Readonly<Record<string, string | number>>;
 export interface LoggerOptions {
   /** @default {"text"} */
   format?: LogFormat;
-  /** Where each line goes. @default standard error */
+  /**
+   * Where each line goes: the service passes a `LogQueue`'s `push`,
+   * which never blocks.
+   * @default standard error, written synchronously (`console.error`)
+   */
   write?: (line: string) => void;
 }
 
@@ -47,7 +51,7 @@ export interface LoggerOptions {
  */
 export class Logger {
   #minimum: number;
-  #format: (level: LogLevel, message: string, fields: LogFields) => string;
+  #format: LogFormat;
   #write: (line: string) => void;
 
   /**
@@ -57,8 +61,16 @@ export class Logger {
   constructor(level: LogLevel, options: LoggerOptions = {}) {
     const { format = "text", write = console.error } = options;
     this.#minimum = LOG_LEVELS.indexOf(level);
-    this.#format = format === "json" ? jsonLine : textLine;
+    this.#format = format;
     this.#write = write;
+  }
+
+  /**
+   * Whether lines of `level` are written: a caller checks it before it builds
+   * the fields of a line that may be off, so that an off level costs nothing.
+   */
+  isEnabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= this.#minimum;
   }
 
   /** Logs what only someone debugging wants to see. */
@@ -76,11 +88,40 @@ export class Logger {
     this.#log("warning", message, fields);
   }
 
-  #log(level: LogLevel, message: string, fields: LogFields = {}): void {
-    if (LOG_LEVELS.indexOf(level) >= this.#minimum) {
-      this.#write(this.#format(level, message, fields));
+  /** Logs a fault the service did not survive, such as a port in use. */
+  error(message: string, fields?: LogFields): void {
+    this.#log("error", message, fields);
+  }
+
+  #log(level: LogLevel, message: string, fields?: LogFields): void {
+    if (this.isEnabled(level)) {
+      this.#write(formatLogLine(this.#format, level, message, fields));
     }
   }
+}
+
+/**
+ * One log line in `format`, without its newline: what {@linkcode Logger}
+ * writes, for those who write a line of their own in the same format.
+ *
+ * @example
+ * ```ts
+ * import { formatLogLine } from "./log.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatLogLine("text", "warning", "log lines dropped", { count: 3 }), "warning: log lines dropped count=3");
+ * assert.equal(JSON.parse(formatLogLine("json", "error", "bad")).level, "error");
+ * ```
+ */
+export function formatLogLine(
+  format: LogFormat,
+  level: LogLevel,
+  message: string,
+  fields: LogFields = {},
+): string {
+  return format === "json"
+    ? jsonLine(level, message, fields)
+    : textLine(level, message, fields);
 }
 
 function textLine(level: LogLevel, message: string, fields: LogFields): string {

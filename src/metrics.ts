@@ -31,11 +31,18 @@ export interface HttpMetrics {
   acceptErrors: Counter<"code">;
 }
 
+/** The log's metrics. */
+export interface LogMetrics {
+  /** Log lines dropped because standard error was not read in time. */
+  linesDropped: Counter;
+}
+
 /** Every metric of the service, in the registry `GET /metrics` writes out. */
 export interface ServiceMetrics {
   registry: Registry;
   echo: EchoMetrics;
   http: HttpMetrics;
+  log: LogMetrics;
 }
 
 /** Connection duration buckets, in seconds: from a quick exchange to hours. */
@@ -117,8 +124,15 @@ export function createMetrics(): ServiceMetrics {
       registers,
     }),
   };
+  const log: LogMetrics = {
+    linesDropped: new Counter({
+      name: "echoserver_log_lines_dropped_total",
+      help: "Log lines dropped because standard error was not read in time.",
+      registers,
+    }),
+  };
   // Every reason from the start, so that a rate over any of them is defined.
   for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
   registerProcessMetrics(registry);
-  return { registry, echo, http };
+  return { registry, echo, http, log };
 }

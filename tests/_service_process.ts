@@ -21,6 +21,8 @@ export class ServiceProcess implements AsyncDisposable {
   readonly stderr = new LineCapture();
   /** Settles when it has exited and both outputs are read. */
   readonly status: Promise<Deno.CommandStatus>;
+  /** Opens once stderr may be read: at once, unless `unreadStderr` holds it. */
+  readonly #stderrRead = Promise.withResolvers<void>();
 
   /**
    * Runs `main.ts` with `--allow-net --allow-env` and `args`, with no
@@ -33,6 +35,8 @@ export class ServiceProcess implements AsyncDisposable {
       permissions?: string[];
       /** Runs it under `prlimit` with this many file descriptors at most. */
       maxDescriptors?: number;
+      /** Leaves its stderr pipe unread, and full, until `readStderr()`. */
+      unreadStderr?: boolean;
     } = {},
   ) {
     const inherited = Object.entries(Deno.env.toObject()).filter(([name]) =>
@@ -56,10 +60,12 @@ export class ServiceProcess implements AsyncDisposable {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    if (!options.unreadStderr) this.#stderrRead.resolve();
+    const stderr = this.#child.stderr;
     this.status = Promise.all([
       this.#child.status,
       collect(this.#child.stdout, this.stdout),
-      collect(this.#child.stderr, this.stderr),
+      this.#stderrRead.promise.then(() => collect(stderr, this.stderr)),
     ]).then(([status]) => status);
   }
 
@@ -85,6 +91,16 @@ export class ServiceProcess implements AsyncDisposable {
     return Number(status.match(/^VmRSS:\s+(\d+) kB$/m)![1]) * 1024;
   }
 
+  /** Settles when it has exited, whether or not its outputs are read. */
+  get exited(): Promise<Deno.CommandStatus> {
+    return this.#child.status;
+  }
+
+  /** Starts reading stderr, held back by `unreadStderr`. */
+  readStderr(): void {
+    this.#stderrRead.resolve();
+  }
+
   /** Sends a signal to the process. */
   kill(signal: Deno.Signal): void {
     this.#child.kill(signal);
@@ -96,6 +112,7 @@ export class ServiceProcess implements AsyncDisposable {
     } catch {
       // Already exited.
     }
+    this.readStderr();
     await this.status;
   }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Logger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import {
   type EchoConn,
@@ -23,12 +24,23 @@ class ScriptedListener implements EchoListener {
   /** How many times `accept` has been called. */
   accepts = 0;
 
-  /** Makes a connected in-memory client; its server end goes to the next accept. */
-  connect(port: number): MemoryStream {
+  /**
+   * Makes a connected in-memory client; its server end goes to the next
+   * accept. Each read of its `remoteAddr` counts in `reads`, if given.
+   */
+  connect(port: number, reads = { remoteAddr: 0 }): MemoryStream {
     const [server, client] = memoryStreamPair();
+    const remoteAddr: Deno.NetAddr = {
+      transport: "tcp",
+      hostname: "192.0.2.1",
+      port,
+    };
     this.#push({
       ...server,
-      remoteAddr: { transport: "tcp", hostname: "192.0.2.1", port },
+      get remoteAddr() {
+        reads.remoteAddr++;
+        return remoteAddr;
+      },
     });
     return client;
   }
@@ -418,4 +430,21 @@ Deno.test("serveEcho() stops at once when aborted during a back-off", async () =
   await log.waitFor("accept failed");
   await stop();
   assert.equal(listener.closed, true);
+});
+
+Deno.test("serveEcho() below info level builds no log fields for a connection that ends normally", async () => {
+  const lines: string[] = [];
+  const logger = new Logger("warning", { write: (line) => lines.push(line) });
+  const { listener, stop } = serve({ logger, maxConnections: 1 });
+  const reads = { remoteAddr: 0 };
+  const quiet = listener.connect(1, reads);
+  await assertEchoes(quiet, "hello");
+  const overLimit = listener.connect(2, reads);
+  await overLimit.read(new Uint8Array(1)); // closed at once
+  quiet.closeWrite();
+  await stop();
+  assert.equal(reads.remoteAddr, 0);
+  assert.deepEqual(lines, [
+    "warning: connection limit reached max_connections=1",
+  ]);
 });
