@@ -4,6 +4,7 @@ import {
   handleEchoConnection,
 } from "./echo.ts";
 import { errorMessage } from "./error_message.ts";
+import { IdleDeadlines } from "./idle_deadline.ts";
 import type { LogFields, Logger } from "./log.ts";
 import type { EchoMetrics } from "./metrics.ts";
 import { formatHostPort } from "./net_addr.ts";
@@ -25,7 +26,8 @@ export interface EchoListener {
 }
 
 /** What {@linkcode serveEcho} needs besides the listener. */
-export interface ServeEchoOptions extends Omit<EchoOptions, "bytesCounter"> {
+export interface ServeEchoOptions
+  extends Omit<EchoOptions, "bytesCounter" | "deadlines"> {
   /** Aborting it closes the listener and then each connection. */
   signal: AbortSignal;
   logger: Logger;
@@ -34,7 +36,7 @@ export interface ServeEchoOptions extends Omit<EchoOptions, "bytesCounter"> {
   maxConnections: number;
 }
 
-/** The least time between two warnings about the same kind of failure. */
+/** The least time between two lines about the same kind of flood. */
 const WARNING_INTERVAL_MS = 1_000;
 /** The first and the longest pause after accept fails for want of resources. */
 const ACCEPT_BACKOFF_MS = { first: 10, max: 1_000 };
@@ -45,9 +47,10 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * Serves every client of `listener` with {@linkcode handleEchoConnection}
  * until the signal aborts, then closes the listener and settles once every
  * connection has ended. A failed accept or a failing connection is logged and
- * touches no other client. Each connection's end is one `connection ended`
- * log line with its client id, remote address, reason, bytes echoed and
- * duration.
+ * touches no other client. Each served connection's end is one
+ * `connection ended` log line with its client id, remote address, reason,
+ * bytes echoed and duration; clients closed over the limit, and failed
+ * accepts, are logged at most once a second, with a `held_back` count.
  *
  * @example
  * ```ts
@@ -73,9 +76,15 @@ export async function serveEcho(
 ): Promise<void> {
   const { signal, logger, metrics, maxConnections } = options;
   onAbort(signal, () => listener.close());
-  const acceptFailures = new ThrottledLog(logger, WARNING_INTERVAL_MS);
-  const rejections = new ThrottledLog(logger, WARNING_INTERVAL_MS);
-  const echoOptions = { ...options, bytesCounter: metrics.bytesEchoed };
+  const throttled = { intervalMs: WARNING_INTERVAL_MS, signal };
+  const acceptFailures = new ThrottledLog(logger, throttled);
+  const rejections = new ThrottledLog(logger, throttled);
+  const rejectionEnds = new ThrottledLog(logger, throttled);
+  const echoOptions: EchoOptions = {
+    ...options,
+    bytesCounter: metrics.bytesEchoed,
+    deadlines: new IdleDeadlines(),
+  };
 
   const clients = new Set<Promise<void>>();
   let nextId = 1;
@@ -107,7 +116,7 @@ export async function serveEcho(
     if (clients.size >= maxConnections) {
       conn.close();
       metrics.rejected.inc();
-      logger.info("connection ended", {
+      rejectionEnds.info("connection ended", {
         ...describe(id, conn),
         reason: "limit",
       });

@@ -7,6 +7,7 @@ import { startServer } from "../src/server.ts";
 import { rawHttpStatus, readStatus } from "./_http_raw.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { readExactly } from "./_read.ts";
+import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -73,7 +74,7 @@ function measuredListener(listener: Deno.TcpListener) {
   return { measured, held };
 }
 
-Deno.test("backpressure: a client that does not read is not read from, and others are served", async () => {
+test("backpressure: a client that does not read is not read from, and others are served", async () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { measured, held } = measuredListener(listener);
   const shutdown = new AbortController();
@@ -104,7 +105,7 @@ Deno.test("backpressure: a client that does not read is not read from, and other
   await served;
 });
 
-Deno.test("half-close: everything sent before the client's FIN comes back, then the server closes", async () => {
+test("half-close: everything sent before the client's FIN comes back, then the server closes", async () => {
   const shutdown = new AbortController();
   const log = new LineCapture();
   const server = startServer(config(), { shutdown, logger: log.logger });
@@ -119,7 +120,7 @@ Deno.test("half-close: everything sent before the client's FIN comes back, then 
   await server.finished;
 });
 
-Deno.test("shutdown closes thousands of open echo connections", async () => {
+test("shutdown closes thousands of open echo connections", async () => {
   const shutdown = new AbortController();
   const server = startServer(config({ logLevel: "warning" }), {
     shutdown,
@@ -142,7 +143,7 @@ Deno.test("shutdown closes thousands of open echo connections", async () => {
   for (const conn of conns) conn.close();
 });
 
-Deno.test("shutdown does not wait for an idle keep-alive HTTP connection", async () => {
+test("shutdown does not wait for an idle keep-alive HTTP connection", async () => {
   const shutdown = new AbortController();
   const server = startServer(config(), {
     shutdown,
@@ -158,7 +159,7 @@ Deno.test("shutdown does not wait for an idle keep-alive HTTP connection", async
   await server.finished;
 });
 
-Deno.test("hostile HTTP input gets an error status or a closed connection, and health checks go on", async () => {
+test("hostile HTTP input gets an error status or a closed connection, and health checks go on", async () => {
   const shutdown = new AbortController();
   const log = new LineCapture();
   const server = startServer(config(), { shutdown, logger: log.logger });
@@ -218,7 +219,7 @@ Deno.test("hostile HTTP input gets an error status or a closed connection, and h
   await server.finished;
 });
 
-Deno.test("startServer() warns when anyone who reaches the HTTP port could stop the service", async () => {
+test("startServer() warns when anyone who reaches the HTTP port could stop the service", async () => {
   for (
     const [overrides, warned] of [
       [{ http: { hostname: "0.0.0.0", port: 0 } }, true],

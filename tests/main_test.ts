@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
+import { test } from "./_time_limit.ts";
 
 async function assertEchoes(port: number, text: string): Promise<Deno.TcpConn> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -11,7 +12,7 @@ async function assertEchoes(port: number, text: string): Promise<Deno.TcpConn> {
   return conn;
 }
 
-Deno.test("main.ts prints its ports, echoes, answers health checks and exits 0 after POST /die", async () => {
+test("main.ts prints its ports, echoes, answers health checks and exits 0 after POST /die", async () => {
   await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
   const ports = await service.ports();
   assert.equal(
@@ -37,7 +38,7 @@ Deno.test("main.ts prints its ports, echoes, answers health checks and exits 0 a
 });
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`main.ts exits 0 on ${signal}, closing open echo connections`, async () => {
+  test(`main.ts exits 0 on ${signal}, closing open echo connections`, async () => {
     await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
     using conn = await assertEchoes((await service.ports()).echo, "open");
     service.kill(signal);
@@ -49,7 +50,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-Deno.test("main.ts exits 1 naming the address when the port is in use", async () => {
+test("main.ts exits 1 naming the address when the port is in use", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   await using service = new ServiceProcess([
     "--echo-host",
@@ -67,7 +68,7 @@ Deno.test("main.ts exits 1 naming the address when the port is in use", async ()
   );
 });
 
-Deno.test("main.ts exits 1 with one line when it lacks the net permission", async () => {
+test("main.ts exits 1 with one line when it lacks the net permission", async () => {
   await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
     permissions: ["--allow-env"],
   });
@@ -79,7 +80,7 @@ Deno.test("main.ts exits 1 with one line when it lacks the net permission", asyn
   );
 });
 
-Deno.test("main.ts exits 2 with one line for a bad flag or environment variable", async () => {
+test("main.ts exits 2 with one line for a bad flag or environment variable", async () => {
   for (
     const [args, env, message] of [
       [["--echo-prot", "4000"], {}, "unknown option --echo-prot"],
@@ -109,7 +110,7 @@ Deno.test("main.ts exits 2 with one line for a bad flag or environment variable"
   }
 });
 
-Deno.test("main.ts --help prints the usage and exits 0", async () => {
+test("main.ts --help prints the usage and exits 0", async () => {
   await using service = new ServiceProcess(["--help"]);
   assert.equal((await service.status).code, 0);
   assert.equal(service.stdout.lines[0], "Usage: echoserver [options]");
@@ -126,13 +127,13 @@ Deno.test("main.ts --help prints the usage and exits 0", async () => {
   }
 });
 
-Deno.test("main.ts --version prints the version from deno.json and exits 0", async () => {
+test("main.ts --version prints the version from deno.json and exits 0", async () => {
   await using service = new ServiceProcess(["--version"]);
   assert.equal((await service.status).code, 0);
   assert.deepEqual(service.stdout.lines, [`echoserver ${denoConfig.version}`]);
 });
 
-Deno.test("main.ts --log-format json writes one JSON object a line to stderr, and plain startup lines", async () => {
+test("main.ts --log-format json writes one JSON object a line to stderr, and plain startup lines", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--log-format",
@@ -174,7 +175,7 @@ async function status(port: number, path: string): Promise<number> {
   return response.status;
 }
 
-Deno.test("main.ts after SIGTERM with --shutdown-delay answers /readyz 503, serves on, and a second SIGTERM exits 143", async () => {
+test("main.ts after SIGTERM with --shutdown-delay answers /readyz 503, serves on, and a second SIGTERM exits 143", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--shutdown-delay",
@@ -196,7 +197,7 @@ Deno.test("main.ts after SIGTERM with --shutdown-delay answers /readyz 503, serv
   assert.equal(await during.read(new Uint8Array(1)), null);
 });
 
-Deno.test("main.ts during --shutdown-delay stops at once on POST /die", async () => {
+test("main.ts during --shutdown-delay stops at once on POST /die", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--shutdown-delay",
@@ -213,7 +214,7 @@ Deno.test("main.ts during --shutdown-delay stops at once on POST /die", async ()
   );
 });
 
-Deno.test("main.ts stops by itself once --shutdown-delay is over", async () => {
+test("main.ts stops by itself once --shutdown-delay is over", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--shutdown-delay",

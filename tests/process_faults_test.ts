@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
+import { test } from "./_time_limit.ts";
 
 function connect(port: number): Promise<Deno.TcpConn> {
   return Deno.connect({ hostname: "127.0.0.1", port });
@@ -18,7 +19,7 @@ async function die(httpPort: number): Promise<void> {
   assert.equal(await response.text(), "bye bye");
 }
 
-Deno.test("out of descriptors, the accept loop logs, backs off and serves again once some free up", async () => {
+test("out of descriptors, the accept loop logs, backs off and serves again once some free up", async () => {
   await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
     maxDescriptors: 48,
   });
@@ -46,7 +47,7 @@ Deno.test("out of descriptors, the accept loop logs, backs off and serves again 
   assert.ok(warnings.length <= 2, `not rate-limited: ${warnings.length} lines`);
 });
 
-Deno.test("after a churn of connects, resets and disconnects, descriptors and memory return", async () => {
+test("after a churn of connects, resets and disconnects, descriptors and memory return", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--log-level",

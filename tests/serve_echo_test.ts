@@ -11,6 +11,7 @@ import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
+import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -105,7 +106,7 @@ async function assertEchoes(client: MemoryStream, text: string): Promise<void> {
   assert.deepEqual(await readExactly(client, text.length), bytes(text));
 }
 
-Deno.test("serveEcho() takes a failed accept as one client's and goes on", async () => {
+test("serveEcho() takes a failed accept as one client's and goes on", async () => {
   const { listener, log, stop } = serve();
   listener.fail(
     osError("ENOTCONN", "Transport endpoint is not connected (os error 107)"),
@@ -118,7 +119,7 @@ Deno.test("serveEcho() takes a failed accept as one client's and goes on", async
   await stop();
 });
 
-Deno.test("serveEcho() keeps a client's fault from touching other clients", async () => {
+test("serveEcho() keeps a client's fault from touching other clients", async () => {
   const { listener, log, stop } = serve();
   const faulty = listener.connect(1);
   const healthy = listener.connect(2);
@@ -134,7 +135,7 @@ Deno.test("serveEcho() keeps a client's fault from touching other clients", asyn
   await stop();
 });
 
-Deno.test("serveEcho() logs a client's start at debug level and its end in one line at info", async () => {
+test("serveEcho() logs a client's start at debug level and its end in one line at info", async () => {
   using time = new FakeTime();
   const { listener, log, stop } = serve();
   const client = listener.connect(5555);
@@ -149,7 +150,7 @@ Deno.test("serveEcho() logs a client's start at debug level and its end in one l
   ]);
 });
 
-Deno.test("serveEcho() logs an unexpected stream error as a warning, with the error", async () => {
+test("serveEcho() logs an unexpected stream error as a warning, with the error", async () => {
   const { listener, log, stop } = serve();
   const client = listener.connect(1);
   client.reset(new Deno.errors.InvalidData("bad frame"));
@@ -160,7 +161,7 @@ Deno.test("serveEcho() logs an unexpected stream error as a warning, with the er
   await stop();
 });
 
-Deno.test("serveEcho() counts connections, bytes and durations in its metrics", async () => {
+test("serveEcho() counts connections, bytes and durations in its metrics", async () => {
   using time = new FakeTime();
   const { listener, log, sample, stop } = serve({ maxConnections: 2 });
   listener.fail(osError("ENOTCONN", "Transport endpoint is not connected"));
@@ -203,7 +204,7 @@ Deno.test("serveEcho() counts connections, bytes and durations in its metrics", 
   }
 });
 
-Deno.test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
+test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
   const { listener, log, stop } = serve();
   const clients = [listener.connect(1), listener.connect(2)];
   for (const client of clients) await assertEchoes(client, "open");
@@ -220,14 +221,14 @@ Deno.test("serveEcho() on abort closes the listener and ends once its connection
   assert.equal(log.lines.some((line) => line.startsWith("warning")), false);
 });
 
-Deno.test("serveEcho() with the signal already aborted closes the listener at once", async () => {
+test("serveEcho() with the signal already aborted closes the listener at once", async () => {
   const { listener, log, served } = serve({ signal: AbortSignal.abort() });
   await served;
   assert.equal(listener.closed, true);
   assert.deepEqual(log.lines, []);
 });
 
-Deno.test("serveEcho() closes a client over --max-connections at once and serves the next when a slot frees", async () => {
+test("serveEcho() closes a client over --max-connections at once and serves the next when a slot frees", async () => {
   const { listener, log, stop } = serve({ maxConnections: 2 });
   const first = listener.connect(1);
   const second = listener.connect(2);
@@ -251,7 +252,7 @@ Deno.test("serveEcho() closes a client over --max-connections at once and serves
   await stop();
 });
 
-Deno.test("serveEcho() logs a flood of failures once a second, with a count", async () => {
+test("serveEcho() logs a flood of failures once a second, with a count", async () => {
   using time = new FakeTime();
   const { listener, log, stop } = serve({ maxConnections: 1 });
   await assertEchoes(listener.connect(1), "holding the only slot");
@@ -272,7 +273,7 @@ Deno.test("serveEcho() logs a flood of failures once a second, with a count", as
   await stop();
 });
 
-Deno.test("serveEcho() backs off while out of descriptors instead of spinning, then serves again", async () => {
+test("serveEcho() backs off while out of descriptors instead of spinning, then serves again", async () => {
   using time = new FakeTime();
   const { listener, log, stop } = serve();
   for (let i = 0; i < 3; i++) {
@@ -293,7 +294,7 @@ Deno.test("serveEcho() backs off while out of descriptors instead of spinning, t
   await stop();
 });
 
-Deno.test("serveEcho() stops at once when aborted during a back-off", async () => {
+test("serveEcho() stops at once when aborted during a back-off", async () => {
   using _time = new FakeTime();
   const { listener, log, stop } = serve();
   listener.fail(

@@ -5,6 +5,7 @@ import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { readExactly } from "./_read.ts";
+import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -71,7 +72,7 @@ function randomBytes(size: number): Uint8Array {
   return data;
 }
 
-Deno.test("startServer() echoes over TCP and answers the health check", async () => {
+test("startServer() echoes over TCP and answers the health check", async () => {
   await using server = serve();
   using conn = await connect(server.echoAddr);
   await assertEchoes(conn, bytes("hey there\n"));
@@ -79,13 +80,13 @@ Deno.test("startServer() echoes over TCP and answers the health check", async ()
   assert.equal(await response.text(), "ok computer");
 });
 
-Deno.test("startServer() echoes 1 MiB of binary data unchanged", async () => {
+test("startServer() echoes 1 MiB of binary data unchanged", async () => {
   await using server = serve();
   using conn = await connect(server.echoAddr);
   await assertEchoes(conn, randomBytes(1 << 20));
 });
 
-Deno.test("startServer() serves 100 concurrent clients, each its own bytes", async () => {
+test("startServer() serves 100 concurrent clients, each its own bytes", async () => {
   await using server = serve();
   const conns = await Promise.all(
     Array.from({ length: 100 }, () => connect(server.echoAddr)),
@@ -101,7 +102,7 @@ Deno.test("startServer() serves 100 concurrent clients, each its own bytes", asy
   }
 });
 
-Deno.test("startServer() keeps serving after a client resets its connection", async () => {
+test("startServer() keeps serving after a client resets its connection", async () => {
   await using server = serve();
   const resetter = await connect(server.echoAddr);
   await resetter.write(randomBytes(256 * 1024));
@@ -116,7 +117,7 @@ Deno.test("startServer() keeps serving after a client resets its connection", as
   await assertEchoes(next, bytes("after the reset"));
 });
 
-Deno.test("startServer() keeps serving after a client disconnects", async () => {
+test("startServer() keeps serving after a client disconnects", async () => {
   await using server = serve();
   (await connect(server.echoAddr)).close();
   await server.log.waitFor("client=1 remote=127.0.0.1:");
@@ -125,7 +126,7 @@ Deno.test("startServer() keeps serving after a client disconnects", async () => 
   await assertEchoes(next, bytes("after the disconnect"));
 });
 
-Deno.test("POST /die answers bye bye, then closes both listeners and open echo connections", async () => {
+test("POST /die answers bye bye, then closes both listeners and open echo connections", async () => {
   const server = serve();
   using conn = await connect(server.echoAddr);
   await assertEchoes(conn, bytes("before"));
@@ -144,7 +145,7 @@ Deno.test("POST /die answers bye bye, then closes both listeners and open echo c
   );
 });
 
-Deno.test("startServer() drops idle clients on the fake clock, over real sockets", async () => {
+test("startServer() drops idle clients on the fake clock, over real sockets", async () => {
   using time = new FakeTime();
   await using server = serve();
   using silent = await connect(server.echoAddr);
@@ -189,7 +190,7 @@ Deno.test("startServer() names the address in use and leaves nothing open", () =
   }
 });
 
-Deno.test("startServer() with the signal already aborted stops at once", async () => {
+test("startServer() with the signal already aborted stops at once", async () => {
   const shutdown = new AbortController();
   shutdown.abort("before start");
   const log = new LineCapture();
@@ -203,7 +204,7 @@ Deno.test("startServer() with the signal already aborted stops at once", async (
   ]);
 });
 
-Deno.test("GET /metrics reads back exact counts of known echo and HTTP traffic", async () => {
+test("GET /metrics reads back exact counts of known echo and HTTP traffic", async () => {
   using time = new FakeTime();
   await using server = serve();
   const closing = await connect(server.echoAddr);
@@ -253,7 +254,7 @@ Deno.test("GET /metrics reads back exact counts of known echo and HTTP traffic",
   assert.ok(samples.get("process_cpu_seconds_total")! > 0);
 });
 
-Deno.test("startServer() once draining answers /readyz with 503 and serves everything else", async () => {
+test("startServer() once draining answers /readyz with 503 and serves everything else", async () => {
   const draining = new AbortController();
   await using server = serve(draining.signal);
   const status = async (path: string, method = "GET") => {
