@@ -4,13 +4,13 @@ import { createMetrics } from "../src/metrics.ts";
 import type { EchoConn, EchoListener } from "../src/serve_echo.ts";
 import { serveEcho } from "../src/serve_echo.ts";
 import { startServer } from "../src/server.ts";
+import { bytes, connect, writeAll } from "./_echo_client.ts";
 import { rawHttpStatus, readStatus } from "./_http_raw.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { readExactly } from "./_read.ts";
 import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-const bytes = (text: string) => new TextEncoder().encode(text);
 
 function config(overrides: Partial<Config> = {}): Config {
   return {
@@ -23,16 +23,6 @@ function config(overrides: Partial<Config> = {}): Config {
     logFormat: "text",
     ...overrides,
   };
-}
-
-function connect(port: number): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname: "127.0.0.1", port });
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  for (let written = 0; written < data.length;) {
-    written += await conn.write(data.subarray(written));
-  }
 }
 
 /** Deterministic bytes that differ from one offset to the next. */

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
-import { readExactly } from "./_read.ts";
+import { assertEchoes, connect } from "./_echo_client.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
 
-async function assertEchoes(port: number, text: string): Promise<Deno.TcpConn> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const data = new TextEncoder().encode(text);
-  await conn.write(data);
-  assert.deepEqual(await readExactly(conn, data.length), data);
+/** A client connected to `port` that has had `text` echoed. */
+async function echoClient(port: number, text: string): Promise<Deno.TcpConn> {
+  const conn = await connect(port);
+  await assertEchoes(conn, text);
   return conn;
 }
 
@@ -23,7 +22,7 @@ test("main.ts prints its ports, echoes, answers health checks and exits 0 after 
     service.stdout.lines[1],
     `http listening on http://127.0.0.1:${ports.http}/`,
   );
-  using conn = await assertEchoes(ports.echo, "hey there\n");
+  using conn = await echoClient(ports.echo, "hey there\n");
   const health = await fetch(`http://127.0.0.1:${ports.http}/healthcheck`);
   assert.equal(await health.text(), "ok computer");
   const die = await fetch(`http://127.0.0.1:${ports.http}/die`, {
@@ -40,7 +39,7 @@ test("main.ts prints its ports, echoes, answers health checks and exits 0 after 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   test(`main.ts exits 0 on ${signal}, closing open echo connections`, async () => {
     await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
-    using conn = await assertEchoes((await service.ports()).echo, "open");
+    using conn = await echoClient((await service.ports()).echo, "open");
     service.kill(signal);
     assert.equal((await service.status).code, 0);
     assert.equal(await conn.read(new Uint8Array(1)), null);
@@ -141,7 +140,7 @@ test("main.ts --log-format json writes one JSON object a line to stderr, and pla
   ]);
   const ports = await service.ports();
   assert.match(service.stdout.lines[0], /^echo listening on 127\.0\.0\.1:/);
-  const conn = await assertEchoes(ports.echo, "four");
+  const conn = await echoClient(ports.echo, "four");
   conn.close();
   await service.stderr.waitFor("connection ended");
   await fetch(`http://127.0.0.1:${ports.http}/die`, { method: "POST" })
@@ -182,15 +181,15 @@ test("main.ts after SIGTERM with --shutdown-delay answers /readyz 503, serves on
     "600",
   ]);
   const ports = await service.ports();
-  using before = await assertEchoes(ports.echo, "before");
+  using before = await echoClient(ports.echo, "before");
   assert.equal(await status(ports.http, "/readyz"), 200);
   service.kill("SIGTERM");
   await service.stderr.waitFor("draining");
   assert.equal(await status(ports.http, "/readyz"), 503);
   assert.equal(await status(ports.http, "/livez"), 200);
   assert.equal(await status(ports.http, "/healthcheck"), 200);
-  using during = await assertEchoes(ports.echo, "new clients still served");
-  await assertEchoes(ports.echo, "and old ones").then((conn) => conn.close());
+  using during = await echoClient(ports.echo, "new clients still served");
+  await echoClient(ports.echo, "and old ones").then((conn) => conn.close());
   service.kill("SIGTERM");
   assert.equal((await service.status).code, 143);
   assert.equal(await before.read(new Uint8Array(1)), null);

@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
+import { assertEchoes, connect } from "./_echo_client.ts";
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
-
-function connect(port: number): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname: "127.0.0.1", port });
-}
-
-async function echo(conn: Deno.Conn, data: Uint8Array): Promise<Uint8Array> {
-  await conn.write(data);
-  return await readExactly(conn, data.length);
-}
 
 async function die(httpPort: number): Promise<void> {
   const response = await fetch(`http://127.0.0.1:${httpPort}/die`, {
@@ -33,10 +25,7 @@ test("out of descriptors, the accept loop logs, backs off and serves again once 
   const [early, late] = [clients.slice(0, 30), clients.slice(30)];
   for (const client of early) client.close();
   for (const client of late) {
-    assert.deepEqual(
-      await echo(client, Uint8Array.of(1, 2, 3)),
-      Uint8Array.of(1, 2, 3),
-    );
+    await assertEchoes(client, Uint8Array.of(1, 2, 3));
     client.close();
   }
   await die(ports.http);
@@ -55,7 +44,7 @@ test("after a churn of connects, resets and disconnects, descriptors and memory 
   ]);
   const ports = await service.ports();
   const warmUp = await connect(ports.echo);
-  await echo(warmUp, new Uint8Array(64 * 1024));
+  await assertEchoes(warmUp, new Uint8Array(64 * 1024));
   warmUp.close();
   await service.stderr.waitFor("client=1 remote=127.0.0.1:");
   const descriptors = await service.descriptors();
@@ -67,7 +56,7 @@ test("after a churn of connects, resets and disconnects, descriptors and memory 
       const conn = await connect(ports.echo);
       switch (i % 3) {
         case 0: // a well-behaved client
-          await echo(conn, new Uint8Array(1000).fill(i));
+          await assertEchoes(conn, new Uint8Array(1000).fill(i));
           break;
         case 1: // a reset: closed with echoed bytes still unread
           await conn.write(new Uint8Array(4096));

@@ -6,15 +6,15 @@ import {
   serveEcho,
   type ServeEchoOptions,
 } from "../src/serve_echo.ts";
+import { assertEchoes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
-import { readExactly } from "./_read.ts";
+import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-const bytes = (text: string) => new TextEncoder().encode(text);
 
 /** A listener whose clients and accept failures the test hands in, in order. */
 class ScriptedListener implements EchoListener {
@@ -101,11 +101,6 @@ function osError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-async function assertEchoes(client: MemoryStream, text: string): Promise<void> {
-  await client.write(bytes(text));
-  assert.deepEqual(await readExactly(client, text.length), bytes(text));
-}
-
 test("serveEcho() takes a failed accept as one client's and goes on", async () => {
   const { listener, log, stop } = serve();
   listener.fail(
@@ -137,6 +132,7 @@ test("serveEcho() keeps a client's fault from touching other clients", async () 
 
 test("serveEcho() logs a client's start at debug level and its end in one line at info", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
   const client = listener.connect(5555);
   await assertEchoes(client, "hello");
@@ -163,6 +159,7 @@ test("serveEcho() logs an unexpected stream error as a warning, with the error",
 
 test("serveEcho() counts connections, bytes and durations in its metrics", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, sample, stop } = serve({ maxConnections: 2 });
   listener.fail(osError("ENOTCONN", "Transport endpoint is not connected"));
   const closing = listener.connect(1);
@@ -252,29 +249,45 @@ test("serveEcho() closes a client over --max-connections at once and serves the 
   await stop();
 });
 
-test("serveEcho() logs a flood of failures once a second, with a count", async () => {
+test("serveEcho() logs a flood of clients over the limit once a second, with a count, and counts each", async () => {
   using time = new FakeTime();
-  const { listener, log, stop } = serve({ maxConnections: 1 });
+  using _now = stub(performance, "now", () => time.now);
+  const { listener, log, sample, stop } = serve({ maxConnections: 1 });
   await assertEchoes(listener.connect(1), "holding the only slot");
-  const rejected = Array.from(
-    { length: 5 },
-    (_, i) => listener.connect(100 + i),
-  );
-  for (const client of rejected) {
-    assert.equal(await client.read(new Uint8Array(1)), null);
+  const limitLines = () => log.lines.filter((line) => /limit/.test(line));
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await listener.connect(100 + i).read(new Uint8Array(1)), null);
   }
-  await time.tickAsync(1_000);
-  const last = listener.connect(200);
-  assert.equal(await last.read(new Uint8Array(1)), null);
-  assert.deepEqual(log.lines.filter((line) => line.startsWith("warning")), [
+  assert.deepEqual(limitLines(), [
+    "info: connection ended client=2 remote=192.0.2.1:100 reason=limit",
     "warning: connection limit reached max_connections=1",
-    "warning: connection limit reached max_connections=1 held_back=4",
   ]);
+  assert.equal(await sample("echoserver_echo_connections_rejected_total"), 5);
+
+  // Once the flood stops, the latest line held back goes out a second on.
+  await time.tickAsync(999);
+  await time.runMicrotasks();
+  assert.equal(limitLines().length, 2);
+  await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.deepEqual(limitLines().slice(2).sort(), [
+    "info: connection ended client=6 remote=192.0.2.1:104 reason=limit held_back=3",
+    "warning: connection limit reached max_connections=1 held_back=3",
+  ]);
+
+  // And shutdown writes at once what is held back.
+  assert.equal(await listener.connect(200).read(new Uint8Array(1)), null);
+  assert.equal(limitLines().length, 4);
   await stop();
+  assert.deepEqual(limitLines().slice(4).sort(), [
+    "info: connection ended client=7 remote=192.0.2.1:200 reason=limit",
+    "warning: connection limit reached max_connections=1",
+  ]);
 });
 
 test("serveEcho() backs off while out of descriptors instead of spinning, then serves again", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
   for (let i = 0; i < 3; i++) {
     listener.fail(osError("EMFILE", "Too many open files (os error 24)"));
@@ -295,7 +308,8 @@ test("serveEcho() backs off while out of descriptors instead of spinning, then s
 });
 
 test("serveEcho() stops at once when aborted during a back-off", async () => {
-  using _time = new FakeTime();
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
   listener.fail(
     osError("ENFILE", "Too many open files in system (os error 23)"),

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import type { Config } from "../src/config.ts";
 import { ListenError, type RunningServer, startServer } from "../src/server.ts";
+import { assertEchoes, bytes, connect } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { readExactly } from "./_read.ts";
+import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-const bytes = (text: string) => new TextEncoder().encode(text);
 
 function loopbackConfig(ports = { echo: 0, http: 0 }): Config {
   return {
@@ -46,22 +47,6 @@ function serve(draining?: AbortSignal): RunningServer & {
       await server.finished;
     },
   };
-}
-
-async function assertEchoes(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  const [echoed] = await Promise.all([
-    readExactly(conn, data.length),
-    conn.write(data).then(async function writeRest(written): Promise<void> {
-      if (written < data.length) {
-        await conn.write(data.subarray(written)).then(writeRest);
-      }
-    }),
-  ]);
-  assert.deepEqual(echoed, data);
-}
-
-function connect({ hostname, port }: Deno.NetAddr): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname, port });
 }
 
 function randomBytes(size: number): Uint8Array {
@@ -147,6 +132,7 @@ test("POST /die answers bye bye, then closes both listeners and open echo connec
 
 test("startServer() drops idle clients on the fake clock, over real sockets", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   await using server = serve();
   using silent = await connect(server.echoAddr);
   await server.log.waitFor("connection opened client=1 ");
@@ -206,6 +192,7 @@ test("startServer() with the signal already aborted stops at once", async () => 
 
 test("GET /metrics reads back exact counts of known echo and HTTP traffic", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   await using server = serve();
   const closing = await connect(server.echoAddr);
   await assertEchoes(closing, bytes("0123456789"));
