@@ -222,16 +222,21 @@ test("handleEchoConnection() closes at the last chunk plus refresh, for any time
   );
 });
 
-test("handleEchoConnection() on shutdown closes a connection waiting to read", async () => {
+test("handleEchoConnection() on shutdown closes a connection waiting to read at once", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const shutdown = new AbortController();
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, {
     timeouts,
     signal: shutdown.signal,
   });
+  const ended = settlement(served, time);
   await client.write(bytes("hi"));
   await readExactly(client, 2);
   shutdown.abort();
+  await time.runMicrotasks();
+  assert.equal(ended.at, 0);
   assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 2 });
   assert.equal(await client.read(new Uint8Array(1)), null);
 });

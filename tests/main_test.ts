@@ -213,6 +213,20 @@ test("main.ts during --shutdown-delay stops at once on POST /die", async () => {
   );
 });
 
+test("main.ts on SIGINT stops at once, without --shutdown-delay", async () => {
+  await using service = new ServiceProcess([
+    ...LOOPBACK_ANY_PORT,
+    "--shutdown-delay",
+    "600",
+  ]);
+  await service.ports();
+  service.kill("SIGINT");
+  assert.equal((await service.status).code, 0);
+  assert.deepEqual(service.stderr.lines, [
+    "info: shutting down reason=SIGINT",
+  ]);
+}, 10_000);
+
 test("main.ts stops by itself once --shutdown-delay is over", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
