@@ -5,21 +5,11 @@ import { bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
+import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-
-/**
- * Records when `promise` settles, in fake milliseconds since `time` started,
- * so that a test can assert on it after the clock has moved.
- */
-function settlement(promise: Promise<unknown>, time: FakeTime) {
-  const record: { at?: number } = {};
-  const settle = () => record.at = time.now - time.start;
-  promise.then(settle, settle);
-  return record;
-}
 
 /** Lets every pending promise job run, on a real timer. */
 function jobsRun(): Promise<void> {
@@ -234,6 +224,7 @@ test("handleEchoConnection() on shutdown closes a connection waiting to read at 
   const ended = settlement(served, time);
   await client.write(bytes("hi"));
   await readExactly(client, 2);
+  await time.runMicrotasks(); // the server is back waiting to read
   shutdown.abort();
   await time.runMicrotasks();
   assert.equal(ended.at, 0);

@@ -64,36 +64,40 @@ function measuredListener(listener: Deno.TcpListener) {
   return { measured, held };
 }
 
-test("backpressure: a client that does not read is not read from, and others are served", async () => {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { measured, held } = measuredListener(listener);
-  const shutdown = new AbortController();
-  const served = serveEcho(measured, {
-    timeouts,
-    maxConnections: 100,
-    signal: shutdown.signal,
-    logger: new LineCapture().logger,
-    metrics: createMetrics().echo,
-  });
-  const data = pattern(32 << 20);
-  using flooder = await connect(listener.addr.port);
-  // 32 MiB is far more than the kernel buffers between the two can hold, so
-  // this write stalls until the flooder reads.
-  const flooding = writeAll(flooder, data);
-  using other = await connect(listener.addr.port);
-  await writeAll(other, bytes("served meanwhile"));
-  assert.deepEqual(await readExactly(other, 16), bytes("served meanwhile"));
+test(
+  "backpressure: a client that does not read is not read from, and others are served",
+  async () => {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { measured, held } = measuredListener(listener);
+    const shutdown = new AbortController();
+    const served = serveEcho(measured, {
+      timeouts,
+      maxConnections: 100,
+      signal: shutdown.signal,
+      logger: new LineCapture().logger,
+      metrics: createMetrics().echo,
+    });
+    const data = pattern(32 << 20);
+    using flooder = await connect(listener.addr.port);
+    // 32 MiB is far more than the kernel buffers between the two can hold, so
+    // this write stalls until the flooder reads.
+    const flooding = writeAll(flooder, data);
+    using other = await connect(listener.addr.port);
+    await writeAll(other, bytes("served meanwhile"));
+    assert.deepEqual(await readExactly(other, 16), bytes("served meanwhile"));
 
-  const echoed = await readExactly(flooder, data.length);
-  assert.ok(echoed.every((byte, i) => byte === data[i]), "echo differs");
-  await flooding;
-  assert.ok(
-    held.most <= 64 * 1024,
-    `the server held ${held.most} bytes of client data at once`,
-  );
-  shutdown.abort();
-  await served;
-});
+    const echoed = await readExactly(flooder, data.length);
+    assert.ok(echoed.every((byte, i) => byte === data[i]), "echo differs");
+    await flooding;
+    assert.ok(
+      held.most <= 64 * 1024,
+      `the server held ${held.most} bytes of client data at once`,
+    );
+    shutdown.abort();
+    await served;
+  },
+  30_000,
+);
 
 test("half-close: everything sent before the client's FIN comes back, then the server closes", async () => {
   const shutdown = new AbortController();

@@ -272,6 +272,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const COPIED = ["main.ts", "deno.json", "deno.lock", "src", "tests", "deploy"];
 const TEST_FLAGS = [
   "--no-check",
+  "--fail-fast",
   "--allow-net",
   "--allow-env",
   "--allow-run",

@@ -6,11 +6,16 @@ import {
   serveEcho,
   type ServeEchoOptions,
 } from "../src/serve_echo.ts";
-import { assertEchoes } from "./_echo_client.ts";
+import { assertEchoes, bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
-import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
+import {
+  type MemoryStream,
+  type MemoryStreamOptions,
+  memoryStreamPair,
+} from "./_memory_stream.ts";
+import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
 
@@ -25,8 +30,8 @@ class ScriptedListener implements EchoListener {
   accepts = 0;
 
   /** Makes a connected in-memory client; its server end goes to the next accept. */
-  connect(port: number): MemoryStream {
-    const [server, client] = memoryStreamPair();
+  connect(port: number, options?: MemoryStreamOptions): MemoryStream {
+    const [server, client] = memoryStreamPair(options);
     this.#push({
       ...server,
       remoteAddr: { transport: "tcp", hostname: "192.0.2.1", port },
@@ -216,6 +221,21 @@ test("serveEcho() on abort closes the listener and ends once its connections hav
     2,
   );
   assert.equal(log.lines.some((line) => line.startsWith("warning")), false);
+});
+
+test("serveEcho() on abort settles only once a client that stopped reading is cut off, 1 s on", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
+  const { listener, served, stop } = serve();
+  const stalled = listener.connect(1, { lockstep: true });
+  await stalled.write(bytes("never read"));
+  const stopped = settlement(served, time);
+  const stopping = stop();
+  await time.tickAsync(999);
+  await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(stopped.at, 1_000);
+  await stopping;
 });
 
 test("serveEcho() with the signal already aborted closes the listener at once", async () => {
