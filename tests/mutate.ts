@@ -7,7 +7,8 @@
  *
  * Each mutant is applied to a copy of the project in a temporary directory,
  * never to `src/` itself, and its tests run there under a time limit. The
- * script ends with one line per mutant, `killed` or `SURVIVED`, and exits 1
+ * script prints one line per mutant, `killed` (by the first test that
+ * failed) or `SURVIVED`, and exits 1
  * if any survived, or if a mutant's line is no longer in its file (then the
  * list below needs updating, not the code).
  *
@@ -279,7 +280,8 @@ const TEST_FLAGS = [
   "--allow-read",
 ];
 
-type Outcome = "killed" | "SURVIVED" | "not found";
+/** `killed` by the first test that failed, or why not. */
+type Outcome = `killed by ${string}` | "SURVIVED" | "not found";
 
 async function main(words: string[]): Promise<number> {
   const chosen = MUTANTS.filter((mutant) =>
@@ -293,7 +295,7 @@ async function main(words: string[]): Promise<number> {
     }
     // Unmutated, the same tests must pass, or no kill would mean anything.
     const files = [...new Set(chosen.flatMap((mutant) => mutant.tests))];
-    if (!await runTests(copy, files)) {
+    if (!(await runTests(copy, files)).success) {
       console.log(`the tests fail without any mutant: ${files.join(" ")}`);
       return 1;
     }
@@ -302,12 +304,12 @@ async function main(words: string[]): Promise<number> {
       const outcome = await tryMutant(copy, mutant);
       const seconds = (performance.now() - started) / 1000;
       outcomes.push([mutant, outcome, seconds]);
-      console.log(`${outcome}: ${mutant.name} (${seconds.toFixed(1)} s)`);
+      console.log(`${mutant.name}: ${outcome} (${seconds.toFixed(1)} s)`);
     }
   } finally {
     await Deno.remove(copy, { recursive: true });
   }
-  const killed = outcomes.filter(([, outcome]) => outcome === "killed");
+  const killed = outcomes.filter(([, outcome]) => outcome.startsWith("killed"));
   console.log(`\n${killed.length} of ${outcomes.length} mutants killed`);
   return killed.length === outcomes.length ? 0 : 1;
 }
@@ -319,19 +321,33 @@ async function tryMutant(copy: string, mutant: Mutant): Promise<Outcome> {
   if (original.split(mutant.from).length !== 2) return "not found";
   try {
     await Deno.writeTextFile(path, original.replace(mutant.from, mutant.to));
-    return await runTests(copy, mutant.tests) ? "SURVIVED" : "killed";
+    const { success, failed } = await runTests(copy, mutant.tests);
+    return success ? "SURVIVED" : `killed by ${failed ?? "the run limit"}`;
   } finally {
     await Deno.writeTextFile(path, original);
   }
 }
 
-/** Runs test files of the copy: whether they passed. */
-function runTests(copy: string, files: string[]): Promise<boolean> {
-  const paths = files.map((file) => `tests/${file}`);
-  return run(Deno.execPath(), ["test", ...TEST_FLAGS, ...paths], copy);
+/** Runs test files of the copy: whether they passed, and the first failure. */
+async function runTests(
+  copy: string,
+  files: string[],
+): Promise<{ success: boolean; failed?: string }> {
+  const { success, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["test", ...TEST_FLAGS, ...files.map((file) => `tests/${file}`)],
+    cwd: copy,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "null",
+    signal: AbortSignal.timeout(RUN_LIMIT_MS),
+  }).output();
+  const failed = new TextDecoder().decode(stdout).match(
+    /^(.*) \.\.\. FAILED/m,
+  )?.[1];
+  return { success, failed: failed && `"${failed}"` };
 }
 
-/** Runs a command quietly in `cwd`, within the run limit: whether it passed. */
+/** Runs a command quietly in `cwd`: whether it passed. */
 async function run(
   command: string,
   args: string[],
@@ -342,7 +358,6 @@ async function run(
     cwd,
     stdout: "null",
     stderr: "null",
-    signal: AbortSignal.timeout(RUN_LIMIT_MS),
   }).output();
   return success;
 }
