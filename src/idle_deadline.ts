@@ -44,6 +44,16 @@ export class IdleDeadlines {
 /**
  * One deadline of an {@linkcode IdleDeadlines}: it calls `onExpire` once,
  * when it passes, unless cleared first.
+ *
+ * @example
+ * ```ts
+ * import { IdleDeadlines } from "./idle_deadline.ts";
+ *
+ * const deadline = new IdleDeadlines().set(5_000, () => console.log("idle"));
+ * deadline.limit(1_000); // sooner, so now 1 s from now
+ * deadline.clear();
+ * deadline.limit(1_000); // cleared: stays cleared
+ * ```
  */
 export interface IdleDeadline {
   /** Moves the deadline to `ms` milliseconds from now. */
