@@ -13,26 +13,20 @@ const MAX_MS = 1_000;
  * @example
  * ```ts
  * import { Backoff } from "./backoff.ts";
- * import assert from "node:assert/strict";
  *
  * const backoff = new Backoff();
- * assert.equal(await backoff.pause(AbortSignal.abort()), 10);
- * assert.equal(await backoff.pause(AbortSignal.abort()), 20);
- * backoff.reset();
- * assert.equal(await backoff.pause(AbortSignal.abort()), 10);
+ * // In an accept loop: after a shortage, before trying again.
+ * await backoff.pause(AbortSignal.timeout(100)); // 10 ms
+ * backoff.reset(); // an accept worked
  * ```
  */
 export class Backoff {
   #ms = 0;
 
-  /**
-   * Waits the next pause, or until `signal` aborts.
-   * @returns the milliseconds it was to wait
-   */
-  async pause(signal: AbortSignal): Promise<number> {
+  /** Waits the next pause, or until `signal` aborts. */
+  pause(signal: AbortSignal): Promise<void> {
     this.#ms = Math.min(MAX_MS, 2 * this.#ms || FIRST_MS);
-    await pause(this.#ms, signal);
-    return this.#ms;
+    return pause(this.#ms, signal);
   }
 
   /** Starts over at the first pause: what failed works again. */

@@ -1,5 +1,5 @@
 import type { IdleTimeouts } from "./config.ts";
-import { IdleDeadline } from "./idle_deadline.ts";
+import { IdleDeadlines } from "./idle_deadline.ts";
 
 /**
  * The byte stream one echo client is served over. A `Deno.Conn` is one; tests
@@ -61,6 +61,12 @@ export interface EchoOptions {
    * connection's traffic shows as it flows; a metrics counter is one.
    */
   bytesCounter?: { inc(bytes: number): void };
+  /**
+   * Where the idle deadline is kept: a server shares one among its
+   * connections, so that they share timers.
+   * @default a set of this connection's own
+   */
+  deadlines?: IdleDeadlines;
 }
 
 /** The first read buffer; small, so that idle connections stay cheap. */
@@ -109,7 +115,13 @@ export async function handleEchoConnection(
   stream: EchoStream,
   options: EchoOptions,
 ): Promise<EchoResult> {
-  const { timeouts, signal, drainMs = 1_000, bytesCounter } = options;
+  const {
+    timeouts,
+    signal,
+    drainMs = 1_000,
+    bytesCounter,
+    deadlines = new IdleDeadlines(),
+  } = options;
   // Whatever ends the connection first names the reason and closes the
   // stream, which settles a pending read or write.
   let ended: EchoEnd | undefined;
@@ -118,7 +130,7 @@ export async function handleEchoConnection(
     ended = reason;
     stream.close();
   };
-  const deadline = new IdleDeadline(
+  const deadline = deadlines.set(
     timeouts.initialMs,
     () => end(signal?.aborted ? "shutdown" : "idle"),
   );

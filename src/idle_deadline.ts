@@ -2,50 +2,100 @@
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /**
- * A deadline that calls `onExpire` once, when it passes. Thousands of them
- * share a handful of timers: deadlines set with the same duration fall due in
- * the order they were set, so each duration keeps one list, earliest first,
- * and one timer for its head (as Node.js does for its timers). Moving a
- * deadline is a clock read and a move to the end of a list; no timer is made
- * per connection or per chunk.
+ * A set of idle deadlines that share a handful of timers: deadlines set with
+ * the same duration fall due in the order they were set, so each duration
+ * keeps one list, earliest first, and one timer for its head (as Node.js does
+ * for its timers). Moving a deadline is a clock read and a move to the end of
+ * a list; no timer is made per connection or per chunk. The set belongs to
+ * whoever makes it (the echo server makes one), so nothing outlives it.
  *
  * @example
  * ```ts
- * import { IdleDeadline } from "./idle_deadline.ts";
+ * import { IdleDeadlines } from "./idle_deadline.ts";
  *
- * const deadline = new IdleDeadline(5_000, () => console.log("idle"));
+ * const deadlines = new IdleDeadlines();
+ * const deadline = deadlines.set(5_000, () => console.log("idle"));
  * deadline.reset(30_000); // a chunk arrived: 30 s from now
  * deadline.clear(); // the connection ended first
  * ```
  */
-export class IdleDeadline {
-  #entry: Entry;
+export class IdleDeadlines {
+  #lists = new Map<number, DeadlineList>();
 
   /**
-   * @param ms milliseconds from now until the deadline
-   * @param onExpire called once when the deadline passes
+   * A deadline `ms` milliseconds from now that calls `onExpire` once, when it
+   * passes.
    */
-  constructor(ms: number, onExpire: () => void) {
+  set(ms: number, onExpire: () => void): IdleDeadline {
+    return new Deadline(ms, onExpire, this.#listOf);
+  }
+
+  /** The list for deadlines `ms` from when they are set. */
+  #listOf = (ms: number): DeadlineList => {
+    let list = this.#lists.get(ms);
+    if (list === undefined) {
+      list = new DeadlineList(ms, () => this.#lists.delete(ms));
+      this.#lists.set(ms, list);
+    }
+    return list;
+  };
+}
+
+/**
+ * One deadline of an {@linkcode IdleDeadlines}: it calls `onExpire` once,
+ * when it passes, unless cleared first.
+ *
+ * @example
+ * ```ts
+ * import { IdleDeadlines } from "./idle_deadline.ts";
+ *
+ * const deadline = new IdleDeadlines().set(5_000, () => console.log("idle"));
+ * deadline.limit(1_000); // sooner, so now 1 s from now
+ * deadline.clear();
+ * deadline.limit(1_000); // cleared: stays cleared
+ * ```
+ */
+export interface IdleDeadline {
+  /** Moves the deadline to `ms` milliseconds from now. */
+  reset(ms: number): void;
+  /**
+   * Moves the deadline to `ms` milliseconds from now if that is sooner; a
+   * deadline cleared or passed stays so.
+   */
+  limit(ms: number): void;
+  /** Cancels the deadline: `onExpire` will not be called. */
+  clear(): void;
+}
+
+class Deadline implements IdleDeadline {
+  #entry: Entry;
+  #listOf: (ms: number) => DeadlineList;
+
+  constructor(
+    ms: number,
+    onExpire: () => void,
+    listOf: (ms: number) => DeadlineList,
+  ) {
     this.#entry = { expiresAt: 0, onExpire };
+    this.#listOf = listOf;
     this.reset(ms);
   }
 
-  /** Moves the deadline to `ms` milliseconds from now. */
   reset(ms: number): void {
     const entry = this.#entry;
     entry.expiresAt = performance.now() + ms;
     // The common case, once per chunk: same duration, so to the list's end.
     if (entry.list?.ms === ms) return entry.list.moveToEnd(entry);
     entry.list?.remove(entry);
-    DeadlineList.of(ms).append(entry);
+    this.#listOf(ms).append(entry);
   }
 
-  /** Moves the deadline to `ms` milliseconds from now if that is sooner. */
   limit(ms: number): void {
-    if (performance.now() + ms < this.#entry.expiresAt) this.reset(ms);
+    const entry = this.#entry;
+    if (entry.list === undefined) return;
+    if (performance.now() + ms < entry.expiresAt) this.reset(ms);
   }
 
-  /** Cancels the deadline: `onExpire` will not be called. */
   clear(): void {
     this.#entry.list?.remove(this.#entry);
   }
@@ -64,26 +114,20 @@ interface Entry {
 
 /** The deadlines set with one duration, earliest first, and their timer. */
 class DeadlineList {
-  static #lists = new Map<number, DeadlineList>();
-
-  /** The list for deadlines `ms` from when they are set. */
-  static of(ms: number): DeadlineList {
-    let list = DeadlineList.#lists.get(ms);
-    if (list === undefined) {
-      list = new DeadlineList(ms);
-      DeadlineList.#lists.set(ms, list);
-    }
-    return list;
-  }
-
   /** The duration of every deadline in the list. */
   readonly ms: number;
+  #onEmpty: () => void;
   #first?: Entry;
   #last?: Entry;
   #timer?: ReturnType<typeof setTimeout>;
 
-  private constructor(ms: number) {
+  /**
+   * @param ms the duration of every deadline in the list
+   * @param onEmpty called when its last deadline leaves it
+   */
+  constructor(ms: number, onEmpty: () => void) {
     this.ms = ms;
+    this.#onEmpty = onEmpty;
   }
 
   append(deadline: Entry): void {
@@ -108,7 +152,7 @@ class DeadlineList {
       // Nothing left to wait for: no timer may keep the process alive.
       clearTimeout(this.#timer);
       this.#timer = undefined;
-      DeadlineList.#lists.delete(this.ms);
+      this.#onEmpty();
     }
   }
 

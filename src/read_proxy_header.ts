@@ -1,5 +1,5 @@
 import { type EchoResult, type EchoStream, isBroken } from "./echo.ts";
-import { IdleDeadline } from "./idle_deadline.ts";
+import { IdleDeadlines } from "./idle_deadline.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 
 /** What {@linkcode readProxyHeader} needs besides the stream. */
@@ -8,6 +8,11 @@ export interface ReadProxyHeaderOptions {
   timeoutMs: number;
   /** Aborting it closes the stream, as `handleEchoConnection`'s does. */
   signal?: AbortSignal;
+  /**
+   * The set the header's deadline joins: share the echo connections' one.
+   * @default a set of its own
+   */
+  deadlines?: IdleDeadlines;
 }
 
 /** What {@linkcode readProxyHeader} found at the start of a stream. */
@@ -61,7 +66,7 @@ export async function readProxyHeader(
   stream: EchoStream,
   options: ReadProxyHeaderOptions,
 ): Promise<ProxyHeaderRead> {
-  const { timeoutMs, signal } = options;
+  const { timeoutMs, signal, deadlines = new IdleDeadlines() } = options;
   // As in handleEchoConnection: whatever ends it first closes the stream.
   let ended: EchoResult | undefined;
   const end = (reason: EchoResult["reason"], error?: unknown) => {
@@ -75,7 +80,7 @@ export async function readProxyHeader(
   };
   const noHeader = (problem: string) =>
     end("proxy_header", new ProxyHeaderError(problem));
-  const deadline = new IdleDeadline(
+  const deadline = deadlines.set(
     timeoutMs,
     () => noHeader(`no PROXY protocol header within ${timeoutMs} ms`),
   );

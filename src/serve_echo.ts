@@ -6,6 +6,7 @@ import {
 } from "./echo.ts";
 import { Backoff } from "./backoff.ts";
 import { errorCode, errorMessage } from "./error_message.ts";
+import { IdleDeadlines } from "./idle_deadline.ts";
 import type { LogFields, Logger } from "./log.ts";
 import type { EchoMetrics } from "./metrics.ts";
 import { formatHostPort } from "./net_addr.ts";
@@ -28,7 +29,8 @@ export interface EchoListener {
 }
 
 /** What {@linkcode serveEcho} needs besides the listener. */
-export interface ServeEchoOptions extends Omit<EchoOptions, "bytesCounter"> {
+export interface ServeEchoOptions
+  extends Omit<EchoOptions, "bytesCounter" | "deadlines"> {
   /** Aborting it closes the listener and then each connection. */
   signal: AbortSignal;
   logger: Logger;
@@ -44,7 +46,7 @@ export interface ServeEchoOptions extends Omit<EchoOptions, "bytesCounter"> {
   proxyProtocol?: boolean;
 }
 
-/** The least time between two warnings about the same kind of failure. */
+/** The least time between two lines about the same kind of flood. */
 const WARNING_INTERVAL_MS = 1_000;
 /** Accept errors that say the process or system is out of something. */
 const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
@@ -53,10 +55,12 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * Serves every client of `listener` with {@linkcode handleEchoConnection}
  * until the signal aborts, then closes the listener and settles once every
  * connection has ended. A failed accept or a failing connection is logged and
- * touches no other client. Each connection's end is one `connection ended`
- * log line with its client id, remote address, reason, bytes echoed and
- * duration. With `proxyProtocol`, the remote address is the client's from the
- * header, and `proxy` the balancer's.
+ * touches no other client. Each served connection's end is one
+ * `connection ended` log line with its client id, remote address, reason,
+ * bytes echoed and duration; clients closed over the limit, and failed
+ * accepts, are logged at most once a second, with a `held_back` count. With
+ * `proxyProtocol`, the remote address is the client's from the header, and
+ * `proxy` the balancer's.
  *
  * @example
  * ```ts
@@ -82,10 +86,16 @@ export async function serveEcho(
 ): Promise<void> {
   const { signal, logger, metrics, maxConnections } = options;
   onAbort(signal, () => listener.close());
-  const acceptFailures = new ThrottledLog(logger, WARNING_INTERVAL_MS);
-  const rejections = new ThrottledLog(logger, WARNING_INTERVAL_MS);
-  const badHeaders = new ThrottledLog(logger, WARNING_INTERVAL_MS);
-  const echoOptions = { ...options, bytesCounter: metrics.bytesEchoed };
+  const throttled = { intervalMs: WARNING_INTERVAL_MS, signal };
+  const acceptFailures = new ThrottledLog(logger, throttled);
+  const rejections = new ThrottledLog(logger, throttled);
+  const rejectionEnds = new ThrottledLog(logger, throttled);
+  const badHeaders = new ThrottledLog(logger, throttled);
+  const echoOptions: EchoOptions = {
+    ...options,
+    bytesCounter: metrics.bytesEchoed,
+    deadlines: new IdleDeadlines(),
+  };
 
   const clients = new Set<Promise<void>>();
   let nextId = 1;
@@ -112,7 +122,7 @@ export async function serveEcho(
       conn.close();
       metrics.rejected.inc();
       if (logger.isEnabled("info")) {
-        logger.info("connection ended", {
+        rejectionEnds.info("connection ended", {
           ...describe(id, conn),
           reason: "limit",
         });
@@ -145,6 +155,7 @@ async function serveClient(
     ? await readProxyHeader(conn, {
       timeoutMs: options.timeouts.initialMs,
       signal: options.signal,
+      deadlines: echoOptions.deadlines,
     })
     : undefined;
   if (proxied?.kind === "ended") {

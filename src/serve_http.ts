@@ -110,7 +110,10 @@ export function serveHttp(
   const addr = server.addr;
   const again = { hostname: addr.hostname, port: addr.port };
 
-  const warnings = new ThrottledLog(logger, WARNING_INTERVAL_MS);
+  const warnings = new ThrottledLog(logger, {
+    intervalMs: WARNING_INTERVAL_MS,
+    signal,
+  });
   const failed = (error: unknown, message: string) => {
     acceptErrors.inc({ code: errorCode(error) });
     warnings.warning(message, { error: errorMessage(error) });

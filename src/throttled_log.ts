@@ -1,10 +1,30 @@
 import type { LogFields, Logger } from "./log.ts";
+import { pause } from "./pause.ts";
+
+/** What {@linkcode ThrottledLog} needs besides the logger. */
+export interface ThrottledLogOptions {
+  /** The least time between two lines, in milliseconds. */
+  intervalMs: number;
+  /**
+   * Aborting it writes at once the line held back, if any, so that no timer
+   * outlives shutdown.
+   */
+  signal: AbortSignal;
+}
+
+/** A line held back, to be written when the interval is over. */
+interface HeldLine {
+  level: "info" | "warning";
+  message: string;
+  fields: LogFields;
+}
 
 /**
- * Logs warnings of one kind at most once per interval, so a flood of the same
- * failure (say, accept failing while descriptors run out) writes one line a
- * second, not one per failure. The next line that goes out counts those held
- * back in its `held_back` field.
+ * Logs lines of one kind at most once per interval, so a flood of the same
+ * event (say, accept failing while descriptors run out) writes one line a
+ * second, not one per event. When the interval is over, the latest line held
+ * back goes out, its `held_back` field counting the others held back since
+ * the line before; so a flood ends with a line, not with silence.
  *
  * @example
  * ```ts
@@ -14,38 +34,71 @@ import type { LogFields, Logger } from "./log.ts";
  *
  * const lines: string[] = [];
  * const logger = new Logger("info", { write: (line) => lines.push(line) });
- * const log = new ThrottledLog(logger, 60_000);
- * for (let i = 0; i < 3; i++) log.warning("accept failed", { error: "EMFILE" });
- * assert.deepEqual(lines, ["warning: accept failed error=EMFILE"]);
+ * const shutdown = new AbortController();
+ * const log = new ThrottledLog(logger, {
+ *   intervalMs: 60_000,
+ *   signal: shutdown.signal,
+ * });
+ * for (let i = 1; i <= 3; i++) log.warning("accept failed", { attempt: i });
+ * assert.deepEqual(lines, ["warning: accept failed attempt=1"]);
+ * shutdown.abort(); // or a minute passes
+ * await new Promise((resolve) => setTimeout(resolve, 0));
+ * assert.equal(lines[1], "warning: accept failed attempt=3 held_back=1");
  * ```
  */
 export class ThrottledLog {
   #logger: Logger;
   #intervalMs: number;
+  #signal: AbortSignal;
   #quietUntil = -Infinity;
+  /** Lines not written since the last one written. */
   #heldBack = 0;
+  /** The latest of them, written when the interval is over. */
+  #latest?: HeldLine;
 
   /**
    * @param logger where the lines go
-   * @param intervalMs the least time between two lines
+   * @param options the interval, and the signal that ends it early
    */
-  constructor(logger: Logger, intervalMs: number) {
+  constructor(logger: Logger, options: ThrottledLogOptions) {
     this.#logger = logger;
-    this.#intervalMs = intervalMs;
+    this.#intervalMs = options.intervalMs;
+    this.#signal = options.signal;
   }
 
-  /** Logs a warning, unless one went out less than the interval ago. */
+  /** Logs at info level, unless a line went out less than the interval ago. */
+  info(message: string, fields: LogFields = {}): void {
+    this.#log({ level: "info", message, fields });
+  }
+
+  /** Logs a warning, unless a line went out less than the interval ago. */
   warning(message: string, fields: LogFields = {}): void {
+    this.#log({ level: "warning", message, fields });
+  }
+
+  #log(line: HeldLine): void {
     const now = performance.now();
-    if (now < this.#quietUntil) {
-      this.#heldBack++;
-      return;
+    if (now >= this.#quietUntil) return this.#write(line);
+    if (this.#latest === undefined) {
+      pause(this.#quietUntil - now, this.#signal).then(this.#writeLatest);
     }
-    this.#logger.warning(
+    this.#latest = line;
+    this.#heldBack++;
+  }
+
+  #writeLatest = (): void => {
+    const latest = this.#latest!;
+    this.#latest = undefined;
+    this.#heldBack--;
+    this.#write(latest);
+  };
+
+  #write({ level, message, fields }: HeldLine): void {
+    this.#logger[level](
       message,
       this.#heldBack > 0 ? { ...fields, held_back: this.#heldBack } : fields,
     );
-    this.#quietUntil = now + this.#intervalMs;
+    this.#quietUntil = performance.now() + this.#intervalMs;
     this.#heldBack = 0;
   }
 }

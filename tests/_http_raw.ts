@@ -1,3 +1,5 @@
+import { bytes, writeAll } from "./_echo_client.ts";
+
 /**
  * Sends raw bytes to an HTTP server and returns the status code of its
  * answer, or "closed" when it closed (or reset) the connection instead.
@@ -7,13 +9,11 @@ export async function rawHttpStatus(
   request: string | Uint8Array,
 ): Promise<number | "closed"> {
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const bytes = typeof request === "string"
-    ? new TextEncoder().encode(request)
-    : request;
   try {
-    for (let written = 0; written < bytes.length;) {
-      written += await conn.write(bytes.subarray(written));
-    }
+    await writeAll(
+      conn,
+      typeof request === "string" ? bytes(request) : request,
+    );
   } catch {
     // The server may close before it has read everything; its answer decides.
   }

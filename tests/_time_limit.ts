@@ -2,7 +2,7 @@
 const { setTimeout, clearTimeout } = globalThis;
 
 /** The time limit of a test that waits on a socket, a stream or a process. */
-export const TEST_TIME_LIMIT_MS = 20_000;
+export const TEST_TIME_LIMIT_MS = 10_000;
 
 /**
  * Registers a test, as `Deno.test(name, fn)` does, that fails once

@@ -5,6 +5,7 @@ import { parseAllDocuments } from "yaml";
 import { type Config, parseConfig, usage } from "../src/config.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
+import { test } from "./_time_limit.ts";
 
 /** What the echo stop drains for at most, after the shutdown delay. */
 const DRAIN_SECONDS = 1;
@@ -211,7 +212,7 @@ Deno.test("kubernetes.yaml probes and metrics scrape use the http container port
   );
 });
 
-Deno.test("the service run with the manifest's args answers 200 on the probe and metrics paths", async () => {
+test("the service run with the manifest's args answers 200 on the probe and metrics paths", async () => {
   // The manifest's flags, but on loopback and on free ports.
   const placed = ["--echo-host", "--echo-port", "--http-host", "--http-port"];
   const args = container.args.filter((arg, i) =>
@@ -280,7 +281,7 @@ Deno.test("kubernetes.yaml image tag is deno.json's version", () => {
   assert.equal(container.image.split(":").at(-1), denoJson.version);
 });
 
-Deno.test("Dockerfile builds with CI's Deno version", async () => {
+test("Dockerfile builds with CI's Deno version", async () => {
   const ci = (await read(".ci/run")).match(/^DENO_VERSION=(\S+)$/m)?.[1];
   const image = dockerfile.match(/^FROM denoland\/deno:(\S+)/m)?.[1];
   assert.ok(ci, ".ci/run sets DENO_VERSION");

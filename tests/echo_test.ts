@@ -1,23 +1,22 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { handleEchoConnection } from "../src/echo.ts";
+import { bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
+import { settlement } from "./_settlement.ts";
+import { stub } from "./_stub.ts";
+import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-const bytes = (text: string) => new TextEncoder().encode(text);
 
-/** Resolves to whether `promise` has settled, after pending jobs have run. */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  const pending = Symbol("pending");
-  return await Promise.race([
-    promise.catch(() => {}),
-    Promise.resolve(pending),
-  ]) !== pending;
+/** Lets every pending promise job run, on a real timer. */
+function jobsRun(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-Deno.test("handleEchoConnection() echoes each chunk back unchanged", async () => {
+test("handleEchoConnection() echoes each chunk back unchanged", async () => {
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, { timeouts });
   for (const text of ["hey there", "\n", "again"]) {
@@ -29,7 +28,7 @@ Deno.test("handleEchoConnection() echoes each chunk back unchanged", async () =>
   assert.equal(await client.read(new Uint8Array(1)), null);
 });
 
-Deno.test("handleEchoConnection() echoes any bytes in order, buffered or lockstep", async () => {
+test("handleEchoConnection() echoes any bytes in order, buffered or lockstep", async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.array(fc.uint8Array({ minLength: 1, maxLength: 5_000 }), {
@@ -58,18 +57,17 @@ Deno.test("handleEchoConnection() echoes any bytes in order, buffered or lockste
   );
 });
 
-Deno.test("handleEchoConnection() over a lockstep stream writes each chunk before reading the next", async () => {
+test("handleEchoConnection() over a lockstep stream writes each chunk before reading the next", async () => {
   const [server, client] = memoryStreamPair({ lockstep: true });
   const served = handleEchoConnection(server, { timeouts });
   // A lockstep write returns only once the server has read it all; the server
   // then blocks writing the echo until this client reads it.
   await client.write(bytes("first"));
+  let secondRead = false;
   const second = client.write(bytes("second"));
-  assert.equal(
-    await settled(second),
-    false,
-    "server read again before echoing",
-  );
+  second.then(() => secondRead = true);
+  await jobsRun();
+  assert.equal(secondRead, false, "server read again before echoing");
   assert.deepEqual(await readExactly(client, 5), bytes("first"));
   await second;
   assert.deepEqual(await readExactly(client, 6), bytes("second"));
@@ -77,7 +75,7 @@ Deno.test("handleEchoConnection() over a lockstep stream writes each chunk befor
   assert.deepEqual(await served, { reason: "closed", bytesEchoed: 11 });
 });
 
-Deno.test("handleEchoConnection() grows its read buffer only while reads fill it", async () => {
+test("handleEchoConnection() grows its read buffer only while reads fill it", async () => {
   const [server, client] = memoryStreamPair();
   const sizes: number[] = [];
   const served = handleEchoConnection({
@@ -99,67 +97,84 @@ Deno.test("handleEchoConnection() grows its read buffer only while reads fill it
   assert.equal(Math.max(...sizes), 64 * 1024);
 });
 
-Deno.test("handleEchoConnection() drops a silent client exactly at the initial timeout", async () => {
+test("handleEchoConnection() drops a silent client exactly at the initial timeout", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, { timeouts });
+  const ended = settlement(served, time);
   await time.tickAsync(timeouts.initialMs - 1);
-  assert.equal(await settled(served), false);
   await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(ended.at, timeouts.initialMs);
   assert.deepEqual(await served, { reason: "idle", bytesEchoed: 0 });
   assert.equal(await client.read(new Uint8Array(1)), null);
 });
 
-Deno.test("handleEchoConnection() moves the deadline to each chunk's arrival plus the refresh timeout", async () => {
+test("handleEchoConnection() moves the deadline to each chunk's arrival plus the refresh timeout", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, { timeouts });
+  const ended = settlement(served, time);
   await time.tickAsync(4_000);
   await client.write(bytes("a"));
   await readExactly(client, 1);
   await time.tickAsync(timeouts.refreshMs - 1);
-  assert.equal(await settled(served), false);
   await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(ended.at, 4_000 + timeouts.refreshMs);
   assert.deepEqual(await served, { reason: "idle", bytesEchoed: 1 });
-  assert.equal(time.now, 4_000 + timeouts.refreshMs);
 });
 
-Deno.test("handleEchoConnection() with a refresh shorter than the initial timeout closes at the earlier deadline", async () => {
+test("handleEchoConnection() with a refresh shorter than the initial timeout closes at the earlier deadline", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, {
     timeouts: { initialMs: 10_000, refreshMs: 1_000 },
   });
+  const ended = settlement(served, time);
   await client.write(bytes("a"));
   await readExactly(client, 1);
   await time.tickAsync(999);
-  assert.equal(await settled(served), false);
   await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(ended.at, 1_000);
   assert.deepEqual(await served, { reason: "idle", bytesEchoed: 1 });
 });
 
-Deno.test("handleEchoConnection() does not move the deadline for its own writes", async () => {
+test("handleEchoConnection() does not move the deadline for its own writes", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const [server, client] = memoryStreamPair({ lockstep: true });
   const served = handleEchoConnection(server, { timeouts });
+  const ended = settlement(served, time);
   await client.write(bytes("slow reader"));
   // The echo is written only as this client reads it, just before the deadline.
   await time.tickAsync(timeouts.refreshMs - 1);
   assert.deepEqual(await readExactly(client, 11), bytes("slow reader"));
   await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(ended.at, timeouts.refreshMs);
   assert.deepEqual(await served, { reason: "idle", bytesEchoed: 11 });
 });
 
-Deno.test("handleEchoConnection() drops a client that never reads its echo at the deadline", async () => {
+test("handleEchoConnection() drops a client that never reads its echo at the deadline", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const [server, client] = memoryStreamPair({ lockstep: true });
   const served = handleEchoConnection(server, { timeouts });
+  const ended = settlement(served, time);
   await client.write(bytes("never read"));
-  await time.tickAsync(timeouts.refreshMs);
+  await time.tickAsync(timeouts.refreshMs - 1);
+  await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(ended.at, timeouts.refreshMs);
   assert.deepEqual(await served, { reason: "idle", bytesEchoed: 0 });
 });
 
-Deno.test("handleEchoConnection() closes at the last chunk plus refresh, for any timeouts and gaps", async () => {
+test("handleEchoConnection() closes at the last chunk plus refresh, for any timeouts and gaps", async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 1, max: 10_000 }),
@@ -167,50 +182,57 @@ Deno.test("handleEchoConnection() closes at the last chunk plus refresh, for any
       fc.array(fc.integer({ min: 0, max: 70_000 }), { maxLength: 8 }),
       async (initialMs, refreshMs, gaps) => {
         using time = new FakeTime();
+        using _now = stub(performance, "now", () => time.now);
         const [server, client] = memoryStreamPair();
         const served = handleEchoConnection(server, {
           timeouts: { initialMs, refreshMs },
         });
-        let endedAt: number | undefined;
-        served.then(() => endedAt = time.now);
+        const ended = settlement(served, time);
+        const elapsed = () => time.now - time.start;
 
         // The model: where the deadline is after each chunk that makes it in time.
         let deadline = initialMs;
         let echoed = 0;
         for (const gap of gaps) {
-          if (time.now + gap >= deadline) break;
+          if (elapsed() + gap >= deadline) break;
           await time.tickAsync(gap);
           await client.write(bytes("."));
           await readExactly(client, 1);
           echoed++;
-          deadline = time.now + refreshMs;
+          deadline = elapsed() + refreshMs;
         }
-        await time.tickAsync(deadline - time.now - 1);
-        assert.equal(endedAt, undefined, "closed before the deadline");
+        await time.tickAsync(deadline - elapsed() - 1);
         await time.tickAsync(1);
+        await time.runMicrotasks();
+        assert.equal(ended.at, deadline);
         assert.deepEqual(await served, { reason: "idle", bytesEchoed: echoed });
-        assert.equal(endedAt, deadline);
       },
     ),
     { numRuns: 200 },
   );
 });
 
-Deno.test("handleEchoConnection() on shutdown closes a connection waiting to read", async () => {
+test("handleEchoConnection() on shutdown closes a connection waiting to read at once", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const shutdown = new AbortController();
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, {
     timeouts,
     signal: shutdown.signal,
   });
+  const ended = settlement(served, time);
   await client.write(bytes("hi"));
   await readExactly(client, 2);
+  await time.runMicrotasks(); // the server is back waiting to read
   shutdown.abort();
+  await time.runMicrotasks();
+  assert.equal(ended.at, 0);
   assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 2 });
   assert.equal(await client.read(new Uint8Array(1)), null);
 });
 
-Deno.test("handleEchoConnection() on shutdown finishes writing the chunk it has read", async () => {
+test("handleEchoConnection() on shutdown finishes writing the chunk it has read", async () => {
   const shutdown = new AbortController();
   const [server, client] = memoryStreamPair({ lockstep: true });
   const served = handleEchoConnection(server, {
@@ -220,14 +242,17 @@ Deno.test("handleEchoConnection() on shutdown finishes writing the chunk it has 
   await client.write(bytes("in flight"));
   // One byte back means the server is writing, and blocked on this reader.
   assert.deepEqual(await readExactly(client, 1), bytes("i"));
+  let ended = false;
+  served.then(() => ended = true);
   shutdown.abort();
-  assert.equal(await settled(served), false);
+  await jobsRun();
+  assert.equal(ended, false, "closed before the chunk was out");
   assert.deepEqual(await readExactly(client, 8), bytes("n flight"));
   assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 9 });
   assert.equal(await client.read(new Uint8Array(1)), null);
 });
 
-Deno.test("handleEchoConnection() with the signal already aborted reads nothing", async () => {
+test("handleEchoConnection() with the signal already aborted reads nothing", async () => {
   const [server, client] = memoryStreamPair();
   await client.write(bytes("too late"));
   const served = handleEchoConnection(server, {
@@ -238,7 +263,7 @@ Deno.test("handleEchoConnection() with the signal already aborted reads nothing"
   assert.equal(await client.read(new Uint8Array(1)), null);
 });
 
-Deno.test("handleEchoConnection() ends a reset connection as reset, with the error, and closes the stream", async () => {
+test("handleEchoConnection() ends a reset connection as reset, with the error, and closes the stream", async () => {
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, { timeouts });
   await client.write(bytes("x"));
@@ -253,7 +278,7 @@ Deno.test("handleEchoConnection() ends a reset connection as reset, with the err
   await assert.rejects(client.write(bytes("x")), Deno.errors.BrokenPipe);
 });
 
-Deno.test("handleEchoConnection() ends on any other stream error as error", async () => {
+test("handleEchoConnection() ends on any other stream error as error", async () => {
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, { timeouts });
   const error = new Deno.errors.InvalidData("bad frame");
@@ -261,7 +286,7 @@ Deno.test("handleEchoConnection() ends on any other stream error as error", asyn
   assert.deepEqual(await served, { reason: "error", bytesEchoed: 0, error });
 });
 
-Deno.test("handleEchoConnection() counts each chunk's bytes once it is echoed", async () => {
+test("handleEchoConnection() counts each chunk's bytes once it is echoed", async () => {
   const [server, client] = memoryStreamPair();
   const counted: number[] = [];
   const served = handleEchoConnection(server, {
@@ -277,25 +302,28 @@ Deno.test("handleEchoConnection() counts each chunk's bytes once it is echoed", 
   assert.deepEqual(counted, [3, 5]);
 });
 
-Deno.test("handleEchoConnection() on shutdown closes a client that will not read after drainMs", async () => {
+test("handleEchoConnection() on shutdown closes a client that will not read after 1 s by default", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const shutdown = new AbortController();
   const [server, client] = memoryStreamPair({ lockstep: true });
   const served = handleEchoConnection(server, {
     timeouts,
     signal: shutdown.signal,
-    drainMs: 1_000,
   });
+  const ended = settlement(served, time);
   await client.write(bytes("never read"));
   shutdown.abort();
   await time.tickAsync(999);
-  assert.equal(await settled(served), false);
   await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(ended.at, 1_000);
   assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 0 });
 });
 
-Deno.test("handleEchoConnection() on shutdown keeps an idle deadline sooner than drainMs", async () => {
+test("handleEchoConnection() on shutdown keeps an idle deadline sooner than drainMs", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const shutdown = new AbortController();
   const [server, client] = memoryStreamPair({ lockstep: true });
   const served = handleEchoConnection(server, {
@@ -303,8 +331,12 @@ Deno.test("handleEchoConnection() on shutdown keeps an idle deadline sooner than
     signal: shutdown.signal,
     drainMs: 1_000,
   });
+  const ended = settlement(served, time);
   await client.write(bytes("never read"));
   shutdown.abort();
-  await time.tickAsync(500);
+  await time.tickAsync(499);
+  await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(ended.at, 500);
   assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 0 });
 });

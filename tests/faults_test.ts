@@ -4,12 +4,13 @@ import { createMetrics } from "../src/metrics.ts";
 import type { EchoConn, EchoListener } from "../src/serve_echo.ts";
 import { serveEcho } from "../src/serve_echo.ts";
 import { startServer } from "../src/server.ts";
+import { bytes, connect, writeAll } from "./_echo_client.ts";
 import { rawHttpStatus, readStatus } from "./_http_raw.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { readExactly } from "./_read.ts";
+import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-const bytes = (text: string) => new TextEncoder().encode(text);
 
 function config(overrides: Partial<Config> = {}): Config {
   return {
@@ -22,16 +23,6 @@ function config(overrides: Partial<Config> = {}): Config {
     logFormat: "text",
     ...overrides,
   };
-}
-
-function connect(port: number): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname: "127.0.0.1", port });
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  for (let written = 0; written < data.length;) {
-    written += await conn.write(data.subarray(written));
-  }
 }
 
 /** Deterministic bytes that differ from one offset to the next. */
@@ -73,38 +64,42 @@ function measuredListener(listener: Deno.TcpListener) {
   return { measured, held };
 }
 
-Deno.test("backpressure: a client that does not read is not read from, and others are served", async () => {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { measured, held } = measuredListener(listener);
-  const shutdown = new AbortController();
-  const served = serveEcho(measured, {
-    timeouts,
-    maxConnections: 100,
-    signal: shutdown.signal,
-    logger: new LineCapture().logger,
-    metrics: createMetrics().echo,
-  });
-  const data = pattern(32 << 20);
-  using flooder = await connect(listener.addr.port);
-  // 32 MiB is far more than the kernel buffers between the two can hold, so
-  // this write stalls until the flooder reads.
-  const flooding = writeAll(flooder, data);
-  using other = await connect(listener.addr.port);
-  await writeAll(other, bytes("served meanwhile"));
-  assert.deepEqual(await readExactly(other, 16), bytes("served meanwhile"));
+test(
+  "backpressure: a client that does not read is not read from, and others are served",
+  async () => {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { measured, held } = measuredListener(listener);
+    const shutdown = new AbortController();
+    const served = serveEcho(measured, {
+      timeouts,
+      maxConnections: 100,
+      signal: shutdown.signal,
+      logger: new LineCapture().logger,
+      metrics: createMetrics().echo,
+    });
+    const data = pattern(32 << 20);
+    using flooder = await connect(listener.addr.port);
+    // 32 MiB is far more than the kernel buffers between the two can hold, so
+    // this write stalls until the flooder reads.
+    const flooding = writeAll(flooder, data);
+    using other = await connect(listener.addr.port);
+    await writeAll(other, bytes("served meanwhile"));
+    assert.deepEqual(await readExactly(other, 16), bytes("served meanwhile"));
 
-  const echoed = await readExactly(flooder, data.length);
-  assert.ok(echoed.every((byte, i) => byte === data[i]), "echo differs");
-  await flooding;
-  assert.ok(
-    held.most <= 64 * 1024,
-    `the server held ${held.most} bytes of client data at once`,
-  );
-  shutdown.abort();
-  await served;
-});
+    const echoed = await readExactly(flooder, data.length);
+    assert.ok(echoed.every((byte, i) => byte === data[i]), "echo differs");
+    await flooding;
+    assert.ok(
+      held.most <= 64 * 1024,
+      `the server held ${held.most} bytes of client data at once`,
+    );
+    shutdown.abort();
+    await served;
+  },
+  30_000,
+);
 
-Deno.test("half-close: everything sent before the client's FIN comes back, then the server closes", async () => {
+test("half-close: everything sent before the client's FIN comes back, then the server closes", async () => {
   const shutdown = new AbortController();
   const log = new LineCapture();
   const server = startServer(config(), { shutdown, logger: log.logger });
@@ -119,7 +114,7 @@ Deno.test("half-close: everything sent before the client's FIN comes back, then 
   await server.finished;
 });
 
-Deno.test("shutdown closes thousands of open echo connections", async () => {
+test("shutdown closes thousands of open echo connections", async () => {
   const shutdown = new AbortController();
   const server = startServer(config({ logLevel: "warning" }), {
     shutdown,
@@ -142,7 +137,7 @@ Deno.test("shutdown closes thousands of open echo connections", async () => {
   for (const conn of conns) conn.close();
 });
 
-Deno.test("shutdown does not wait for an idle keep-alive HTTP connection", async () => {
+test("shutdown does not wait for an idle keep-alive HTTP connection", async () => {
   const shutdown = new AbortController();
   const server = startServer(config(), {
     shutdown,
@@ -158,7 +153,7 @@ Deno.test("shutdown does not wait for an idle keep-alive HTTP connection", async
   await server.finished;
 });
 
-Deno.test("hostile HTTP input gets an error status or a closed connection, and health checks go on", async () => {
+test("hostile HTTP input gets an error status or a closed connection, and health checks go on", async () => {
   const shutdown = new AbortController();
   const log = new LineCapture();
   const server = startServer(config(), { shutdown, logger: log.logger });
@@ -218,7 +213,7 @@ Deno.test("hostile HTTP input gets an error status or a closed connection, and h
   await server.finished;
 });
 
-Deno.test("startServer() warns when anyone who reaches the HTTP port could stop the service", async () => {
+test("startServer() warns when anyone who reaches the HTTP port could stop the service", async () => {
   for (
     const [overrides, warned] of [
       [{ http: { hostname: "0.0.0.0", port: 0 } }, true],

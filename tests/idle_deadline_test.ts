@@ -1,19 +1,26 @@
 import assert from "node:assert/strict";
-import { IdleDeadline } from "../src/idle_deadline.ts";
+import { IdleDeadlines } from "../src/idle_deadline.ts";
 import { FakeTime } from "./_fake_time.ts";
+import { stub } from "./_stub.ts";
+import { test } from "./_time_limit.ts";
 
-/** Records when each named deadline expired, on the fake clock. */
+/**
+ * Records when each named deadline of a new set expired, in fake
+ * milliseconds since the clock started.
+ */
 function recorder(time: FakeTime) {
+  const deadlines = new IdleDeadlines();
   const expired: [string, number][] = [];
   return {
     expired,
     deadline: (name: string, ms: number) =>
-      new IdleDeadline(ms, () => expired.push([name, time.now])),
+      deadlines.set(ms, () => expired.push([name, time.now - time.start])),
   };
 }
 
-Deno.test("IdleDeadline expires each deadline of one duration at its own time", async () => {
+test("IdleDeadline expires each deadline of one duration at its own time", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
   deadline("a", 1_000);
   await time.tickAsync(300);
@@ -24,8 +31,9 @@ Deno.test("IdleDeadline expires each deadline of one duration at its own time", 
   assert.deepEqual(expired, [["a", 1_000], ["b", 1_300], ["c", 1_600]]);
 });
 
-Deno.test("IdleDeadline.reset() and clear() move or cancel one deadline, not its neighbours", async () => {
+test("IdleDeadline.reset() and clear() move or cancel one deadline, not its neighbours", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
   const a = deadline("a", 1_000);
   const b = deadline("b", 1_000);
@@ -38,8 +46,9 @@ Deno.test("IdleDeadline.reset() and clear() move or cancel one deadline, not its
   c.clear(); // after it expired: nothing to do
 });
 
-Deno.test("IdleDeadline.limit() only ever brings a deadline sooner", async () => {
+test("IdleDeadline.limit() only ever brings a deadline sooner", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
   deadline("near", 500).limit(1_000);
   deadline("far", 5_000).limit(1_000);
@@ -47,8 +56,9 @@ Deno.test("IdleDeadline.limit() only ever brings a deadline sooner", async () =>
   assert.deepEqual(expired, [["near", 500], ["far", 1_000]]);
 });
 
-Deno.test("IdleDeadline waits out durations longer than a timer can", async () => {
+test("IdleDeadline waits out durations longer than a timer can", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
   const ms = 2 ** 31 + 5_000;
   deadline("long", ms);
@@ -56,4 +66,32 @@ Deno.test("IdleDeadline waits out durations longer than a timer can", async () =
   assert.deepEqual(expired, []);
   await time.tickAsync(1);
   assert.deepEqual(expired, [["long", ms]]);
+});
+
+test("IdleDeadline.limit() after clear() or expiry leaves the deadline gone", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
+  const { expired, deadline } = recorder(time);
+  const cleared = deadline("cleared", 5_000);
+  cleared.clear();
+  cleared.limit(1_000);
+  const passed = deadline("passed", 500);
+  await time.tickAsync(500);
+  passed.limit(1_000);
+  await time.tickAsync(10_000);
+  assert.deepEqual(expired, [["passed", 500]]);
+});
+
+test("IdleDeadlines sets are independent: a deadline left in one holds up no other", async () => {
+  {
+    using time = new FakeTime();
+    using _now = stub(performance, "now", () => time.now);
+    recorder(time).deadline("left behind", 1_000);
+  }
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
+  const { expired, deadline } = recorder(time);
+  deadline("fresh", 1_000);
+  await time.tickAsync(1_000);
+  assert.deepEqual(expired, [["fresh", 1_000]]);
 });

@@ -110,7 +110,7 @@ Deno.test("LogQueue reports drops by default as a text warning", async () => {
 });
 
 Deno.test("LogQueue.flush() gives up at its time limit when the reader never reads", async () => {
-  using time = new FakeTime();
+  using time = new FakeTime(0);
   const stderr = new ScriptedStderr();
   const queue = new LogQueue({ write: stderr.write });
   queue.push("never read");

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
-import { readExactly } from "./_read.ts";
+import { assertEchoes, connect } from "./_echo_client.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
+import { test } from "./_time_limit.ts";
 
-async function assertEchoes(port: number, text: string): Promise<Deno.TcpConn> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const data = new TextEncoder().encode(text);
-  await conn.write(data);
-  assert.deepEqual(await readExactly(conn, data.length), data);
+/** A client connected to `port` that has had `text` echoed. */
+async function echoClient(port: number, text: string): Promise<Deno.TcpConn> {
+  const conn = await connect(port);
+  await assertEchoes(conn, text);
   return conn;
 }
 
-Deno.test("main.ts prints its ports, echoes, answers health checks and exits 0 after POST /die", async () => {
+test("main.ts prints its ports, echoes, answers health checks and exits 0 after POST /die", async () => {
   await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
   const ports = await service.ports();
   assert.equal(
@@ -22,7 +22,7 @@ Deno.test("main.ts prints its ports, echoes, answers health checks and exits 0 a
     service.stdout.lines[1],
     `http listening on http://127.0.0.1:${ports.http}/`,
   );
-  using conn = await assertEchoes(ports.echo, "hey there\n");
+  using conn = await echoClient(ports.echo, "hey there\n");
   const health = await fetch(`http://127.0.0.1:${ports.http}/healthcheck`);
   assert.equal(await health.text(), "ok computer");
   const die = await fetch(`http://127.0.0.1:${ports.http}/die`, {
@@ -37,9 +37,9 @@ Deno.test("main.ts prints its ports, echoes, answers health checks and exits 0 a
 });
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`main.ts exits 0 on ${signal}, closing open echo connections`, async () => {
+  test(`main.ts exits 0 on ${signal}, closing open echo connections`, async () => {
     await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
-    using conn = await assertEchoes((await service.ports()).echo, "open");
+    using conn = await echoClient((await service.ports()).echo, "open");
     service.kill(signal);
     assert.equal((await service.status).code, 0);
     assert.equal(await conn.read(new Uint8Array(1)), null);
@@ -49,7 +49,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-Deno.test("main.ts exits 1 naming the address when the port is in use", async () => {
+test("main.ts exits 1 naming the address when the port is in use", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   await using service = new ServiceProcess([
     "--echo-host",
@@ -67,7 +67,7 @@ Deno.test("main.ts exits 1 naming the address when the port is in use", async ()
   );
 });
 
-Deno.test("main.ts exits 1 with one line when it lacks the net permission", async () => {
+test("main.ts exits 1 with one line when it lacks the net permission", async () => {
   await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
     permissions: ["--allow-env"],
   });
@@ -79,7 +79,7 @@ Deno.test("main.ts exits 1 with one line when it lacks the net permission", asyn
   );
 });
 
-Deno.test("main.ts exits 2 with one line for a bad flag or environment variable", async () => {
+test("main.ts exits 2 with one line for a bad flag or environment variable", async () => {
   for (
     const [args, env, message] of [
       [["--echo-prot", "4000"], {}, "unknown option --echo-prot"],
@@ -109,7 +109,7 @@ Deno.test("main.ts exits 2 with one line for a bad flag or environment variable"
   }
 });
 
-Deno.test("main.ts --help prints the usage and exits 0", async () => {
+test("main.ts --help prints the usage and exits 0", async () => {
   await using service = new ServiceProcess(["--help"]);
   assert.equal((await service.status).code, 0);
   assert.equal(service.stdout.lines[0], "Usage: echoserver [options]");
@@ -126,13 +126,13 @@ Deno.test("main.ts --help prints the usage and exits 0", async () => {
   }
 });
 
-Deno.test("main.ts --version prints the version from deno.json and exits 0", async () => {
+test("main.ts --version prints the version from deno.json and exits 0", async () => {
   await using service = new ServiceProcess(["--version"]);
   assert.equal((await service.status).code, 0);
   assert.deepEqual(service.stdout.lines, [`echoserver ${denoConfig.version}`]);
 });
 
-Deno.test("main.ts --log-format json writes one JSON object a line to stderr, and plain startup lines", async () => {
+test("main.ts --log-format json writes one JSON object a line to stderr, and plain startup lines", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--log-format",
@@ -140,7 +140,7 @@ Deno.test("main.ts --log-format json writes one JSON object a line to stderr, an
   ]);
   const ports = await service.ports();
   assert.match(service.stdout.lines[0], /^echo listening on 127\.0\.0\.1:/);
-  const conn = await assertEchoes(ports.echo, "four");
+  const conn = await echoClient(ports.echo, "four");
   conn.close();
   await service.stderr.waitFor("connection ended");
   await fetch(`http://127.0.0.1:${ports.http}/die`, { method: "POST" })
@@ -174,29 +174,29 @@ async function status(port: number, path: string): Promise<number> {
   return response.status;
 }
 
-Deno.test("main.ts after SIGTERM with --shutdown-delay answers /readyz 503, serves on, and a second SIGTERM exits 143", async () => {
+test("main.ts after SIGTERM with --shutdown-delay answers /readyz 503, serves on, and a second SIGTERM exits 143", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--shutdown-delay",
     "600",
   ]);
   const ports = await service.ports();
-  using before = await assertEchoes(ports.echo, "before");
+  using before = await echoClient(ports.echo, "before");
   assert.equal(await status(ports.http, "/readyz"), 200);
   service.kill("SIGTERM");
   await service.stderr.waitFor("draining");
   assert.equal(await status(ports.http, "/readyz"), 503);
   assert.equal(await status(ports.http, "/livez"), 200);
   assert.equal(await status(ports.http, "/healthcheck"), 200);
-  using during = await assertEchoes(ports.echo, "new clients still served");
-  await assertEchoes(ports.echo, "and old ones").then((conn) => conn.close());
+  using during = await echoClient(ports.echo, "new clients still served");
+  await echoClient(ports.echo, "and old ones").then((conn) => conn.close());
   service.kill("SIGTERM");
   assert.equal((await service.status).code, 143);
   assert.equal(await before.read(new Uint8Array(1)), null);
   assert.equal(await during.read(new Uint8Array(1)), null);
 });
 
-Deno.test("main.ts during --shutdown-delay stops at once on POST /die", async () => {
+test("main.ts during --shutdown-delay stops at once on POST /die", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--shutdown-delay",
@@ -213,7 +213,21 @@ Deno.test("main.ts during --shutdown-delay stops at once on POST /die", async ()
   );
 });
 
-Deno.test("main.ts stops by itself once --shutdown-delay is over", async () => {
+test("main.ts on SIGINT stops at once, without --shutdown-delay", async () => {
+  await using service = new ServiceProcess([
+    ...LOOPBACK_ANY_PORT,
+    "--shutdown-delay",
+    "600",
+  ]);
+  await service.ports();
+  service.kill("SIGINT");
+  assert.equal((await service.status).code, 0);
+  assert.deepEqual(service.stderr.lines, [
+    "info: shutting down reason=SIGINT",
+  ]);
+}, 10_000);
+
+test("main.ts stops by itself once --shutdown-delay is over", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--shutdown-delay",

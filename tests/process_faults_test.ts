@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
+import { assertEchoes, connect } from "./_echo_client.ts";
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
-
-function connect(port: number): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname: "127.0.0.1", port });
-}
-
-async function echo(conn: Deno.Conn, data: Uint8Array): Promise<Uint8Array> {
-  await conn.write(data);
-  return await readExactly(conn, data.length);
-}
+import { test } from "./_time_limit.ts";
 
 async function die(httpPort: number): Promise<void> {
   const response = await fetch(`http://127.0.0.1:${httpPort}/die`, {
@@ -18,7 +11,7 @@ async function die(httpPort: number): Promise<void> {
   assert.equal(await response.text(), "bye bye");
 }
 
-Deno.test("out of descriptors, the accept loop logs, backs off and serves again once some free up", async () => {
+test("out of descriptors, the accept loop logs, backs off and serves again once some free up", async () => {
   await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
     maxDescriptors: 48,
   });
@@ -32,10 +25,7 @@ Deno.test("out of descriptors, the accept loop logs, backs off and serves again 
   const [early, late] = [clients.slice(0, 30), clients.slice(30)];
   for (const client of early) client.close();
   for (const client of late) {
-    assert.deepEqual(
-      await echo(client, Uint8Array.of(1, 2, 3)),
-      Uint8Array.of(1, 2, 3),
-    );
+    await assertEchoes(client, Uint8Array.of(1, 2, 3));
     client.close();
   }
   await die(ports.http);
@@ -46,7 +36,7 @@ Deno.test("out of descriptors, the accept loop logs, backs off and serves again 
   assert.ok(warnings.length <= 2, `not rate-limited: ${warnings.length} lines`);
 });
 
-Deno.test("after a churn of connects, resets and disconnects, descriptors and memory return", async () => {
+test("after a churn of connects, resets and disconnects, descriptors and memory return", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--log-level",
@@ -54,7 +44,7 @@ Deno.test("after a churn of connects, resets and disconnects, descriptors and me
   ]);
   const ports = await service.ports();
   const warmUp = await connect(ports.echo);
-  await echo(warmUp, new Uint8Array(64 * 1024));
+  await assertEchoes(warmUp, new Uint8Array(64 * 1024));
   warmUp.close();
   await service.stderr.waitFor("client=1 remote=127.0.0.1:");
   const descriptors = await service.descriptors();
@@ -66,7 +56,7 @@ Deno.test("after a churn of connects, resets and disconnects, descriptors and me
       const conn = await connect(ports.echo);
       switch (i % 3) {
         case 0: // a well-behaved client
-          await echo(conn, new Uint8Array(1000).fill(i));
+          await assertEchoes(conn, new Uint8Array(1000).fill(i));
           break;
         case 1: // a reset: closed with echoed bytes still unread
           await conn.write(new Uint8Array(4096));

@@ -4,6 +4,7 @@ import { type EchoResult, handleEchoConnection } from "../src/echo.ts";
 import { MAX_PROXY_HEADER_BYTES } from "../src/proxy_protocol.ts";
 import { ProxyHeaderError, readProxyHeader } from "../src/read_proxy_header.ts";
 import { FakeTime } from "./_fake_time.ts";
+import { stub } from "./_stub.ts";
 import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
 import {
   anyHeader,
@@ -153,7 +154,8 @@ Deno.test("readProxyHeader() closes on any corrupted header, echoing nothing, wi
 });
 
 Deno.test("readProxyHeader() closes at once on bytes no header begins with, without waiting for more", async () => {
-  using time = new FakeTime();
+  using time = new FakeTime(0);
+  using _now = stub(performance, "now", () => time.now);
   const [server, client] = memoryStreamPair();
   const read = readProxyHeader(server, { timeoutMs: 5_000 });
   let endedAt: number | undefined;
@@ -189,7 +191,8 @@ Deno.test("readProxyHeader() ends a connection closed before a whole header as p
 
 Deno.test("readProxyHeader() closes a client that sends no whole header by the deadline, not before", async () => {
   for (const sent of [new Uint8Array(0), v4Header.bytes.subarray(0, 27)]) {
-    using time = new FakeTime();
+    using time = new FakeTime(0);
+    using _now = stub(performance, "now", () => time.now);
     const [server, client] = memoryStreamPair();
     const read = readProxyHeader(server, { timeoutMs: 3_000 });
     let endedAt: number | undefined;
@@ -198,8 +201,10 @@ Deno.test("readProxyHeader() closes a client that sends no whole header by the d
     await time.tickAsync(2_000);
     if (sent.length > 0) await client.write(sent);
     await time.tickAsync(999);
+    await time.runMicrotasks();
     assert.equal(endedAt, undefined);
     await time.tickAsync(1);
+    await time.runMicrotasks();
     assert.equal(endedAt, 3_000);
     const ended = await read;
     assert.equal(ended.kind === "ended" && ended.result.reason, "proxy_header");

@@ -7,14 +7,21 @@ import {
   serveEcho,
   type ServeEchoOptions,
 } from "../src/serve_echo.ts";
+import { assertEchoes, bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
-import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
+import {
+  type MemoryStream,
+  type MemoryStreamOptions,
+  memoryStreamPair,
+} from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
+import { settlement } from "./_settlement.ts";
+import { stub } from "./_stub.ts";
+import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-const bytes = (text: string) => new TextEncoder().encode(text);
 
 /** A listener whose clients and accept failures the test hands in, in order. */
 class ScriptedListener implements EchoListener {
@@ -28,8 +35,12 @@ class ScriptedListener implements EchoListener {
    * Makes a connected in-memory client; its server end goes to the next
    * accept. Each read of its `remoteAddr` counts in `reads`, if given.
    */
-  connect(port: number, reads = { remoteAddr: 0 }): MemoryStream {
-    const [server, client] = memoryStreamPair();
+  connect(
+    port: number,
+    options: MemoryStreamOptions & { reads?: { remoteAddr: number } } = {},
+  ): MemoryStream {
+    const { reads = { remoteAddr: 0 }, ...streamOptions } = options;
+    const [server, client] = memoryStreamPair(streamOptions);
     const remoteAddr: Deno.NetAddr = {
       transport: "tcp",
       hostname: "192.0.2.1",
@@ -112,12 +123,7 @@ function osError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-async function assertEchoes(client: MemoryStream, text: string): Promise<void> {
-  await client.write(bytes(text));
-  assert.deepEqual(await readExactly(client, text.length), bytes(text));
-}
-
-Deno.test("serveEcho() takes a failed accept as one client's and goes on", async () => {
+test("serveEcho() takes a failed accept as one client's and goes on", async () => {
   const { listener, log, stop } = serve();
   listener.fail(
     osError("ENOTCONN", "Transport endpoint is not connected (os error 107)"),
@@ -130,7 +136,7 @@ Deno.test("serveEcho() takes a failed accept as one client's and goes on", async
   await stop();
 });
 
-Deno.test("serveEcho() keeps a client's fault from touching other clients", async () => {
+test("serveEcho() keeps a client's fault from touching other clients", async () => {
   const { listener, log, stop } = serve();
   const faulty = listener.connect(1);
   const healthy = listener.connect(2);
@@ -146,8 +152,9 @@ Deno.test("serveEcho() keeps a client's fault from touching other clients", asyn
   await stop();
 });
 
-Deno.test("serveEcho() logs a client's start at debug level and its end in one line at info", async () => {
+test("serveEcho() logs a client's start at debug level and its end in one line at info", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
   const client = listener.connect(5555);
   await assertEchoes(client, "hello");
@@ -161,7 +168,7 @@ Deno.test("serveEcho() logs a client's start at debug level and its end in one l
   ]);
 });
 
-Deno.test("serveEcho() logs an unexpected stream error as a warning, with the error", async () => {
+test("serveEcho() logs an unexpected stream error as a warning, with the error", async () => {
   const { listener, log, stop } = serve();
   const client = listener.connect(1);
   client.reset(new Deno.errors.InvalidData("bad frame"));
@@ -172,7 +179,7 @@ Deno.test("serveEcho() logs an unexpected stream error as a warning, with the er
   await stop();
 });
 
-Deno.test("serveEcho() with proxyProtocol echoes what follows the header and logs the client's address, the balancer's as proxy", async () => {
+test("serveEcho() with proxyProtocol echoes what follows the header and logs the client's address, the balancer's as proxy", async () => {
   const { listener, log, stop } = serve({ proxyProtocol: true });
   const client = listener.connect(40000);
   await client.write(
@@ -194,7 +201,7 @@ Deno.test("serveEcho() with proxyProtocol echoes what follows the header and log
   );
 });
 
-Deno.test("serveEcho() with proxyProtocol writes IPv6 clients bracketed and IPv4-mapped ones as IPv4, and keeps the socket's address for LOCAL", async () => {
+test("serveEcho() with proxyProtocol writes IPv6 clients bracketed and IPv4-mapped ones as IPv4, and keeps the socket's address for LOCAL", async () => {
   const { listener, log, stop } = serve({ proxyProtocol: true });
   const mapped = [...Array(10).fill(0), 0xff, 0xff, 198, 51, 100, 7];
   const v6 = [0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 7];
@@ -232,8 +239,9 @@ Deno.test("serveEcho() with proxyProtocol writes IPv6 clients bracketed and IPv4
   ]);
 });
 
-Deno.test("serveEcho() with proxyProtocol closes a client with a bad header at once, counts it and logs the flood once a second", async () => {
+test("serveEcho() with proxyProtocol closes a client with a bad header at once, counts it and logs the flood once a second", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, sample, stop } = serve({ proxyProtocol: true });
   for (let port = 1; port <= 5; port++) {
     const client = listener.connect(port);
@@ -253,7 +261,8 @@ Deno.test("serveEcho() with proxyProtocol closes a client with a bad header at o
   );
   assert.deepEqual(log.lines.filter((line) => line.startsWith("warning")), [
     'warning: bad PROXY protocol header remote=192.0.2.1:1 error="not a PROXY protocol header"',
-    'warning: bad PROXY protocol header remote=192.0.2.1:6 error="v1 header with a bad port" held_back=4',
+    'warning: bad PROXY protocol header remote=192.0.2.1:5 error="not a PROXY protocol header" held_back=3',
+    'warning: bad PROXY protocol header remote=192.0.2.1:6 error="v1 header with a bad port"',
   ]);
   assert.equal(
     await sample(
@@ -264,8 +273,9 @@ Deno.test("serveEcho() with proxyProtocol closes a client with a bad header at o
   assert.equal(await sample("echoserver_echo_bytes_total"), 0);
 });
 
-Deno.test("serveEcho() with proxyProtocol closes a client that sends no header at the idle timeout", async () => {
+test("serveEcho() with proxyProtocol closes a client that sends no header at the idle timeout", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve({ proxyProtocol: true });
   const silent = listener.connect(1);
   await time.tickAsync(timeouts.initialMs - 1);
@@ -279,7 +289,7 @@ Deno.test("serveEcho() with proxyProtocol closes a client that sends no header a
   await stop();
 });
 
-Deno.test("serveEcho() without proxyProtocol echoes a PROXY header like any other bytes", async () => {
+test("serveEcho() without proxyProtocol echoes a PROXY header like any other bytes", async () => {
   const { listener, stop } = serve();
   await assertEchoes(
     listener.connect(1),
@@ -288,8 +298,9 @@ Deno.test("serveEcho() without proxyProtocol echoes a PROXY header like any othe
   await stop();
 });
 
-Deno.test("serveEcho() counts connections, bytes and durations in its metrics", async () => {
+test("serveEcho() counts connections, bytes and durations in its metrics", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, sample, stop } = serve({ maxConnections: 2 });
   listener.fail(osError("ENOTCONN", "Transport endpoint is not connected"));
   const closing = listener.connect(1);
@@ -331,7 +342,7 @@ Deno.test("serveEcho() counts connections, bytes and durations in its metrics", 
   }
 });
 
-Deno.test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
+test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
   const { listener, log, stop } = serve();
   const clients = [listener.connect(1), listener.connect(2)];
   for (const client of clients) await assertEchoes(client, "open");
@@ -348,14 +359,29 @@ Deno.test("serveEcho() on abort closes the listener and ends once its connection
   assert.equal(log.lines.some((line) => line.startsWith("warning")), false);
 });
 
-Deno.test("serveEcho() with the signal already aborted closes the listener at once", async () => {
+test("serveEcho() on abort settles only once a client that stopped reading is cut off, 1 s on", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
+  const { listener, served, stop } = serve();
+  const stalled = listener.connect(1, { lockstep: true });
+  await stalled.write(bytes("never read"));
+  const stopped = settlement(served, time);
+  const stopping = stop();
+  await time.tickAsync(999);
+  await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(stopped.at, 1_000);
+  await stopping;
+});
+
+test("serveEcho() with the signal already aborted closes the listener at once", async () => {
   const { listener, log, served } = serve({ signal: AbortSignal.abort() });
   await served;
   assert.equal(listener.closed, true);
   assert.deepEqual(log.lines, []);
 });
 
-Deno.test("serveEcho() closes a client over --max-connections at once and serves the next when a slot frees", async () => {
+test("serveEcho() closes a client over --max-connections at once and serves the next when a slot frees", async () => {
   const { listener, log, stop } = serve({ maxConnections: 2 });
   const first = listener.connect(1);
   const second = listener.connect(2);
@@ -379,29 +405,45 @@ Deno.test("serveEcho() closes a client over --max-connections at once and serves
   await stop();
 });
 
-Deno.test("serveEcho() logs a flood of failures once a second, with a count", async () => {
+test("serveEcho() logs a flood of clients over the limit once a second, with a count, and counts each", async () => {
   using time = new FakeTime();
-  const { listener, log, stop } = serve({ maxConnections: 1 });
+  using _now = stub(performance, "now", () => time.now);
+  const { listener, log, sample, stop } = serve({ maxConnections: 1 });
   await assertEchoes(listener.connect(1), "holding the only slot");
-  const rejected = Array.from(
-    { length: 5 },
-    (_, i) => listener.connect(100 + i),
-  );
-  for (const client of rejected) {
-    assert.equal(await client.read(new Uint8Array(1)), null);
+  const limitLines = () => log.lines.filter((line) => /limit/.test(line));
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await listener.connect(100 + i).read(new Uint8Array(1)), null);
   }
-  await time.tickAsync(1_000);
-  const last = listener.connect(200);
-  assert.equal(await last.read(new Uint8Array(1)), null);
-  assert.deepEqual(log.lines.filter((line) => line.startsWith("warning")), [
+  assert.deepEqual(limitLines(), [
+    "info: connection ended client=2 remote=192.0.2.1:100 reason=limit",
     "warning: connection limit reached max_connections=1",
-    "warning: connection limit reached max_connections=1 held_back=4",
   ]);
+  assert.equal(await sample("echoserver_echo_connections_rejected_total"), 5);
+
+  // Once the flood stops, the latest line held back goes out a second on.
+  await time.tickAsync(999);
+  await time.runMicrotasks();
+  assert.equal(limitLines().length, 2);
+  await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.deepEqual(limitLines().slice(2).sort(), [
+    "info: connection ended client=6 remote=192.0.2.1:104 reason=limit held_back=3",
+    "warning: connection limit reached max_connections=1 held_back=3",
+  ]);
+
+  // And shutdown writes at once what is held back.
+  assert.equal(await listener.connect(200).read(new Uint8Array(1)), null);
+  assert.equal(limitLines().length, 4);
   await stop();
+  assert.deepEqual(limitLines().slice(4).sort(), [
+    "info: connection ended client=7 remote=192.0.2.1:200 reason=limit",
+    "warning: connection limit reached max_connections=1",
+  ]);
 });
 
-Deno.test("serveEcho() backs off while out of descriptors instead of spinning, then serves again", async () => {
+test("serveEcho() backs off while out of descriptors instead of spinning, then serves again", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
   for (let i = 0; i < 3; i++) {
     listener.fail(osError("EMFILE", "Too many open files (os error 24)"));
@@ -421,8 +463,9 @@ Deno.test("serveEcho() backs off while out of descriptors instead of spinning, t
   await stop();
 });
 
-Deno.test("serveEcho() stops at once when aborted during a back-off", async () => {
-  using _time = new FakeTime();
+test("serveEcho() stops at once when aborted during a back-off", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
   listener.fail(
     osError("ENFILE", "Too many open files in system (os error 23)"),
@@ -432,14 +475,14 @@ Deno.test("serveEcho() stops at once when aborted during a back-off", async () =
   assert.equal(listener.closed, true);
 });
 
-Deno.test("serveEcho() below info level builds no log fields for a connection that ends normally", async () => {
+test("serveEcho() below info level builds no log fields for a connection that ends normally", async () => {
   const lines: string[] = [];
   const logger = new Logger("warning", { write: (line) => lines.push(line) });
   const { listener, stop } = serve({ logger, maxConnections: 1 });
   const reads = { remoteAddr: 0 };
-  const quiet = listener.connect(1, reads);
+  const quiet = listener.connect(1, { reads });
   await assertEchoes(quiet, "hello");
-  const overLimit = listener.connect(2, reads);
+  const overLimit = listener.connect(2, { reads });
   await overLimit.read(new Uint8Array(1)); // closed at once
   quiet.closeWrite();
   await stop();

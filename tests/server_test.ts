@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import type { Config } from "../src/config.ts";
 import { ListenError, type RunningServer, startServer } from "../src/server.ts";
+import { assertEchoes, bytes, connect } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { readExactly } from "./_read.ts";
+import { stub } from "./_stub.ts";
+import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-const bytes = (text: string) => new TextEncoder().encode(text);
 
 function loopbackConfig(ports = { echo: 0, http: 0 }): Config {
   return {
@@ -47,22 +49,6 @@ function serve(draining?: AbortSignal): RunningServer & {
   };
 }
 
-async function assertEchoes(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  const [echoed] = await Promise.all([
-    readExactly(conn, data.length),
-    conn.write(data).then(async function writeRest(written): Promise<void> {
-      if (written < data.length) {
-        await conn.write(data.subarray(written)).then(writeRest);
-      }
-    }),
-  ]);
-  assert.deepEqual(echoed, data);
-}
-
-function connect({ hostname, port }: Deno.NetAddr): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname, port });
-}
-
 function randomBytes(size: number): Uint8Array {
   const data = new Uint8Array(size);
   for (let offset = 0; offset < size; offset += 65_536) {
@@ -71,7 +57,7 @@ function randomBytes(size: number): Uint8Array {
   return data;
 }
 
-Deno.test("startServer() echoes over TCP and answers the health check", async () => {
+test("startServer() echoes over TCP and answers the health check", async () => {
   await using server = serve();
   using conn = await connect(server.echoAddr);
   await assertEchoes(conn, bytes("hey there\n"));
@@ -79,13 +65,13 @@ Deno.test("startServer() echoes over TCP and answers the health check", async ()
   assert.equal(await response.text(), "ok computer");
 });
 
-Deno.test("startServer() echoes 1 MiB of binary data unchanged", async () => {
+test("startServer() echoes 1 MiB of binary data unchanged", async () => {
   await using server = serve();
   using conn = await connect(server.echoAddr);
   await assertEchoes(conn, randomBytes(1 << 20));
 });
 
-Deno.test("startServer() serves 100 concurrent clients, each its own bytes", async () => {
+test("startServer() serves 100 concurrent clients, each its own bytes", async () => {
   await using server = serve();
   const conns = await Promise.all(
     Array.from({ length: 100 }, () => connect(server.echoAddr)),
@@ -101,7 +87,7 @@ Deno.test("startServer() serves 100 concurrent clients, each its own bytes", asy
   }
 });
 
-Deno.test("startServer() keeps serving after a client resets its connection", async () => {
+test("startServer() keeps serving after a client resets its connection", async () => {
   await using server = serve();
   const resetter = await connect(server.echoAddr);
   await resetter.write(randomBytes(256 * 1024));
@@ -116,7 +102,7 @@ Deno.test("startServer() keeps serving after a client resets its connection", as
   await assertEchoes(next, bytes("after the reset"));
 });
 
-Deno.test("startServer() keeps serving after a client disconnects", async () => {
+test("startServer() keeps serving after a client disconnects", async () => {
   await using server = serve();
   (await connect(server.echoAddr)).close();
   await server.log.waitFor("client=1 remote=127.0.0.1:");
@@ -125,7 +111,7 @@ Deno.test("startServer() keeps serving after a client disconnects", async () => 
   await assertEchoes(next, bytes("after the disconnect"));
 });
 
-Deno.test("POST /die answers bye bye, then closes both listeners and open echo connections", async () => {
+test("POST /die answers bye bye, then closes both listeners and open echo connections", async () => {
   const server = serve();
   using conn = await connect(server.echoAddr);
   await assertEchoes(conn, bytes("before"));
@@ -144,8 +130,9 @@ Deno.test("POST /die answers bye bye, then closes both listeners and open echo c
   );
 });
 
-Deno.test("startServer() drops idle clients on the fake clock, over real sockets", async () => {
+test("startServer() drops idle clients on the fake clock, over real sockets", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   await using server = serve();
   using silent = await connect(server.echoAddr);
   await server.log.waitFor("connection opened client=1 ");
@@ -189,7 +176,7 @@ Deno.test("startServer() names the address in use and leaves nothing open", () =
   }
 });
 
-Deno.test("startServer() with the signal already aborted stops at once", async () => {
+test("startServer() with the signal already aborted stops at once", async () => {
   const shutdown = new AbortController();
   shutdown.abort("before start");
   const log = new LineCapture();
@@ -203,8 +190,9 @@ Deno.test("startServer() with the signal already aborted stops at once", async (
   ]);
 });
 
-Deno.test("GET /metrics reads back exact counts of known echo and HTTP traffic", async () => {
+test("GET /metrics reads back exact counts of known echo and HTTP traffic", async () => {
   using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   await using server = serve();
   const closing = await connect(server.echoAddr);
   await assertEchoes(closing, bytes("0123456789"));
@@ -253,7 +241,7 @@ Deno.test("GET /metrics reads back exact counts of known echo and HTTP traffic",
   assert.ok(samples.get("process_cpu_seconds_total")! > 0);
 });
 
-Deno.test("startServer() once draining answers /readyz with 503 and serves everything else", async () => {
+test("startServer() once draining answers /readyz with 503 and serves everything else", async () => {
   const draining = new AbortController();
   await using server = serve(draining.signal);
   const status = async (path: string, method = "GET") => {

@@ -1,0 +1,365 @@
+/**
+ * Mutation testing by hand-picked mutants: each breaks one promise the README
+ * makes (a timeout, a bound, a limit, a count, a status, the order of
+ * shutdown) with a one-line change to `src/`, and the tests named with it
+ * must then fail. Run with `deno task mutate`, optionally with words that
+ * pick mutants by name.
+ *
+ * Each mutant is applied to a copy of the project in a temporary directory,
+ * never to `src/` itself, and its tests run there under a time limit. The
+ * script prints one line per mutant, `killed` (by the first test that
+ * failed) or `SURVIVED`, and exits 1
+ * if any survived, or if a mutant's line is no longer in its file (then the
+ * list below needs updating, not the code).
+ *
+ * @module
+ */
+
+/** One break of one promise. */
+interface Mutant {
+  /** The promise it breaks, as the README says it. */
+  name: string;
+  /** The file under `src/` it changes. */
+  file: string;
+  /** Text that occurs exactly once in the file. */
+  from: string;
+  /** What it becomes. */
+  to: string;
+  /** The test files under `tests/` that must catch it. */
+  tests: string[];
+}
+
+const ECHO = ["echo_test.ts"];
+const SERVE = ["serve_echo_test.ts"];
+const MAIN = ["main_test.ts"];
+
+/** The README's promises, broken one at a time. */
+const MUTANTS: Mutant[] = [
+  // Echo: timeouts and the drain.
+  {
+    name: "a silent client is dropped at the initial timeout",
+    file: "echo.ts",
+    from: "    timeouts.initialMs,",
+    to: "    timeouts.refreshMs,",
+    tests: ECHO,
+  },
+  {
+    name: "each chunk moves the deadline to the refresh timeout",
+    file: "echo.ts",
+    from: "      deadline.reset(timeouts.refreshMs);",
+    to: "      deadline.reset(timeouts.initialMs);",
+    tests: ECHO,
+  },
+  {
+    name: "the server's own writes do not move the deadline",
+    file: "echo.ts",
+    from: "      writing = false;",
+    to: "      writing = false; deadline.reset(timeouts.refreshMs);",
+    tests: ECHO,
+  },
+  {
+    name: "at shutdown a client that stopped reading is closed after 1 s",
+    file: "echo.ts",
+    from: "    drainMs = 1_000,",
+    to: "    drainMs = 100,",
+    tests: ECHO,
+  },
+  {
+    name: "the drain never puts off a sooner idle deadline",
+    file: "echo.ts",
+    from: "    if (writing) deadline.limit(drainMs);",
+    to: "    if (writing) deadline.reset(drainMs);",
+    tests: ECHO,
+  },
+  {
+    name: "at shutdown a connection waiting to read closes at once",
+    file: "echo.ts",
+    from: '    else end("shutdown");',
+    to: "    else deadline.limit(drainMs);",
+    tests: ECHO,
+  },
+  {
+    name: "the read buffer starts at 1 KiB",
+    file: "echo.ts",
+    from: "const MIN_READ_SIZE = 1024;",
+    to: "const MIN_READ_SIZE = 2048;",
+    tests: ECHO,
+  },
+  {
+    name: "the read buffer grows to 64 KiB at most",
+    file: "echo.ts",
+    from: "const MAX_READ_SIZE = 64 * 1024;",
+    to: "const MAX_READ_SIZE = 128 * 1024;",
+    tests: [...ECHO, "faults_test.ts"],
+  },
+  {
+    name: "a reset ends as reset, any other error as error",
+    file: "echo.ts",
+    from: 'isBroken(error) ? "reset" : "error"',
+    to: 'isBroken(error) ? "error" : "reset"',
+    tests: ECHO,
+  },
+  // Idle deadlines.
+  {
+    name: "limit() only ever brings a deadline sooner",
+    file: "idle_deadline.ts",
+    from: "    if (performance.now() + ms < entry.expiresAt) this.reset(ms);",
+    to: "    this.reset(ms);",
+    tests: ["idle_deadline_test.ts", ...ECHO],
+  },
+  {
+    name: "no deadline timer outlives its last connection",
+    file: "idle_deadline.ts",
+    from: "      clearTimeout(this.#timer);",
+    to: "",
+    tests: ECHO,
+  },
+  // The accept loop: limit, back-off, logs, metrics, shutdown.
+  {
+    name: "--max-connections clients are served, the next is closed",
+    file: "serve_echo.ts",
+    from: "    if (clients.size >= maxConnections) {",
+    to: "    if (clients.size > maxConnections) {",
+    tests: SERVE,
+  },
+  {
+    name: "each client over the limit is counted",
+    file: "serve_echo.ts",
+    from: "      metrics.rejected.inc();",
+    to: "",
+    tests: SERVE,
+  },
+  {
+    name: "connection ended lines for the limit are throttled",
+    file: "serve_echo.ts",
+    from: "      rejectionEnds.info(",
+    to: "      logger.info(",
+    tests: SERVE,
+  },
+  {
+    name: "floods are logged at most once a second",
+    file: "serve_echo.ts",
+    from: "const WARNING_INTERVAL_MS = 1_000;",
+    to: "const WARNING_INTERVAL_MS = 500;",
+    tests: SERVE,
+  },
+  {
+    name: "out of descriptors, accept backs off from 10 ms",
+    file: "serve_echo.ts",
+    from: "const ACCEPT_BACKOFF_MS = { first: 10, max: 1_000 };",
+    to: "const ACCEPT_BACKOFF_MS = { first: 20, max: 1_000 };",
+    tests: SERVE,
+  },
+  {
+    name: "the back-off is cut short by shutdown",
+    file: "serve_echo.ts",
+    from: "        await pause(backoffMs, signal);",
+    to: "        await pause(backoffMs, new AbortController().signal);",
+    tests: SERVE,
+  },
+  {
+    name: "on shutdown the echo listener closes",
+    file: "serve_echo.ts",
+    from: "  onAbort(signal, () => listener.close());",
+    to: "",
+    tests: SERVE,
+  },
+  {
+    name: "shutdown waits for every echo connection to end",
+    file: "serve_echo.ts",
+    from: "  await Promise.all(clients);",
+    to: "",
+    tests: SERVE,
+  },
+  {
+    name: "a flood's held-back line goes out once the flood stops",
+    file: "throttled_log.ts",
+    from: "      pause(this.#quietUntil - now, this.#signal)",
+    to: "      pause(this.#quietUntil - now + 1_000, this.#signal)",
+    tests: SERVE,
+  },
+  {
+    name: "a held-back line goes out at shutdown, leaving no timer",
+    file: "throttled_log.ts",
+    from: "      pause(this.#quietUntil - now, this.#signal)",
+    to: "      pause(this.#quietUntil - now, new AbortController().signal)",
+    tests: SERVE,
+  },
+  // The service: HTTP, shutdown and signals.
+  {
+    name: "GET /healthcheck answers ok computer",
+    file: "http_app.ts",
+    from: '    .get("/healthcheck", (c) => c.text("ok computer"))',
+    to: '    .get("/healthcheck", (c) => c.text("ok"))',
+    tests: ["http_app_test.ts"],
+  },
+  {
+    name: "/readyz answers 503 once shutdown begins",
+    file: "http_app.ts",
+    from: 'draining?.aborted ? c.text("shutting down", 503)',
+    to: 'draining?.aborted ? c.text("shutting down", 200)',
+    tests: ["http_app_test.ts"],
+  },
+  {
+    name: "POST /die shuts the whole service down",
+    file: "server.ts",
+    from: '      onDie: () => shutdown.abort("POST /die"),',
+    to: "      onDie: () => {},",
+    tests: ["server_test.ts"],
+  },
+  {
+    name: "on shutdown the HTTP server stops",
+    file: "server.ts",
+    from: "    http.shutdown();",
+    to: "",
+    tests: ["server_test.ts"],
+  },
+  {
+    name: "a second SIGTERM exits 143",
+    file: "shutdown_signals.ts",
+    from: "const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;",
+    to: "const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 14 } as const;",
+    tests: ["shutdown_signals_test.ts"],
+  },
+  {
+    name: "SIGTERM turns /readyz to 503 at once",
+    file: "shutdown_signals.ts",
+    from: "      draining.abort(signal);",
+    to: "",
+    tests: ["shutdown_signals_test.ts"],
+  },
+  {
+    name: "SIGINT stops at once, without the delay",
+    file: "shutdown_signals.ts",
+    from: '      if (signal === "SIGTERM" && delayMs > 0) {',
+    to: "      if (delayMs > 0) {",
+    tests: MAIN,
+  },
+  {
+    name: "shutdown begun another way cuts the delay short",
+    file: "shutdown_signals.ts",
+    from: "        pause(delayMs, shutdown.signal)",
+    to: "        pause(delayMs, new AbortController().signal)",
+    tests: ["shutdown_signals_test.ts"],
+  },
+  // The defaults the README's table states.
+  {
+    name: "the idle timeout defaults to 5 s",
+    file: "config.ts",
+    from: '  default: "5",',
+    to: '  default: "6",',
+    tests: ["config_test.ts"],
+  },
+  {
+    name: "the idle refresh defaults to 30 s",
+    file: "config.ts",
+    from: '  default: "30",',
+    to: '  default: "31",',
+    tests: ["config_test.ts"],
+  },
+  {
+    name: "--max-connections defaults to 10000",
+    file: "config.ts",
+    from: '  default: "10000",',
+    to: '  default: "1000",',
+    tests: ["config_test.ts"],
+  },
+];
+
+/** The most a mutant's test run may take; a test's own limit is shorter. */
+const RUN_LIMIT_MS = 120_000;
+const ROOT = new URL("..", import.meta.url).pathname;
+/** What the tests need of the project. */
+const COPIED = ["main.ts", "deno.json", "deno.lock", "src", "tests", "deploy"];
+const TEST_FLAGS = [
+  "--no-check",
+  "--fail-fast",
+  "--allow-net",
+  "--allow-env",
+  "--allow-run",
+  "--allow-read",
+];
+
+/** `killed` by the first test that failed, or why not. */
+type Outcome = `killed by ${string}` | "SURVIVED" | "not found";
+
+async function main(words: string[]): Promise<number> {
+  const chosen = MUTANTS.filter((mutant) =>
+    words.every((word) => mutant.name.includes(word))
+  );
+  const copy = await Deno.makeTempDir({ prefix: "echoserver-mutate-" });
+  const outcomes: [Mutant, Outcome, number][] = [];
+  try {
+    if (!await run("cp", ["-r", ...COPIED, copy], ROOT)) {
+      throw new Error(`cannot copy the project to ${copy}`);
+    }
+    // Unmutated, the same tests must pass, or no kill would mean anything.
+    const files = [...new Set(chosen.flatMap((mutant) => mutant.tests))];
+    if (!(await runTests(copy, files)).success) {
+      console.log(`the tests fail without any mutant: ${files.join(" ")}`);
+      return 1;
+    }
+    for (const mutant of chosen) {
+      const started = performance.now();
+      const outcome = await tryMutant(copy, mutant);
+      const seconds = (performance.now() - started) / 1000;
+      outcomes.push([mutant, outcome, seconds]);
+      console.log(`${mutant.name}: ${outcome} (${seconds.toFixed(1)} s)`);
+    }
+  } finally {
+    await Deno.remove(copy, { recursive: true });
+  }
+  const killed = outcomes.filter(([, outcome]) => outcome.startsWith("killed"));
+  console.log(`\n${killed.length} of ${outcomes.length} mutants killed`);
+  return killed.length === outcomes.length ? 0 : 1;
+}
+
+/** Applies one mutant to the copy, runs its tests, and puts the file back. */
+async function tryMutant(copy: string, mutant: Mutant): Promise<Outcome> {
+  const path = `${copy}/src/${mutant.file}`;
+  const original = await Deno.readTextFile(path);
+  if (original.split(mutant.from).length !== 2) return "not found";
+  try {
+    await Deno.writeTextFile(path, original.replace(mutant.from, mutant.to));
+    const { success, failed } = await runTests(copy, mutant.tests);
+    return success ? "SURVIVED" : `killed by ${failed ?? "the run limit"}`;
+  } finally {
+    await Deno.writeTextFile(path, original);
+  }
+}
+
+/** Runs test files of the copy: whether they passed, and the first failure. */
+async function runTests(
+  copy: string,
+  files: string[],
+): Promise<{ success: boolean; failed?: string }> {
+  const { success, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["test", ...TEST_FLAGS, ...files.map((file) => `tests/${file}`)],
+    cwd: copy,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "null",
+    signal: AbortSignal.timeout(RUN_LIMIT_MS),
+  }).output();
+  const failed = new TextDecoder().decode(stdout).match(
+    /^(.*) \.\.\. FAILED/m,
+  )?.[1];
+  return { success, failed: failed && `"${failed}"` };
+}
+
+/** Runs a command quietly in `cwd`: whether it passed. */
+async function run(
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<boolean> {
+  const { success } = await new Deno.Command(command, {
+    args,
+    cwd,
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return success;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
