@@ -9,11 +9,12 @@
  *
  * @module
  */
-import { parseConfig, usage } from "./src/config.ts";
+import { type Config, ConfigError, parseConfig, usage } from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
 import { Logger } from "./src/log.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
+import { readSettingFiles } from "./src/setting_files.ts";
 import { abortOnSignals } from "./src/shutdown_signals.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -32,7 +33,18 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const { config } = commandLine;
+  let config: Config;
+  try {
+    config = await readSettingFiles(commandLine.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`echoserver: ${error.message}`);
+    return 2;
+  } finally {
+    // Its files read, the service has nothing more to read: a task or binary
+    // may grant --allow-read for paths it cannot know, and loses it here.
+    Deno.permissions.revokeSync({ name: "read" });
+  }
   const logger = new Logger(config.logLevel, { format: config.logFormat });
   const shutdown = new AbortController();
   const draining = new AbortController();
@@ -54,8 +66,15 @@ async function main(): Promise<number> {
     delayMs: config.shutdownDelayMs,
     logger,
   });
-  console.log(`echo listening on ${formatHostPort(server.echoAddr)}`);
-  console.log(`http listening on http://${formatHostPort(server.httpAddr)}/`);
+  const [echoScheme, httpScheme] = config.tls
+    ? ["tls://", "https"]
+    : ["", "http"];
+  console.log(
+    `echo listening on ${echoScheme}${formatHostPort(server.echoAddr)}`,
+  );
+  console.log(
+    `http listening on ${httpScheme}://${formatHostPort(server.httpAddr)}/`,
+  );
   await server.finished;
   removeSignalListeners();
   return 0;

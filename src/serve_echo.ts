@@ -75,6 +75,7 @@ export async function serveEcho(
   onAbort(signal, () => listener.close());
   const acceptFailures = new ThrottledLog(logger, WARNING_INTERVAL_MS);
   const rejections = new ThrottledLog(logger, WARNING_INTERVAL_MS);
+  const handshakeFailures = new ThrottledLog(logger, WARNING_INTERVAL_MS);
   const echoOptions = { ...options, bytesCounter: metrics.bytesEchoed };
 
   const clients = new Set<Promise<void>>();
@@ -116,7 +117,10 @@ export async function serveEcho(
       });
       continue;
     }
-    const client = serveClient(id, conn, echoOptions, options);
+    const client = serveClient(id, conn, echoOptions, {
+      ...options,
+      handshakeFailures,
+    });
     clients.add(client);
     client.then(() => clients.delete(client));
   }
@@ -127,7 +131,9 @@ async function serveClient(
   id: number,
   conn: EchoConn,
   echoOptions: EchoOptions,
-  { logger, metrics }: ServeEchoOptions,
+  { logger, metrics, handshakeFailures }: ServeEchoOptions & {
+    handshakeFailures: ThrottledLog;
+  },
 ): Promise<void> {
   const started = performance.now();
   const client = describe(id, conn);
@@ -150,6 +156,13 @@ async function serveClient(
   };
   if (reason === "error") logger.warning("connection ended", fields);
   else logger.info("connection ended", fields);
+  // Such as plaintext clients on the TLS port: worth a look, not a line each.
+  if (reason === "handshake") {
+    handshakeFailures.warning("TLS handshake failed", {
+      remote: client.remote,
+      error: fields.error,
+    });
+  }
 }
 
 /** The fields that name a client in its log lines. */

@@ -93,7 +93,10 @@ export function startServer(
 
   const listener = listen(
     config.echo,
-    () => Deno.listen({ ...config.echo, transport: "tcp" }),
+    () =>
+      config.tls
+        ? Deno.listenTls({ ...config.echo, ...config.tls })
+        : Deno.listen({ ...config.echo, transport: "tcp" }),
   );
   let http: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -109,7 +112,8 @@ export function startServer(
     );
     http = listen(
       config.http,
-      () => Deno.serve({ ...config.http, onListen() {} }, handler),
+      () =>
+        Deno.serve({ ...config.http, ...config.tls, onListen() {} }, handler),
     );
   } catch (error) {
     listener.close();
