@@ -8,7 +8,13 @@ import type { ServerName } from "./servers.ts";
 import { BUSY_CONNECTIONS } from "./settings.ts";
 
 /** The scenarios driven by a load client whose CPU use is recorded. */
-export type LoadScenario = "pingpong1" | "pingpong50" | "stream" | "health";
+export type LoadScenario =
+  | "pingpong1"
+  | "pingpong50"
+  | "stream"
+  | "health"
+  | "tlsStream"
+  | "tlsHandshakes";
 
 /** A summary of one figure, as a target sees it. */
 export interface Summary {
@@ -59,6 +65,19 @@ export const FIGURES = {
     text: "≥0.90x Deno",
     met: ({ ratio }) => atLeast(ratio.toDeno, 0.90),
   }),
+  tlsStreamRate: fig("TLS stream 64 KiB writes, MB/s", "higher", "tlsStream", {
+    text: "≥0.95x Deno",
+    met: ({ ratio }) => atLeast(ratio.toDeno, 0.95),
+  }),
+  tlsHandshakeRate: fig(
+    "TLS handshakes, 1 client, per s",
+    "higher",
+    "tlsHandshakes",
+    {
+      text: "≥0.95x Deno",
+      met: ({ ratio }) => atLeast(ratio.toDeno, 0.95),
+    },
+  ),
   idleKiB: fig("idle memory, KiB/conn", "lower", undefined, {
     text: "≤10 KiB",
     met: ({ median }) => below(median.service, 10, true),

@@ -9,8 +9,9 @@ export interface TestCertificate extends TlsKeyPair {
 
 /**
  * Makes a self-signed P-256 certificate for `localhost` and 127.0.0.1 with
- * `openssl`, valid for a day, in a new temporary directory. Made per test
- * run, so no key is ever committed and none expires in the repository.
+ * `openssl`, valid for a day, in a new temporary directory removed at exit.
+ * Made per run, so no key is ever committed and none expires in the
+ * repository. The benchmark uses it too.
  */
 export async function makeTestCertificate(): Promise<TestCertificate> {
   const dir = await makeTempDir();
@@ -44,9 +45,3 @@ export async function makeTestCertificate(): Promise<TestCertificate> {
     key: await Deno.readTextFile(keyFile),
   };
 }
-
-/** Two certificates for the tests of a file, made once. */
-export const [CERTIFICATE, OTHER_CERTIFICATE] = await Promise.all([
-  makeTestCertificate(),
-  makeTestCertificate(),
-]);

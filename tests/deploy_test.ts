@@ -12,7 +12,7 @@ import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
 import { makeTempDir, writeTextFile } from "./_temp_files.ts";
 import { timeLimited } from "./_time_limit.ts";
-import { CERTIFICATE } from "./_tls.ts";
+import { CERTIFICATE } from "./_certificates.ts";
 
 /** What the echo stop drains for at most, after the shutdown delay. */
 const DRAIN_SECONDS = 1;

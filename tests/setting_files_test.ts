@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type Config, parseConfig } from "../src/config.ts";
 import { readSettingFiles } from "../src/setting_files.ts";
 import { makeTempDir, writeTextFile } from "./_temp_files.ts";
-import { CERTIFICATE, OTHER_CERTIFICATE } from "./_tls.ts";
+import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
 
 const dir = await makeTempDir();
 

@@ -3,7 +3,7 @@ import denoConfig from "../deno.json" with { type: "json" };
 import { makeTempDir, run, writeTextFile } from "./_temp_files.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { timeLimited } from "./_time_limit.ts";
-import { CERTIFICATE, OTHER_CERTIFICATE } from "./_tls.ts";
+import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
 
 const dir = await makeTempDir();
 const tokenFile = `${dir}/die-token`;

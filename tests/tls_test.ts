@@ -7,7 +7,7 @@ import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { readExactly } from "./_read.ts";
 import { timeLimited } from "./_time_limit.ts";
-import { CERTIFICATE } from "./_tls.ts";
+import { CERTIFICATE } from "./_certificates.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
 const bytes = (text: string) => new TextEncoder().encode(text);
