@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { type EchoResult, handleEchoConnection } from "../src/echo.ts";
-import type { Config } from "../src/config.ts";
+import { type Config, parseConfig } from "../src/config.ts";
 import { startServer } from "../src/server.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { readExactly } from "./_read.ts";
+import { LOOPBACK_ANY_PORT } from "./_service_process.ts";
 import { timeLimited } from "./_time_limit.ts";
 import { CERTIFICATE } from "./_certificates.ts";
 
@@ -142,16 +143,15 @@ Deno.test(
   }),
 );
 
+/** The service's defaults on free loopback ports, with a token and TLS. */
 function tlsConfig(): Config {
+  const parsed = parseConfig(
+    [...LOOPBACK_ANY_PORT, "--log-level", "debug", "--die-token", "t0ken"],
+    {},
+  );
+  if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
   return {
-    echo: { hostname: "127.0.0.1", port: 0 },
-    http: { hostname: "127.0.0.1", port: 0 },
-    idle: timeouts,
-    maxConnections: 10_000,
-    shutdownDelayMs: 0,
-    logLevel: "debug",
-    logFormat: "text",
-    dieToken: "t0ken",
+    ...parsed.config,
     tls: { cert: CERTIFICATE.cert, key: CERTIFICATE.key },
   };
 }
