@@ -4,8 +4,9 @@
  * code. SIGTERM first takes the service out of rotation for
  * `--shutdown-delay`; SIGINT stops it at once. Exit codes: 0 after a clean
  * shutdown, 1 when the service cannot start (such as a port in use), 2 for
- * bad flags or environment variables, 130 or 143 for a second SIGINT or
- * SIGTERM once shutdown has begun.
+ * bad flags or environment variables, or files they name that cannot be used
+ * (read once here, before anything listens), 130 or 143 for a second SIGINT
+ * or SIGTERM once shutdown has begun.
  *
  * @module
  */
