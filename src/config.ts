@@ -212,7 +212,7 @@ const DIE_TOKEN_FILE: Setting<string> = {
   env: "ECHOSERVER__DIE_TOKEN_FILE",
   placeholder: "FILE",
   description: "read the die token from FILE, such as a mounted secret;\n" +
-    "one trailing newline is dropped; not with --die-token",
+    "trailing line breaks are dropped; not with --die-token",
   expected: "a file path",
   parse: filePath,
 };

@@ -77,6 +77,7 @@ export async function serveEcho(
   const rejections = new ThrottledLog(logger, WARNING_INTERVAL_MS);
   const handshakeFailures = new ThrottledLog(logger, WARNING_INTERVAL_MS);
   const echoOptions = { ...options, bytesCounter: metrics.bytesEchoed };
+  const clientOptions = { ...options, handshakeFailures };
 
   const clients = new Set<Promise<void>>();
   let nextId = 1;
@@ -117,10 +118,7 @@ export async function serveEcho(
       });
       continue;
     }
-    const client = serveClient(id, conn, echoOptions, {
-      ...options,
-      handshakeFailures,
-    });
+    const client = serveClient(id, conn, echoOptions, clientOptions);
     clients.add(client);
     client.then(() => clients.delete(client));
   }
