@@ -56,9 +56,17 @@ interface Deployment {
       };
       spec: {
         terminationGracePeriodSeconds: number;
-        securityContext: { runAsNonRoot: boolean };
+        securityContext: {
+          runAsNonRoot: boolean;
+          runAsUser?: number;
+          runAsGroup?: number;
+          fsGroup?: number;
+        };
         containers: Container[];
-        volumes: { name: string; secret?: { secretName: string } }[];
+        volumes: {
+          name: string;
+          secret?: { secretName: string; defaultMode?: number };
+        }[];
       };
     };
   };
@@ -180,6 +188,14 @@ function mountedSecret(file: SettingFile): string {
   assert.equal(mount.readOnly, true, `${mount.mountPath} is read-only`);
   const volume = pod.spec.volumes.find(({ name }) => name === mount.name);
   assert.ok(volume?.secret, `${file.path} comes from a Secret`);
+  // Secret files belong to root, and to the fsGroup when one is set; the
+  // default mode is 0644.
+  const mode = volume.secret.defaultMode ?? 0o644;
+  const { runAsGroup, fsGroup } = pod.spec.securityContext;
+  const groupReads = fsGroup !== undefined && fsGroup === runAsGroup &&
+    (mode & 0o040) !== 0;
+  assert.ok(groupReads, `the pod's user reads ${file.path}`);
+  assert.equal(mode & 0o007, 0, `only the pod reads ${file.path}`);
   return volume.secret.secretName;
 }
 
@@ -193,7 +209,7 @@ Deno.test("kubernetes.yaml container args and env give a run config with the tok
   assert.equal(config.logFormat, "json");
 });
 
-Deno.test("kubernetes.yaml mounts each file a setting names from the Secret its header comment creates", () => {
+Deno.test("kubernetes.yaml mounts each file a setting names, read-only and for the pod's user alone, from the Secret its header comment creates", () => {
   const files = podFiles();
   assert.equal(files.length, 3);
   for (const file of files) {
