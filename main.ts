@@ -4,8 +4,9 @@
  * code. SIGTERM first takes the service out of rotation for
  * `--shutdown-delay`; SIGINT stops it at once. Exit codes: 0 after a clean
  * shutdown, 1 when the service cannot start (such as a port in use), 2 for
- * bad flags or environment variables, 130 or 143 for a second SIGINT or
- * SIGTERM once shutdown has begun.
+ * bad flags or environment variables, or files they name that cannot be used
+ * (read once here, before anything listens), 130 or 143 for a second SIGINT
+ * or SIGTERM once shutdown has begun.
  *
  * Log lines go to stderr through a queue that never blocks (src/log_queue.ts);
  * an exit waits up to `LOG_FLUSH_LIMIT_MS` for it to be written. Lines that
@@ -13,13 +14,14 @@
  *
  * @module
  */
-import { parseConfig, usage } from "./src/config.ts";
+import { type Config, ConfigError, parseConfig, usage } from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
 import { formatLogLine, type LogFormat, Logger } from "./src/log.ts";
 import { DROPPED_MESSAGE, LogQueue } from "./src/log_queue.ts";
 import { createMetrics } from "./src/metrics.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
+import { readSettingFiles } from "./src/setting_files.ts";
 import { abortOnSignals } from "./src/shutdown_signals.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -58,9 +60,20 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const { config } = commandLine;
+  logFormat = commandLine.config.logFormat;
+  let config: Config;
+  try {
+    config = await readSettingFiles(commandLine.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    fatal(error.message);
+    return 2;
+  } finally {
+    // Its files read, the service has nothing more to read: a task or binary
+    // may grant --allow-read for paths it cannot know, and loses it here.
+    Deno.permissions.revokeSync({ name: "read" });
+  }
   const metrics = createMetrics();
-  logFormat = config.logFormat;
   const queue = logQueue = new LogQueue({
     onDrop: (lines) => metrics.log.linesDropped.inc(lines),
     droppedLine: (count) =>
@@ -91,8 +104,15 @@ async function main(): Promise<number> {
     delayMs: config.shutdownDelayMs,
     logger,
   });
-  console.log(`echo listening on ${formatHostPort(server.echoAddr)}`);
-  console.log(`http listening on http://${formatHostPort(server.httpAddr)}/`);
+  const [echoScheme, httpScheme] = config.tls
+    ? ["tls://", "https"]
+    : ["", "http"];
+  console.log(
+    `echo listening on ${echoScheme}${formatHostPort(server.echoAddr)}`,
+  );
+  console.log(
+    `http listening on ${httpScheme}://${formatHostPort(server.httpAddr)}/`,
+  );
   clientsLeft = !await server.finished;
   removeSignalListeners();
   return 0;

@@ -52,6 +52,12 @@ export interface StreamResult {
   seconds: number;
 }
 
+/** `openssl s_time`'s count of full handshakes. */
+export interface HandshakeResult {
+  handshakes: number;
+  seconds: number;
+}
+
 /** The health check's outcome, from wrk or from loadgen's `http` mode. */
 export interface HttpResult {
   requestsPerSecond: number;
@@ -147,6 +153,53 @@ export async function runHealth(
     throw new Error(`wrk: ${errors?.[1] ?? `no Requests/sec in ${stdout}`}`);
   }
   return { result: { requestsPerSecond: Number(rate[1]) }, cpu };
+}
+
+/**
+ * loadgen_deno.ts's stream mode over TLS, trusting the certificate in
+ * `caFile`: the C client speaks no TLS.
+ */
+export async function runTlsStream(
+  caFile: string,
+  args: (string | number)[],
+  runMs: number,
+): Promise<LoadRun<StreamResult>> {
+  const loadgen = [
+    ...[Deno.execPath(), "run", "--allow-net", `--allow-read=${caFile}`],
+    ...["bench/loadgen_deno.ts", "--tls", caFile],
+  ];
+  const { stdout, cpu } = await runClient(
+    [...loadgen, "stream", ...args.map(String)],
+    runMs,
+    "loadgen TLS stream",
+  );
+  return { result: JSON.parse(stdout), cpu };
+}
+
+/**
+ * Full TLS handshakes, one after another, for whole `seconds`: `openssl
+ * s_time -new`, which costs the client far less than a Deno client would.
+ */
+export async function runTlsHandshakes(
+  port: number,
+  seconds: number,
+): Promise<LoadRun<HandshakeResult>> {
+  const { stdout, cpu } = await runClient(
+    [
+      ...["openssl", "s_time", "-connect", `127.0.0.1:${port}`],
+      ...["-new", "-time", String(seconds)],
+    ],
+    seconds * 1000,
+    "openssl s_time",
+  );
+  const counted = stdout.match(/^(\d+) connections in (\d+) real seconds/m);
+  if (!counted || Number(counted[1]) === 0) {
+    throw new Error(`openssl s_time: no handshake counted in ${stdout}`);
+  }
+  return {
+    result: { handshakes: Number(counted[1]), seconds: Number(counted[2]) },
+    cpu,
+  };
 }
 
 /**

@@ -8,6 +8,14 @@
  * deno run --allow-net bench/loadgen_deno.ts pingpong PORT 50 64 1000 4000
  * ```
  *
+ * With `--tls CA_FILE` first, every connection is TLS, trusting the
+ * certificate in CA_FILE (which needs `--allow-read`), and one more mode
+ * measures handshakes:
+ *
+ *     handshakes PORT CONNS WARMUP DURATION
+ *         each of CONNS loops connects, completes the handshake, echoes one
+ *         byte and closes -> {"handshakes":N,"seconds":S}
+ *
  * @module
  */
 
@@ -38,15 +46,23 @@ class Window {
   }
 }
 
-function connect(port: number): Promise<Deno.TcpConn> {
-  return Deno.connect({ hostname: "127.0.0.1", port }).then((conn) => {
-    conn.setNoDelay(true);
+/** The certificate to trust, when connections are TLS (`--tls`). */
+let caCerts: string[] | undefined;
+
+async function connect(port: number): Promise<Deno.Conn> {
+  const address = { hostname: "127.0.0.1", port };
+  if (caCerts) {
+    const conn = await Deno.connectTls({ ...address, caCerts });
+    await conn.handshake();
     return conn;
-  });
+  }
+  const conn = await Deno.connect(address);
+  conn.setNoDelay(true);
+  return conn;
 }
 
 /** Opens `conns` connections to `port` at once. */
-function connectAll(port: number, conns: number): Promise<Deno.TcpConn[]> {
+function connectAll(port: number, conns: number): Promise<Deno.Conn[]> {
   return Promise.all(Array.from({ length: conns }, () => connect(port)));
 }
 
@@ -134,10 +150,10 @@ async function stream(
     for (let received = 0; !closed;) {
       const size = await readSome(conn, buffer);
       const offset = received % PATTERN_PERIOD;
-      if (
-        !buffer.subarray(0, size).every((b, i) => b === pattern[offset + i])
-      ) {
-        throw new Error(`echo mismatch at byte ${received}`);
+      for (let i = 0; i < size; i++) {
+        if (buffer[i] !== pattern[offset + i]) {
+          throw new Error(`echo mismatch at byte ${received + i}`);
+        }
       }
       received += size;
       if (window.counts(performance.now())) verified += size;
@@ -258,6 +274,10 @@ async function idle(
 }
 
 async function main(args: string[]): Promise<void> {
+  if (args[0] === "--tls") {
+    caCerts = [await Deno.readTextFile(args[1])];
+    args = args.slice(2);
+  }
   const [mode, ...rest] = args;
   const numbers = rest.map(Number);
   if (numbers.some((n) => !Number.isInteger(n) || n < 0)) {
@@ -272,6 +292,10 @@ async function main(args: string[]): Promise<void> {
     console.log(JSON.stringify(await http(port, a, b, c)));
   } else if (mode === "churn" && numbers.length === 4) {
     console.log(JSON.stringify(await churn(port, a, b, c)));
+  } else if (mode === "handshakes" && caCerts && numbers.length === 4) {
+    // Over TLS each new connection is a handshake: the churn, counted so.
+    const { connections, seconds } = await churn(port, a, b, c);
+    console.log(JSON.stringify({ handshakes: connections, seconds }));
   } else if (mode === "idle" && numbers.length === 3) {
     await idle(port, a, b);
   } else {

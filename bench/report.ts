@@ -127,6 +127,10 @@ function notes(info: RunInfo, results: Results): string[] {
     `Idle: ${settings.idleConnections} connections, each echoing 1 byte; ` +
     "(VmRSS after − VmRSS before) / connections; descriptor limit " +
     `${info.fileLimit} for server and client.`,
+    "TLS: the same servers over TLS (Deno.listenTls, node:tls) with a " +
+    "self-signed P-256 certificate; the stream client is loadgen_deno.ts " +
+    "--tls (the C client speaks no TLS); handshakes are full ones from one " +
+    "`openssl s_time -new` client.",
     "Stop: `POST /die` for the service, SIGTERM for the baselines.",
     "Client CPU: the load client's busiest median share of one core.",
     ...bound.map((f) =>

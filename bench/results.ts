@@ -13,7 +13,9 @@ export type LoadScenario =
   | "pingpong50"
   | "stream"
   | "health"
-  | "churn";
+  | "churn"
+  | "tlsStream"
+  | "tlsHandshakes";
 
 /** A summary of one figure, as a target sees it. */
 export interface Summary {
@@ -77,6 +79,19 @@ export const FIGURES = {
     "higher",
     undefined,
     { text: "≥0.90", met: ({ median }) => atLeast(median.service, 0.90) },
+  ),
+  tlsStreamRate: fig("TLS stream 64 KiB writes, MB/s", "higher", "tlsStream", {
+    text: "≥0.95x Deno",
+    met: ({ ratio }) => atLeast(ratio.toDeno, 0.95),
+  }),
+  tlsHandshakeRate: fig(
+    "TLS handshakes, 1 client, per s",
+    "higher",
+    "tlsHandshakes",
+    {
+      text: "≥0.95x Deno",
+      met: ({ ratio }) => atLeast(ratio.toDeno, 0.95),
+    },
   ),
   idleKiB: fig("idle memory, KiB/conn", "lower", undefined, {
     text: "≤10 KiB",

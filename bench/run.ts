@@ -20,7 +20,8 @@ import { prepareClients } from "./clients.ts";
 import { fileLimit, killAll } from "./processes.ts";
 import { machineInfo, writeReports } from "./report.ts";
 import { Results } from "./results.ts";
-import { type Bench, benchIdle, benchLoad } from "./scenarios.ts";
+import { makeTestCertificate } from "../tests/_tls.ts";
+import { type Bench, benchIdle, benchLoad, benchTls } from "./scenarios.ts";
 import { SERVERS } from "./servers.ts";
 import { FULL, IDLE_FILE_LIMIT, TINY } from "./settings.ts";
 
@@ -47,6 +48,7 @@ async function main(args: string[]): Promise<number> {
     settings,
     clients: await prepareClients(settings, args.includes("--deno-client")),
     fileLimit: await fileLimit(IDLE_FILE_LIMIT),
+    tls: await makeTestCertificate(),
     results: new Results(),
   };
   for (let round = 1; round <= settings.rounds; round++) {
@@ -54,6 +56,7 @@ async function main(args: string[]): Promise<number> {
       console.error(`round ${round}/${settings.rounds}: ${spec.label}`);
       await benchLoad(bench, spec);
       await benchIdle(bench, spec);
+      await benchTls(bench, spec);
     }
     console.error(`round ${round}/${settings.rounds}: churn, info and warning`);
     await benchChurn(bench, round);

@@ -12,11 +12,18 @@ import {
   type PingPongResult,
   runHealth,
   runLoadgen,
+  runTlsHandshakes,
+  runTlsStream,
   type StreamResult,
 } from "./clients.ts";
 import { rssKiB } from "./processes.ts";
 import type { FigureKey, LoadScenario, Results } from "./results.ts";
-import { type Server, type ServerSpec, startServer } from "./servers.ts";
+import {
+  type Server,
+  type ServerSpec,
+  startServer,
+  type TlsFiles,
+} from "./servers.ts";
 import { BUSY_CONNECTIONS, type Settings } from "./settings.ts";
 
 /** What every scenario needs. */
@@ -25,6 +32,8 @@ export interface Bench {
   clients: LoadClients;
   /** The descriptor limit of both sides of the idle scenario. */
   fileLimit: number;
+  /** The certificate of the TLS scenarios. */
+  tls: TlsFiles;
   results: Results;
 }
 
@@ -94,6 +103,40 @@ export async function benchIdle(bench: Bench, spec: ServerSpec): Promise<void> {
     }
   });
   await step("idle stop", () => server.stop());
+}
+
+/**
+ * Starts the server's TLS variant, runs the stream over TLS and counts
+ * handshakes, then stops it with SIGTERM (start and stop are not timed).
+ */
+export async function benchTls(bench: Bench, spec: ServerSpec): Promise<void> {
+  const { settings: { streamChunk, warmupMs, durationMs } } = bench;
+  const tlsSpec: ServerSpec = {
+    ...spec,
+    label: `${spec.label} TLS`,
+    argv: spec.tlsArgv(bench.tls),
+    stopBy: "sigterm",
+  };
+  const step = stepper(bench, tlsSpec);
+  const server = await step("start", () => startServer(tlsSpec));
+  if (!server) return;
+  await step("stream", async () => {
+    const run = await runTlsStream(bench.tls.certFile, [
+      ...[server.ports.echo, streamChunk, warmupMs, durationMs],
+    ], warmupMs + durationMs);
+    const megabytesPerSecond = run.result.bytes / run.result.seconds / 1e6;
+    record(bench, server, "tlsStream", run, [
+      ["tlsStreamRate", megabytesPerSecond],
+    ]);
+  });
+  await step("handshakes", async () => {
+    const seconds = Math.max(1, Math.round((warmupMs + durationMs) / 1000));
+    const run = await runTlsHandshakes(server.ports.echo, seconds);
+    record(bench, server, "tlsHandshakes", run, [
+      ["tlsHandshakeRate", run.result.handshakes / run.result.seconds],
+    ]);
+  });
+  await step("stop", () => server.stop());
 }
 
 async function pingpong(

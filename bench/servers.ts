@@ -8,6 +8,12 @@ import { exited, killed, readText, spawn, within } from "./processes.ts";
 /** The short names of the servers, as used in results.json. */
 export type ServerName = "service" | "deno" | "node";
 
+/** A certificate and its key, for the TLS scenarios. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
 /** How to run one server. */
 export interface ServerSpec {
   name: ServerName;
@@ -15,11 +21,22 @@ export interface ServerSpec {
   label: string;
   /** The command line, run from the project root. */
   argv: string[];
+  /** The command line that serves echo over TLS and HTTP over HTTPS. */
+  tlsArgv(files: TlsFiles): string[];
   /** More arguments for the idle scenario. */
   idleArgs: string[];
   /** How it is asked to stop: `POST /die`, or SIGTERM. */
   stopBy: "die" | "sigterm";
 }
+
+const SERVICE_ADDRESSES = [
+  ...["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0"],
+];
+const tlsFlags = ({ certFile, keyFile }: TlsFiles) => [
+  ...["--tls-cert", certFile, "--tls-key", keyFile],
+];
+const allowRead = ({ certFile, keyFile }: TlsFiles) =>
+  `--allow-read=${certFile},${keyFile}`;
 
 /** The service and its two baselines, in the order each round runs them. */
 export const SERVERS: readonly ServerSpec[] = [
@@ -29,7 +46,13 @@ export const SERVERS: readonly ServerSpec[] = [
     argv: [
       Deno.execPath(),
       ...["run", "--allow-net", "--allow-env", "main.ts"],
-      ...["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0"],
+      ...SERVICE_ADDRESSES,
+    ],
+    tlsArgv: (files) => [
+      Deno.execPath(),
+      ...["run", "--allow-net", "--allow-env", allowRead(files), "main.ts"],
+      ...SERVICE_ADDRESSES,
+      ...tlsFlags(files),
     ],
     idleArgs: ["--idle-timeout", "600", "--idle-refresh", "600"],
     stopBy: "die",
@@ -41,6 +64,11 @@ export const SERVERS: readonly ServerSpec[] = [
       Deno.execPath(),
       ...["run", "--allow-net", "bench/baselines/deno_echo.ts"],
     ],
+    tlsArgv: (files) => [
+      Deno.execPath(),
+      ...["run", "--allow-net", allowRead(files)],
+      ...["bench/baselines/deno_echo.ts", ...tlsFlags(files)],
+    ],
     idleArgs: [],
     stopBy: "sigterm",
   },
@@ -48,6 +76,9 @@ export const SERVERS: readonly ServerSpec[] = [
     name: "node",
     label: "Node",
     argv: ["node", "bench/baselines/node_echo.mjs"],
+    tlsArgv: (files) => [
+      ...["node", "bench/baselines/node_echo.mjs", ...tlsFlags(files)],
+    ],
     idleArgs: [],
     stopBy: "sigterm",
   },
@@ -180,7 +211,7 @@ async function readPorts(stdout: ReadableStream<Uint8Array>): Promise<Ports> {
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
     text += read.value;
     const echo = text.match(/^echo listening on \S+:(\d+)$/m);
-    const http = text.match(/^http listening on http:\/\/\S+:(\d+)\/$/m);
+    const http = text.match(/^http listening on https?:\/\/\S+:(\d+)\/$/m);
     if (echo && http) {
       drain(reader);
       return { echo: Number(echo[1]), http: Number(http[1]) };

@@ -40,7 +40,7 @@ export const IDLE_FILE_LIMIT = 65_536;
 
 const COMMON = { messageSize: 64, streamChunk: 64 * 1024 };
 
-/** About 3.5 minutes on 2 cores: 3 rounds of 5 s per load scenario. */
+/** About 5 minutes on 2 cores: 3 rounds of 5 s per load scenario. */
 export const FULL: Settings = {
   ...COMMON,
   mode: "full",

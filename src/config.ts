@@ -21,6 +21,22 @@ export interface IdleTimeouts {
   refreshMs: number;
 }
 
+/**
+ * A file a setting names. Parsing only records it; `main.ts` reads it at
+ * startup (see `src/setting_files.ts`), so that this module stays pure.
+ */
+export interface SettingFile {
+  /** The flag or environment variable that named it, for error messages. */
+  setting: string;
+  path: string;
+}
+
+/** A PEM certificate chain and the PEM private key that goes with it. */
+export interface TlsKeyPair {
+  cert: string;
+  key: string;
+}
+
 /** Everything the service needs to run. */
 export interface Config {
   echo: ListenAddress;
@@ -30,6 +46,12 @@ export interface Config {
   maxConnections: number;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
+  /** A file holding the die token; read into `dieToken` at startup. */
+  dieTokenFile?: SettingFile;
+  /** The certificate and key files; read into `tls` at startup. */
+  tlsFiles?: { cert: SettingFile; key: SettingFile };
+  /** When set, echo is served over TLS and HTTP over HTTPS with this pair. */
+  tls?: TlsKeyPair;
   /**
    * After SIGTERM, milliseconds to keep serving with `/readyz` at 503 before
    * stopping, so that load balancers stop sending clients first.
@@ -106,9 +128,28 @@ const milliseconds = (raw: string) => delayMilliseconds(raw) || undefined;
 const positiveInteger = (raw: string) =>
   /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : undefined;
 
-/** The characters of an RFC 6750 bearer token, as `Authorization` carries it. */
-const bearerToken = (raw: string) =>
-  /^[A-Za-z0-9._~+/-]+=*$/.test(raw) ? raw : undefined;
+/** What a valid die token is, completing "... is not". */
+export const BEARER_TOKEN_EXPECTED =
+  "a bearer token (letters, digits and -._~+/, then any '=')";
+
+/**
+ * The token when `raw` has the characters of an RFC 6750 bearer token, as
+ * `Authorization` carries it; otherwise undefined.
+ *
+ * @example
+ * ```ts
+ * import { bearerToken } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(bearerToken("s3cret-T0ken=="), "s3cret-T0ken==");
+ * assert.equal(bearerToken("two words"), undefined);
+ * ```
+ */
+export function bearerToken(raw: string): string | undefined {
+  return /^[A-Za-z0-9._~+/-]+=*$/.test(raw) ? raw : undefined;
+}
+
+const filePath = (raw: string) => raw === "" ? undefined : raw;
 
 const logLevel = (raw: string) => LOG_LEVELS.find((level) => level === raw);
 
@@ -186,9 +227,35 @@ const DIE_TOKEN: Setting<string> = {
   placeholder: "TOKEN",
   description: "POST /die then needs 'Authorization: Bearer TOKEN';\n" +
     "set one whenever --http-host is not loopback",
-  expected: "a bearer token (letters, digits and -._~+/, then any '=')",
+  expected: BEARER_TOKEN_EXPECTED,
   secret: true,
   parse: bearerToken,
+};
+const DIE_TOKEN_FILE: Setting<string> = {
+  flag: "die-token-file",
+  env: "ECHOSERVER__DIE_TOKEN_FILE",
+  placeholder: "FILE",
+  description: "read the die token from FILE, such as a mounted secret;\n" +
+    "trailing line breaks are dropped; not with --die-token",
+  expected: "a file path",
+  parse: filePath,
+};
+const TLS_CERT: Setting<string> = {
+  flag: "tls-cert",
+  env: "ECHOSERVER__TLS__CERT_FILE",
+  placeholder: "FILE",
+  description: "PEM certificate chain: serve echo over TLS and HTTP over\n" +
+    "HTTPS; needs --tls-key",
+  expected: "a file path",
+  parse: filePath,
+};
+const TLS_KEY: Setting<string> = {
+  flag: "tls-key",
+  env: "ECHOSERVER__TLS__KEY_FILE",
+  placeholder: "FILE",
+  description: "PEM private key of --tls-cert",
+  expected: "a file path",
+  parse: filePath,
 };
 const SHUTDOWN_DELAY: Setting<number> = {
   flag: "shutdown-delay",
@@ -238,6 +305,9 @@ const SETTINGS: Setting<unknown>[] = [
   IDLE_REFRESH,
   MAX_CONNECTIONS,
   DIE_TOKEN,
+  DIE_TOKEN_FILE,
+  TLS_CERT,
+  TLS_KEY,
   SHUTDOWN_DELAY,
   LOG_LEVEL,
   LOG_FORMAT,
@@ -306,14 +376,19 @@ export function parseConfig(
     }
   }
 
-  // The value, or undefined for an invalid value (then only the error is
-  // returned) or for a setting with no value and no default.
-  const read = <T>(setting: Setting<T>): T => {
+  // Where a setting comes from, and its raw value: undefined when neither
+  // given nor defaulted.
+  const given = (setting: Setting<unknown>): [string, string | undefined] => {
     const fromFlag = flags.get(setting.flag);
-    const [source, raw] = fromFlag !== undefined
+    return fromFlag !== undefined
       ? [`--${setting.flag}`, fromFlag]
       // An empty variable is an unset one: orchestrators pass those.
       : [setting.env, env[setting.env] || setting.default];
+  };
+  // The value, or undefined for an invalid value (then only the error is
+  // returned) or for a setting with no value and no default.
+  const read = <T>(setting: Setting<T>): T => {
+    const [source, raw] = given(setting);
     if (raw === undefined) return undefined as T;
     const value = setting.parse(raw);
     if (value === undefined) {
@@ -334,6 +409,42 @@ export function parseConfig(
   };
   const dieToken = read(DIE_TOKEN);
   if (dieToken !== undefined) config.dieToken = dieToken;
+  const file = (setting: Setting<string>): SettingFile | undefined => {
+    const path = read(setting);
+    return path === undefined
+      ? undefined
+      : { setting: given(setting)[0], path };
+  };
+  const dieTokenFile = file(DIE_TOKEN_FILE);
+  if (dieTokenFile !== undefined) {
+    config.dieTokenFile = dieTokenFile;
+    // Two secrets for one setting: refuse rather than guess which is meant.
+    if (dieToken !== undefined) {
+      errors.push(
+        `${dieTokenFile.setting}: ${JSON.stringify(dieTokenFile.path)} and ${
+          given(DIE_TOKEN)[0]
+        } are both given; give one`,
+      );
+    }
+  }
+  const [cert, key] = [file(TLS_CERT), file(TLS_KEY)];
+  if (cert !== undefined && key !== undefined) {
+    config.tlsFiles = { cert, key };
+  } else if (cert !== undefined || key !== undefined) {
+    const [one, other] = cert !== undefined
+      ? [cert, TLS_KEY]
+      : [key!, TLS_CERT];
+    errors.push(
+      `${one.setting}: ${JSON.stringify(one.path)} needs --${other.flag} ` +
+        `(${other.env}) as well`,
+    );
+  }
+  if (config.proxyProtocol && config.tlsFiles !== undefined) {
+    errors.push(
+      "--proxy-protocol cannot go with --tls-cert: the PROXY header comes " +
+        "before the TLS handshake, which Deno.listenTls begins by itself",
+    );
+  }
   // An invalid log format reads as undefined: its error is then plain text.
   const { logFormat } = config;
   return errors.length > 0

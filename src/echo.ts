@@ -12,13 +12,16 @@ export interface EchoStream {
   write(data: Uint8Array): Promise<number>;
   /** Closes the stream; pending reads and writes settle. */
   close(): void;
+  /** A TLS stream's handshake, which settles once it is done or fails. */
+  handshake?(): Promise<unknown>;
 }
 
 /**
  * Why an echo connection ends: the client closed its sending side (`closed`),
  * sent nothing for too long (`idle`), the service is shutting down
  * (`shutdown`), the connection broke, reset by the client or a broken pipe
- * (`reset`), or any other stream error (`error`). With `--proxy-protocol`,
+ * (`reset`), the TLS handshake failed, as it does for a plaintext client
+ * (`handshake`), or any other stream error (`error`). With `--proxy-protocol`,
  * also: no valid PROXY protocol header came first (`proxy_header`).
  */
 export const ECHO_ENDS = [
@@ -26,6 +29,7 @@ export const ECHO_ENDS = [
   "idle",
   "shutdown",
   "reset",
+  "handshake",
   "error",
   "proxy_header",
 ] as const;
@@ -38,8 +42,8 @@ export interface EchoResult {
   reason: EchoEnd;
   bytesEchoed: number;
   /**
-   * The stream's error, when the reason is `reset` or `error`; what was wrong
-   * with the header, for `proxy_header`.
+   * The stream's error, when the reason is `reset`, `handshake` or `error`;
+   * what was wrong with the header, for `proxy_header`.
    */
   error?: unknown;
 }
@@ -93,6 +97,11 @@ const BROKEN_CONNECTION = [
  * never move it. A stream error (a reset, a broken pipe) ends the connection
  * too: the result says which, and carries the error.
  *
+ * A TLS stream's handshake runs first, under the initial deadline, so a
+ * client that never starts or finishes it is dropped as `idle`. A client
+ * that hangs up before it is done has `closed`; one that fails it, such as a
+ * plaintext client, ends as `handshake` and is never echoed.
+ *
  * @example
  * ```ts
  * import { handleEchoConnection } from "./echo.ts";
@@ -142,7 +151,13 @@ export async function handleEchoConnection(
   signal?.addEventListener("abort", onShutdown, { once: true });
 
   let bytesEchoed = 0;
+  let handshaking = false;
   try {
+    if (stream.handshake !== undefined && !signal?.aborted) {
+      handshaking = true;
+      await stream.handshake();
+      handshaking = false;
+    }
     let buffer = new Uint8Array(MIN_READ_SIZE);
     while (!signal?.aborted) {
       const size = await stream.read(buffer);
@@ -161,9 +176,11 @@ export async function handleEchoConnection(
   } catch (error) {
     // An error after the connection was ended is that ending's own close.
     if (ended === undefined) {
-      const reason = isBroken(error) ? "reset" : "error";
+      const reason = failure(error, handshaking);
       end(reason);
-      return { reason, bytesEchoed, error };
+      return reason === "closed"
+        ? { reason, bytesEchoed }
+        : { reason, bytesEchoed, error };
     }
   } finally {
     deadline.clear();
@@ -187,6 +204,14 @@ export async function handleEchoConnection(
  */
 export function isBroken(error: unknown): boolean {
   return BROKEN_CONNECTION.some((kind) => error instanceof kind);
+}
+
+/** Why a stream error ended the connection. */
+function failure(error: unknown, handshaking: boolean): EchoEnd {
+  if (isBroken(error)) return "reset";
+  if (!handshaking) return "error";
+  // An end of stream mid-handshake is a client that left, such as a TCP probe.
+  return error instanceof Deno.errors.UnexpectedEof ? "closed" : "handshake";
 }
 
 async function writeAll(stream: EchoStream, data: Uint8Array): Promise<void> {

@@ -48,6 +48,15 @@ export interface ServeEchoOptions
 
 /** The least time between two lines about the same kind of flood. */
 const WARNING_INTERVAL_MS = 1_000;
+/**
+ * Ends worth a warning besides their `connection ended` line, at most one a
+ * second each, since they come in floods: bad PROXY protocol headers, and
+ * plaintext clients on the TLS port.
+ */
+const FLOOD_WARNINGS = {
+  proxy_header: "bad PROXY protocol header",
+  handshake: "TLS handshake failed",
+} as const;
 /** Accept errors that say the process or system is out of something. */
 const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 
@@ -90,7 +99,12 @@ export async function serveEcho(
   const acceptFailures = new ThrottledLog(logger, throttled);
   const rejections = new ThrottledLog(logger, throttled);
   const rejectionEnds = new ThrottledLog(logger, throttled);
-  const badHeaders = new ThrottledLog(logger, throttled);
+  const floods = new Map(
+    Object.keys(FLOOD_WARNINGS).map((reason) => [
+      reason,
+      new ThrottledLog(logger, throttled),
+    ]),
+  );
   const echoOptions: EchoOptions = {
     ...options,
     bytesCounter: metrics.bytesEchoed,
@@ -132,7 +146,7 @@ export async function serveEcho(
       });
       continue;
     }
-    const client = serveClient(id, conn, echoOptions, options, badHeaders);
+    const client = serveClient(id, conn, echoOptions, options, floods);
     clients.add(client);
     client.then(() => clients.delete(client));
   }
@@ -144,7 +158,7 @@ async function serveClient(
   conn: EchoConn,
   echoOptions: EchoOptions,
   options: ServeEchoOptions,
-  badHeaders: ThrottledLog,
+  floods: Map<string, ThrottledLog>,
 ): Promise<void> {
   const { logger, metrics } = options;
   const started = performance.now();
@@ -183,8 +197,9 @@ async function serveClient(
       ...(error === undefined ? {} : { error: errorMessage(error) }),
     });
   }
-  if (reason === "proxy_header") {
-    badHeaders.warning("bad PROXY protocol header", {
+  if (reason in FLOOD_WARNINGS) {
+    const message = FLOOD_WARNINGS[reason as keyof typeof FLOOD_WARNINGS];
+    floods.get(reason)!.warning(message, {
       remote: formatHostPort(conn.remoteAddr),
       error: errorMessage(error),
     });

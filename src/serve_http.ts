@@ -1,5 +1,5 @@
 import { Backoff } from "./backoff.ts";
-import type { ListenAddress } from "./config.ts";
+import type { ListenAddress, TlsKeyPair } from "./config.ts";
 import { errorCode, errorMessage } from "./error_message.ts";
 import type { Logger } from "./log.ts";
 import { onAbort } from "./on_abort.ts";
@@ -14,6 +14,8 @@ export interface ServeHttpOptions {
   logger: Logger;
   /** Counts each failed accept or failed attempt to listen again, by code. */
   acceptErrors: Counter<"code">;
+  /** Serves HTTPS with this certificate and key; HTTP without. */
+  tls?: TlsKeyPair;
   /**
    * Starts one server: tests pass a stand-in to make it fail.
    * @default {Deno.serve}
@@ -29,7 +31,7 @@ export interface ServeHttpOptions {
 
 /** Starts an HTTP server: `Deno.serve`, as {@linkcode serveHttp} calls it. */
 export type Serve = (
-  options: Deno.ServeTcpOptions,
+  options: Deno.ServeTcpOptions & Partial<Deno.TlsCertifiedKeyPem>,
   handler: Deno.ServeHandler<Deno.NetAddr>,
 ) => Deno.HttpServer<Deno.NetAddr>;
 
@@ -100,11 +102,12 @@ export function serveHttp(
     logger,
     acceptErrors,
     serve = Deno.serve,
+    tls,
     drainMs = 1_000,
   } = options;
   const backoff = new Backoff();
   const start = (at: ListenAddress) =>
-    new RestartableServer(serve({ ...at, onListen() {} }, handler));
+    new RestartableServer(serve({ ...at, ...tls, onListen() {} }, handler));
   let server = start(address);
   // Listen again on the port actually bound, even if `address` asked for 0.
   const addr = server.addr;

@@ -103,7 +103,10 @@ export function startServer(
 
   const listener = listen(
     config.echo,
-    () => Deno.listen({ ...config.echo, transport: "tcp" }),
+    () =>
+      config.tls
+        ? Deno.listenTls({ ...config.echo, ...config.tls })
+        : Deno.listen({ ...config.echo, transport: "tcp" }),
   );
   let http: HttpService;
   try {
@@ -122,6 +125,7 @@ export function startServer(
         signal,
         logger,
         acceptErrors: metrics.http.acceptErrors,
+        tls: config.tls,
       }));
   } catch (error) {
     listener.close();

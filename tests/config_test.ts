@@ -191,6 +191,9 @@ Deno.test("usage() lists every flag with its environment variable and default", 
       ["--idle-refresh", "ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS", "30"],
       ["--max-connections", "ECHOSERVER__MAX_CONNECTIONS", "10000"],
       ["--die-token", "ECHOSERVER__DIE_TOKEN", "none"],
+      ["--die-token-file", "ECHOSERVER__DIE_TOKEN_FILE", "none"],
+      ["--tls-cert", "ECHOSERVER__TLS__CERT_FILE", "none"],
+      ["--tls-key", "ECHOSERVER__TLS__KEY_FILE", "none"],
       ["--shutdown-delay", "ECHOSERVER__SHUTDOWN_DELAY__SECONDS", "0"],
       ["--log-level", "ECHOSERVER__LOG_LEVEL", "info"],
       ["--log-format", "ECHOSERVER__LOG_FORMAT", "text"],
@@ -294,5 +297,62 @@ Deno.test("parseConfig() takes --proxy-protocol alone as true, and only true or 
   assert.equal(
     errorOf(["--proxy-protocol", "true"]),
     'unexpected argument "true"',
+  );
+});
+
+Deno.test("parseConfig() records the files that settings name, and which setting named each, reading none", () => {
+  const config = configOf(
+    ["--tls-cert", "/etc/echoserver/tls.crt", "--die-token-file=token"],
+    { ECHOSERVER__TLS__KEY_FILE: "/etc/echoserver/tls.key" },
+  );
+  assert.deepEqual(config.tlsFiles, {
+    cert: { setting: "--tls-cert", path: "/etc/echoserver/tls.crt" },
+    key: {
+      setting: "ECHOSERVER__TLS__KEY_FILE",
+      path: "/etc/echoserver/tls.key",
+    },
+  });
+  assert.deepEqual(config.dieTokenFile, {
+    setting: "--die-token-file",
+    path: "token",
+  });
+  assert.equal(config.tls, undefined);
+  assert.equal(config.dieToken, undefined);
+  assert.equal(configOf([]).tlsFiles, undefined);
+});
+
+Deno.test("parseConfig() refuses a TLS certificate without its key, or a key without its certificate", () => {
+  assert.equal(
+    errorOf(["--tls-cert", "cert.pem"]),
+    '--tls-cert: "cert.pem" needs --tls-key (ECHOSERVER__TLS__KEY_FILE) as well',
+  );
+  assert.equal(
+    errorOf([], { ECHOSERVER__TLS__KEY_FILE: "key.pem" }),
+    'ECHOSERVER__TLS__KEY_FILE: "key.pem" needs --tls-cert ' +
+      "(ECHOSERVER__TLS__CERT_FILE) as well",
+  );
+  assert.equal(
+    errorOf(["--tls-cert", "", "--tls-key", "key.pem"]),
+    '--tls-cert: "" is not a file path',
+  );
+});
+
+Deno.test("parseConfig() refuses a die token and a die token file together, from any source", () => {
+  assert.equal(
+    errorOf(["--die-token-file", "/run/token", "--die-token", "t0ken"]),
+    '--die-token-file: "/run/token" and --die-token are both given; give one',
+  );
+  assert.equal(
+    errorOf(["--die-token-file", "/run/token"], {
+      ECHOSERVER__DIE_TOKEN: "t0ken",
+    }),
+    '--die-token-file: "/run/token" and ECHOSERVER__DIE_TOKEN are both given; give one',
+  );
+});
+
+Deno.test("parseConfig() refuses --proxy-protocol with TLS: the header would come before the handshake", () => {
+  assert.equal(
+    errorOf(["--proxy-protocol", "--tls-cert", "c.pem", "--tls-key", "k.pem"]),
+    "--proxy-protocol cannot go with --tls-cert: the PROXY header comes before the TLS handshake, which Deno.listenTls begins by itself",
   );
 });

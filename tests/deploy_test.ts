@@ -2,10 +2,17 @@
 // port, version or timeout changed on one side cannot leave the other behind.
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { type Config, parseConfig, usage } from "../src/config.ts";
+import {
+  type Config,
+  parseConfig,
+  type SettingFile,
+  usage,
+} from "../src/config.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
+import { makeTempDir, writeTextFile } from "./_temp_files.ts";
 import { test } from "./_time_limit.ts";
+import { CERTIFICATE } from "./_certificates.ts";
 
 /** What the echo stop drains for at most, after the shutdown delay. */
 const DRAIN_SECONDS = 1;
@@ -16,7 +23,7 @@ const read = (path: string) =>
   Deno.readTextFile(new URL(`../${path}`, import.meta.url));
 
 interface Probe {
-  httpGet: { path: string; port: string | number };
+  httpGet: { path: string; port: string | number; scheme?: string };
   periodSeconds: number;
   failureThreshold: number;
 }
@@ -31,6 +38,7 @@ interface Container {
   ports: { name: string; containerPort: number; protocol: string }[];
   livenessProbe: Probe;
   readinessProbe: Probe;
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
   securityContext: {
     allowPrivilegeEscalation: boolean;
     readOnlyRootFilesystem: boolean;
@@ -48,8 +56,17 @@ interface Deployment {
       };
       spec: {
         terminationGracePeriodSeconds: number;
-        securityContext: { runAsNonRoot: boolean };
+        securityContext: {
+          runAsNonRoot: boolean;
+          runAsUser?: number;
+          runAsGroup?: number;
+          fsGroup?: number;
+        };
         containers: Container[];
+        volumes: {
+          name: string;
+          secret?: { secretName: string; defaultMode?: number };
+        }[];
       };
     };
   };
@@ -62,14 +79,31 @@ interface Service {
   };
 }
 
-const manifests = parseAllDocuments(await read("deploy/kubernetes.yaml"));
+interface NetworkPolicy {
+  kind: "NetworkPolicy";
+  spec: {
+    podSelector: { matchLabels: Record<string, string> };
+    policyTypes: string[];
+    ingress: {
+      from?: Record<string, unknown>[];
+      ports: { port: string | number; protocol: string }[];
+    }[];
+  };
+}
+
+const kubernetesYaml = await read("deploy/kubernetes.yaml");
+const manifests = parseAllDocuments(kubernetesYaml);
 for (const manifest of manifests) assert.deepEqual(manifest.errors, []);
-const [deployment, service] = ["Deployment", "Service"].map((kind) => {
+const [deployment, service, networkPolicy] = [
+  "Deployment",
+  "Service",
+  "NetworkPolicy",
+].map((kind) => {
   const found = manifests.map((manifest) => manifest.toJS())
     .filter((object) => object?.kind === kind);
   assert.equal(found.length, 1, `kubernetes.yaml has one ${kind}`);
   return found[0];
-}) as [Deployment, Service];
+}) as [Deployment, Service, NetworkPolicy];
 const pod = deployment.spec.template;
 const [container] = pod.spec.containers;
 
@@ -135,21 +169,58 @@ function containerPort(name: string | number): number {
   return port.containerPort;
 }
 
-const basename = (path: string) => path.split("/").at(-1);
+const basename = (path: string) => path.split("/").at(-1)!;
+const dirname = (path: string) => path.slice(0, path.lastIndexOf("/"));
 
-Deno.test("kubernetes.yaml container args and env give a run config with the Secret's token", () => {
+/** Every file the pod's settings name. */
+function podFiles(): SettingFile[] {
+  const { dieTokenFile, tlsFiles } = podConfig();
+  return [dieTokenFile, tlsFiles?.cert, tlsFiles?.key]
+    .filter((file) => file !== undefined);
+}
+
+/** The name of the Secret mounted read-only where `file` is. */
+function mountedSecret(file: SettingFile): string {
+  const mount = container.volumeMounts.find(({ mountPath }) =>
+    mountPath === dirname(file.path)
+  );
+  assert.ok(mount, `${file.setting} ${file.path} is in a mounted volume`);
+  assert.equal(mount.readOnly, true, `${mount.mountPath} is read-only`);
+  const volume = pod.spec.volumes.find(({ name }) => name === mount.name);
+  assert.ok(volume?.secret, `${file.path} comes from a Secret`);
+  // Secret files belong to root, and to the fsGroup when one is set; the
+  // default mode is 0644.
+  const mode = volume.secret.defaultMode ?? 0o644;
+  const { runAsGroup, fsGroup } = pod.spec.securityContext;
+  const groupReads = fsGroup !== undefined && fsGroup === runAsGroup &&
+    (mode & 0o040) !== 0;
+  assert.ok(groupReads, `the pod's user reads ${file.path}`);
+  assert.equal(mode & 0o007, 0, `only the pod reads ${file.path}`);
+  return volume.secret.secretName;
+}
+
+Deno.test("kubernetes.yaml container args and env give a run config with the token and TLS from files", () => {
   const config = podConfig();
-  assert.equal(config.dieToken, DUMMY_TOKEN);
+  assert.ok(config.dieTokenFile, "the die token comes from a file");
+  assert.ok(config.tlsFiles, "both ports speak TLS");
+  assert.equal(config.dieToken, undefined, "no token in the environment");
   assert.equal(config.echo.hostname, "0.0.0.0");
   assert.equal(config.http.hostname, "0.0.0.0");
   assert.equal(config.logFormat, "json");
-  const token = container.env.find(({ name }) =>
-    name === "ECHOSERVER__DIE_TOKEN"
-  );
-  assert.ok(
-    token?.valueFrom?.secretKeyRef,
-    "the die token comes from a Secret",
-  );
+});
+
+Deno.test("kubernetes.yaml mounts each file a setting names, read-only and for the pod's user alone, from the Secret its header comment creates", () => {
+  const files = podFiles();
+  assert.equal(files.length, 3);
+  for (const file of files) {
+    const secret = mountedSecret(file);
+    const key = basename(file.path);
+    // A TLS Secret holds tls.crt and tls.key; a generic one the keys given.
+    const created = ["tls.crt", "tls.key"].includes(key)
+      ? `kubectl create secret tls ${secret} `
+      : `kubectl create secret generic ${secret} \\\n#     --from-literal=${key}=`;
+    assert.ok(kubernetesYaml.includes(created), `${created} in the header`);
+  }
 });
 
 Deno.test("echoserver.service ExecStart flags and Environment give a run config", () => {
@@ -200,52 +271,108 @@ Deno.test("kubernetes.yaml Service and Deployment select the pod template's labe
   }
 });
 
-Deno.test("kubernetes.yaml probes and metrics scrape use the http container port", () => {
-  const { http } = podConfig();
+Deno.test("kubernetes.yaml probes and metrics scrape use the http container port, over HTTPS with TLS", () => {
+  const { http, tlsFiles } = podConfig();
+  const scheme = tlsFiles ? "HTTPS" : "HTTP";
   for (const probe of [container.livenessProbe, container.readinessProbe]) {
     assert.equal(probe.httpGet.port, "http");
     assert.equal(containerPort(probe.httpGet.port), http.port);
+    assert.equal(probe.httpGet.scheme ?? "HTTP", scheme);
   }
   assert.equal(
     Number(pod.metadata.annotations["prometheus.io/port"]),
     http.port,
   );
+  assert.equal(
+    pod.metadata.annotations["prometheus.io/scheme"] ?? "http",
+    scheme.toLowerCase(),
+  );
 });
 
-test("the service run with the manifest's args answers 200 on the probe and metrics paths", async () => {
-  // The manifest's flags, but on loopback and on free ports.
-  const placed = ["--echo-host", "--echo-port", "--http-host", "--http-port"];
-  const args = container.args.filter((arg, i) =>
-    !placed.includes(arg) && !placed.includes(container.args[i - 1])
-  );
-  // Only the service's own variables: DENO_DIR would move `deno run`'s cache.
-  const env = Object.fromEntries(
-    Object.entries(containerEnv()).filter(([name]) =>
-      name.startsWith("ECHOSERVER__")
-    ),
-  );
-  await using running = new ServiceProcess(
-    [...args, ...LOOPBACK_ANY_PORT, "--http-host", "127.0.0.1"],
-    { env },
-  );
-  const { http } = await running.ports();
-  const paths = [
-    container.livenessProbe.httpGet.path,
-    container.readinessProbe.httpGet.path,
-    pod.metadata.annotations["prometheus.io/path"],
-  ];
-  for (const path of paths) {
-    const response = await fetch(`http://127.0.0.1:${http}${path}`);
-    await response.body?.cancel();
-    assert.equal(response.status, 200, path);
+Deno.test("kubernetes.yaml NetworkPolicy admits echo from anywhere and HTTP only from chosen peers", () => {
+  const { spec } = networkPolicy;
+  for (const [name, value] of Object.entries(spec.podSelector.matchLabels)) {
+    assert.equal(pod.metadata.labels[name], value, `pod label ${name}`);
   }
-  const die = await fetch(`http://127.0.0.1:${http}/die`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${DUMMY_TOKEN}` },
-  });
-  assert.equal(await die.text(), "bye bye");
-  assert.equal((await running.status).code, 0);
+  assert.deepEqual(spec.policyTypes, ["Ingress"]);
+  const rulesFor = (port: string) =>
+    spec.ingress.filter((rule) =>
+      rule.ports.some((p) => p.port === port && p.protocol === "TCP")
+    );
+  for (const rule of spec.ingress) {
+    for (const { port } of rule.ports) containerPort(port);
+  }
+  assert.ok(rulesFor("echo").some((rule) => rule.from === undefined));
+  const http = rulesFor("http");
+  assert.ok(http.length > 0, "some peer may reach the HTTP port");
+  for (const rule of http) {
+    assert.ok(rule.from && rule.from.length > 0, "HTTP only from peers named");
+  }
+  assert.ok(
+    spec.ingress.every((rule) => rule.ports.length > 0),
+    "no rule admits every port",
+  );
 });
+
+test(
+  "the service run with the manifest's args and the compile task's permissions answers 200 on the probe and metrics paths",
+  async () => {
+    // The manifest's flags, but on loopback and on free ports.
+    const placed = ["--echo-host", "--echo-port", "--http-host", "--http-port"];
+    const args = container.args.filter((arg, i) =>
+      !placed.includes(arg) && !placed.includes(container.args[i - 1])
+    );
+    // Only the service's own variables: DENO_DIR would move `deno run`'s cache.
+    const env = Object.fromEntries(
+      Object.entries(containerEnv()).filter(([name]) =>
+        name.startsWith("ECHOSERVER__")
+      ),
+    );
+    // The Secrets' files, made here, where the pod mounts them.
+    const local = new Map(podFiles().map((file) => [file.path, file.path]));
+    const dir = await makeTempDir();
+    for (const file of podFiles()) {
+      const key = basename(file.path);
+      if (key === "tls.crt") local.set(file.path, CERTIFICATE.certFile);
+      else if (key === "tls.key") local.set(file.path, CERTIFICATE.keyFile);
+      else {
+        local.set(file.path, `${dir}/${key}`);
+        await writeTextFile(`${dir}/${key}`, `${DUMMY_TOKEN}\n`);
+      }
+    }
+    await using running = new ServiceProcess(
+      [
+        ...args.map((arg) => local.get(arg) ?? arg),
+        ...LOOPBACK_ANY_PORT,
+        "--http-host",
+        "127.0.0.1",
+      ],
+      { env, permissions: compileTask.permissions },
+    );
+    const { http } = await running.ports();
+    const client = Deno.createHttpClient({ caCerts: [CERTIFICATE.cert] });
+    const url = `https://localhost:${http}`;
+    const paths = [
+      container.livenessProbe.httpGet.path,
+      container.readinessProbe.httpGet.path,
+      pod.metadata.annotations["prometheus.io/path"],
+    ];
+    for (const path of paths) {
+      const response = await fetch(`${url}${path}`, { client });
+      await response.body?.cancel();
+      assert.equal(response.status, 200, path);
+    }
+    const die = await fetch(`${url}/die`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${DUMMY_TOKEN}` },
+      client,
+    });
+    assert.equal(await die.text(), "bye bye");
+    assert.equal((await running.status).code, 0);
+    client.close();
+  },
+  10_000,
+);
 
 Deno.test("kubernetes.yaml grace period outlasts the shutdown delay and the drain", () => {
   const delaySeconds = podConfig().shutdownDelayMs / 1000;
@@ -281,7 +408,7 @@ Deno.test("kubernetes.yaml image tag is deno.json's version", () => {
   assert.equal(container.image.split(":").at(-1), denoJson.version);
 });
 
-test("Dockerfile builds with CI's Deno version", async () => {
+Deno.test("Dockerfile builds with CI's Deno version", async () => {
   const ci = (await read(".ci/run")).match(/^DENO_VERSION=(\S+)$/m)?.[1];
   const image = dockerfile.match(/^FROM denoland\/deno:(\S+)/m)?.[1];
   assert.ok(ci, ".ci/run sets DENO_VERSION");

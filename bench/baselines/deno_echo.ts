@@ -1,27 +1,41 @@
 /**
  * The bare Deno baseline: a TCP echo loop with one 16 KiB buffer per
  * connection and nothing else, plus `Deno.serve` with a Hono
- * `/healthcheck` route. Prints its ports in the service's two-line format
- * and exits on SIGTERM. Run it from the project root so that the import map
- * in deno.json resolves "hono":
+ * `/healthcheck` route. With `--tls-cert FILE --tls-key FILE`, the same over
+ * `Deno.listenTls` and HTTPS. Prints its ports in the service's two-line
+ * format and exits on SIGTERM. Run it from the project root so that the
+ * import map in deno.json resolves "hono":
  *
  * ```sh
  * deno run --allow-net bench/baselines/deno_echo.ts
+ * deno run --allow-net --allow-read bench/baselines/deno_echo.ts --tls-cert cert.pem --tls-key key.pem
  * ```
  *
  * @module
  */
 import { Hono } from "hono";
+import { parseArgs } from "node:util";
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+const { values: flags } = parseArgs({
+  options: { "tls-cert": { type: "string" }, "tls-key": { type: "string" } },
+});
+const tls = flags["tls-cert"] && flags["tls-key"]
+  ? {
+    cert: Deno.readTextFileSync(flags["tls-cert"]),
+    key: Deno.readTextFileSync(flags["tls-key"]),
+  }
+  : undefined;
+
+const address = { hostname: "127.0.0.1", port: 0 };
+const listener = tls
+  ? Deno.listenTls({ ...address, ...tls })
+  : Deno.listen(address);
 const app = new Hono().get("/healthcheck", (c) => c.text("ok computer"));
-const http = Deno.serve(
-  { hostname: "127.0.0.1", port: 0, onListen() {} },
-  app.fetch,
-);
+const http = Deno.serve({ ...address, ...tls, onListen() {} }, app.fetch);
 
-console.log(`echo listening on 127.0.0.1:${listener.addr.port}`);
-console.log(`http listening on http://127.0.0.1:${http.addr.port}/`);
+const [echoScheme, httpScheme] = tls ? ["tls://", "https"] : ["", "http"];
+console.log(`echo listening on ${echoScheme}127.0.0.1:${listener.addr.port}`);
+console.log(`http listening on ${httpScheme}://127.0.0.1:${http.addr.port}/`);
 Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 
 for await (const conn of listener) echo(conn);
@@ -35,7 +49,7 @@ async function echo(conn: Deno.Conn): Promise<void> {
       }
     }
   } catch {
-    // A reset peer: nothing to do but close.
+    // A reset peer or a failed handshake: nothing to do but close.
   } finally {
     conn.close();
   }

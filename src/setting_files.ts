@@ -1,0 +1,108 @@
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import {
+  BEARER_TOKEN_EXPECTED,
+  bearerToken,
+  type Config,
+  ConfigError,
+  type SettingFile,
+  type TlsKeyPair,
+} from "./config.ts";
+import { errorMessage } from "./error_message.ts";
+
+/** Reads a file's text; `Deno.readTextFile` is one. */
+export type ReadTextFile = (path: string) => Promise<string>;
+
+/**
+ * Reads the files that settings name, once, at startup: the die token from
+ * `--die-token-file` and the TLS pair from `--tls-cert` and `--tls-key`. The
+ * config comes back with `dieToken` and `tls` filled in. Every fault is a
+ * {@linkcode ConfigError} whose one line names the setting and the file, and
+ * is found before anything listens: a file that cannot be read, an empty
+ * token file, a token that is not a bearer token, a certificate or key that
+ * is not PEM, and a key that does not belong to the certificate.
+ *
+ * @example
+ * ```ts
+ * import { readSettingFiles } from "./setting_files.ts";
+ * import { parseConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const parsed = parseConfig(["--die-token-file", "/run/secrets/die-token"], {});
+ * if (parsed.kind !== "run") throw parsed;
+ * const secret = () => Promise.resolve("t0ken\n"); // as a mounted secret file
+ * const config = await readSettingFiles(parsed.config, secret);
+ * assert.equal(config.dieToken, "t0ken");
+ * ```
+ */
+export async function readSettingFiles(
+  config: Config,
+  readTextFile: ReadTextFile = Deno.readTextFile,
+): Promise<Config> {
+  const read = async (file: SettingFile) => {
+    try {
+      return await readTextFile(file.path);
+    } catch (error) {
+      throw fault(file, `cannot be read: ${errorMessage(error)}`);
+    }
+  };
+  const loaded = { ...config };
+  if (config.dieTokenFile !== undefined) {
+    loaded.dieToken = parseTokenFile(
+      config.dieTokenFile,
+      await read(config.dieTokenFile),
+    );
+  }
+  if (config.tlsFiles !== undefined) {
+    const { cert, key } = config.tlsFiles;
+    loaded.tls = checkKeyPair(config.tlsFiles, {
+      cert: await read(cert),
+      key: await read(key),
+    });
+  }
+  return loaded;
+}
+
+/** The token in a token file: its content less trailing line breaks. */
+function parseTokenFile(file: SettingFile, content: string): string {
+  const token = content.replace(/[\r\n]+$/, "");
+  if (token === "") throw fault(file, "is empty");
+  // The token stays out of the message: it may be nearly right.
+  if (bearerToken(token) === undefined) {
+    throw fault(file, `does not hold ${BEARER_TOKEN_EXPECTED}`);
+  }
+  return token;
+}
+
+/** The pair, once the key is known to be the certificate's. */
+function checkKeyPair(
+  files: { cert: SettingFile; key: SettingFile },
+  pair: TlsKeyPair,
+): TlsKeyPair {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pair.cert);
+  } catch {
+    throw fault(files.cert, "is not a PEM certificate");
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(pair.key);
+  } catch {
+    throw fault(files.key, "is not an unencrypted PEM private key");
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw fault(
+      files.key,
+      `is not the key of the certificate in ${files.cert.setting} ${
+        JSON.stringify(files.cert.path)
+      }`,
+    );
+  }
+  return pair;
+}
+
+function fault(file: SettingFile, problem: string): ConfigError {
+  return new ConfigError(
+    `${file.setting}: ${JSON.stringify(file.path)} ${problem}`,
+  );
+}

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { type Config, parseConfig } from "../src/config.ts";
+import { readSettingFiles } from "../src/setting_files.ts";
+import { makeTempDir, writeTextFile } from "./_temp_files.ts";
+import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
+
+const dir = await makeTempDir();
+
+function configOf(args: string[], env: Record<string, string> = {}): Config {
+  const parsed = parseConfig(args, env);
+  if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
+  return parsed.config;
+}
+
+async function fileWith(name: string, content: string): Promise<string> {
+  const path = `${dir}/${name}`;
+  await writeTextFile(path, content);
+  return path;
+}
+
+async function faultOf(args: string[], env: Record<string, string> = {}) {
+  const error = await readSettingFiles(configOf(args, env)).then(
+    () => assert.fail("no error"),
+    (error) => error,
+  );
+  assert.equal(error.name, "ConfigError");
+  return error.message;
+}
+
+Deno.test("readSettingFiles() reads the die token from its file, less its trailing newline", async () => {
+  for (const content of ["s3cret", "s3cret\n", "s3cret\r\n"]) {
+    const path = await fileWith("token", content);
+    const config = await readSettingFiles(
+      configOf([], { ECHOSERVER__DIE_TOKEN_FILE: path }),
+    );
+    assert.equal(config.dieToken, "s3cret", JSON.stringify(content));
+  }
+});
+
+Deno.test("readSettingFiles() refuses an empty token file or one that holds no bearer token, without echoing it", async () => {
+  const empty = await fileWith("empty", "\n");
+  assert.equal(
+    await faultOf(["--die-token-file", empty]),
+    `--die-token-file: "${empty}" is empty`,
+  );
+  const spaced = await fileWith("spaced", "two words\n");
+  const message = await faultOf([], { ECHOSERVER__DIE_TOKEN_FILE: spaced });
+  assert.equal(
+    message,
+    `ECHOSERVER__DIE_TOKEN_FILE: "${spaced}" does not hold a bearer token ` +
+      "(letters, digits and -._~+/, then any '=')",
+  );
+});
+
+Deno.test("readSettingFiles() names the setting and the file it cannot read", async () => {
+  const missing = `${dir}/missing.pem`;
+  assert.match(
+    await faultOf(["--tls-cert", missing, "--tls-key", CERTIFICATE.keyFile]),
+    new RegExp(
+      `^--tls-cert: "${missing}" cannot be read: No such file or directory`,
+    ),
+  );
+  assert.match(
+    await faultOf([], {
+      ECHOSERVER__TLS__CERT_FILE: CERTIFICATE.certFile,
+      ECHOSERVER__TLS__KEY_FILE: dir,
+    }),
+    new RegExp(`^ECHOSERVER__TLS__KEY_FILE: "${dir}" cannot be read: `),
+  );
+});
+
+Deno.test("readSettingFiles() reads a matching certificate and key into config.tls", async () => {
+  const config = await readSettingFiles(
+    configOf([
+      "--tls-cert",
+      CERTIFICATE.certFile,
+      "--tls-key",
+      CERTIFICATE.keyFile,
+    ]),
+  );
+  assert.deepEqual(config.tls, {
+    cert: CERTIFICATE.cert,
+    key: CERTIFICATE.key,
+  });
+});
+
+Deno.test("readSettingFiles() refuses a key that is not the certificate's", async () => {
+  assert.equal(
+    await faultOf([
+      "--tls-cert",
+      CERTIFICATE.certFile,
+      "--tls-key",
+      OTHER_CERTIFICATE.keyFile,
+    ]),
+    `--tls-key: "${OTHER_CERTIFICATE.keyFile}" is not the key of the ` +
+      `certificate in --tls-cert "${CERTIFICATE.certFile}"`,
+  );
+});
+
+Deno.test("readSettingFiles() refuses files that are not PEM, naming which", async () => {
+  const text = await fileWith("text.pem", "not a certificate\n");
+  assert.equal(
+    await faultOf(["--tls-cert", text, "--tls-key", CERTIFICATE.keyFile]),
+    `--tls-cert: "${text}" is not a PEM certificate`,
+  );
+  // A certificate where the key belongs is not a key.
+  assert.equal(
+    await faultOf([
+      "--tls-cert",
+      CERTIFICATE.certFile,
+      "--tls-key",
+      CERTIFICATE.certFile,
+    ]),
+    `--tls-key: "${CERTIFICATE.certFile}" is not an unencrypted PEM private key`,
+  );
+});
+
+Deno.test("readSettingFiles() reads nothing when no setting names a file", async () => {
+  const config = configOf(["--die-token", "t0ken"]);
+  const read = () => assert.fail("read a file");
+  assert.deepEqual(await readSettingFiles(config, read), config);
+});
