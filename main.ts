@@ -8,7 +8,7 @@
  * (read once here, before anything listens), 130 or 143 for a second SIGINT
  * or SIGTERM once shutdown has begun.
  *
- * Log lines go to stderr through a queue that never blocks (src/log_queue.ts);
+ * Log lines go to stderr through a queue that never blocks (src/observability/log_queue.ts);
  * an exit waits up to `LOG_FLUSH_LIMIT_MS` for it to be written. Lines that
  * end the process are in the log format once it is known.
  *
@@ -16,9 +16,13 @@
  */
 import { type Config, ConfigError, parseConfig, usage } from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
-import { formatLogLine, type LogFormat, Logger } from "./src/log.ts";
-import { DROPPED_MESSAGE, LogQueue } from "./src/log_queue.ts";
-import { createMetrics } from "./src/metrics.ts";
+import {
+  formatLogLine,
+  type LogFormat,
+  Logger,
+} from "./src/observability/log.ts";
+import { DROPPED_MESSAGE, LogQueue } from "./src/observability/log_queue.ts";
+import { createMetrics } from "./src/observability/metrics.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
 import { readSettingFiles } from "./src/setting_files.ts";

@@ -4,7 +4,7 @@ import {
   LOG_LEVELS,
   type LogFormat,
   type LogLevel,
-} from "./log.ts";
+} from "./observability/log.ts";
 import { MAX_TIMER_DELAY_MS } from "./pause.ts";
 
 /** A host and port to listen on; port 0 means any free port. */

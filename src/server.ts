@@ -1,13 +1,17 @@
 import type { Config, ListenAddress } from "./config.ts";
 import { errorMessage } from "./error_message.ts";
-import { countRequests, createHttpApp, refuseOnceAborted } from "./http_app.ts";
-import { Logger } from "./log.ts";
-import { createMetrics, type ServiceMetrics } from "./metrics.ts";
+import {
+  countRequests,
+  createHttpApp,
+  refuseOnceAborted,
+} from "./http/http_app.ts";
+import { Logger } from "./observability/log.ts";
+import { createMetrics, type ServiceMetrics } from "./observability/metrics.ts";
 import { formatHostPort, isLoopback } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
-import { serveEcho } from "./serve_echo.ts";
-import { type HttpService, serveHttp } from "./serve_http.ts";
-import { refuseBadHost } from "./request_target.ts";
+import { serveEcho } from "./echo/serve_echo.ts";
+import { type HttpService, serveHttp } from "./http/serve_http.ts";
+import { refuseBadHost } from "./http/request_target.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {

@@ -1,4 +1,4 @@
-import { Logger } from "../src/log.ts";
+import { Logger } from "../src/observability/log.ts";
 
 /** Collects text lines, such as log output, for tests to wait on and assert. */
 export class LineCapture {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { formatIP } from "../src/ip_address.ts";
-import type { ProxyHeader } from "../src/proxy_protocol.ts";
+import { formatIP } from "../src/echo/ip_address.ts";
+import type { ProxyHeader } from "../src/echo/proxy_protocol.ts";
 
 /** The v2 signature, the first 12 bytes of every v2 header. */
 export const V2_SIGNATURE = [

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { discardBody } from "../src/discard_body.ts";
+import { discardBody } from "../src/http/discard_body.ts";
 
 /** A body with no Content-Length, sent in chunks, as a chunked POST is. */
 function chunked(...chunks: string[]): ReadableStream<Uint8Array> {

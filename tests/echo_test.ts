@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { handleEchoConnection } from "../src/echo.ts";
+import { handleEchoConnection } from "../src/echo/echo.ts";
 import { bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { memoryStreamPair } from "./_memory_stream.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { Config } from "../src/config.ts";
-import { createMetrics } from "../src/metrics.ts";
-import type { EchoConn, EchoListener } from "../src/serve_echo.ts";
-import { serveEcho } from "../src/serve_echo.ts";
+import { createMetrics } from "../src/observability/metrics.ts";
+import type { EchoConn, EchoListener } from "../src/echo/serve_echo.ts";
+import { serveEcho } from "../src/echo/serve_echo.ts";
 import { startServer } from "../src/server.ts";
 import { bytes, connect, writeAll } from "./_echo_client.ts";
 import { rawHttpStatus, readStatus } from "./_http_raw.ts";

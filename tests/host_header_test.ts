@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { Config } from "../src/config.ts";
-import { requestPath } from "../src/request_target.ts";
-import { createMetrics } from "../src/metrics.ts";
+import { requestPath } from "../src/http/request_target.ts";
+import { createMetrics } from "../src/observability/metrics.ts";
 import { startServer } from "../src/server.ts";
 import { rawHttpStatus } from "./_http_raw.ts";
 import { LineCapture } from "./_line_capture.ts";

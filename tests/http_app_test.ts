@@ -5,8 +5,8 @@ import {
   type HttpAppOptions,
   type HttpBindings,
   refuseOnceAborted,
-} from "../src/http_app.ts";
-import { createMetrics } from "../src/metrics.ts";
+} from "../src/http/http_app.ts";
+import { createMetrics } from "../src/observability/metrics.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 
 /** Bindings whose `completed` settles when the test says the response is out. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { formatIP, parseIPv4, parseIPv6 } from "../src/ip_address.ts";
+import { formatIP, parseIPv4, parseIPv6 } from "../src/echo/ip_address.ts";
 
 /** Any IPv6 address, with runs of zero groups far more often than chance. */
 const ipv6Bytes = fc.array(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DROPPED_MESSAGE } from "../src/log_queue.ts";
+import { DROPPED_MESSAGE } from "../src/observability/log_queue.ts";
 import { rawHttpStatus } from "./_http_raw.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { readExactly } from "./_read.ts";

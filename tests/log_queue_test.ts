@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DROPPED_MESSAGE, LogQueue } from "../src/log_queue.ts";
+import { DROPPED_MESSAGE, LogQueue } from "../src/observability/log_queue.ts";
 import { FakeTime } from "./_fake_time.ts";
 
 const decoder = new TextDecoder();

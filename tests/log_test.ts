@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LOG_LEVELS, Logger } from "../src/log.ts";
+import { LOG_LEVELS, Logger } from "../src/observability/log.ts";
 
 Deno.test("Logger.isEnabled() is true from its level up, and error() writes at every level", () => {
   for (const level of LOG_LEVELS) {

@@ -4,7 +4,7 @@ import {
   MAX_PROXY_HEADER_BYTES,
   parseProxyHeader,
   type ProxyHeaderParse,
-} from "../src/proxy_protocol.ts";
+} from "../src/echo/proxy_protocol.ts";
 import {
   anyHeader,
   tlvBytes,

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type EchoResult, handleEchoConnection } from "../src/echo.ts";
-import { MAX_PROXY_HEADER_BYTES } from "../src/proxy_protocol.ts";
-import { ProxyHeaderError, readProxyHeader } from "../src/read_proxy_header.ts";
+import { type EchoResult, handleEchoConnection } from "../src/echo/echo.ts";
+import { MAX_PROXY_HEADER_BYTES } from "../src/echo/proxy_protocol.ts";
+import {
+  ProxyHeaderError,
+  readProxyHeader,
+} from "../src/echo/read_proxy_header.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { stub } from "./_stub.ts";
 import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";

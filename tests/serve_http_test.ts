@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createMetrics } from "../src/metrics.ts";
-import { type Serve, serveHttp } from "../src/serve_http.ts";
+import { createMetrics } from "../src/observability/metrics.ts";
+import { type Serve, serveHttp } from "../src/http/serve_http.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { test } from "./_time_limit.ts";

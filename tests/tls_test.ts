@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type EchoResult, handleEchoConnection } from "../src/echo.ts";
+import { type EchoResult, handleEchoConnection } from "../src/echo/echo.ts";
 import { type Config, parseConfig } from "../src/config.ts";
 import { startServer } from "../src/server.ts";
 import { FakeTime } from "./_fake_time.ts";

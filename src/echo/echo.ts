@@ -1,4 +1,4 @@
-import type { IdleTimeouts } from "./config.ts";
+import type { IdleTimeouts } from "../config.ts";
 import { IdleDeadlines } from "./idle_deadline.ts";
 
 /**

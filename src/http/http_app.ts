@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
-import type { Counter, Registry } from "./prometheus.ts";
+import type { Counter, Registry } from "../observability/prometheus.ts";
 import { requestPath } from "./request_target.ts";
 
 /**
@@ -56,7 +56,7 @@ const MAX_BODY_BYTES = 1024;
  * @example
  * ```ts
  * import { createHttpApp } from "./http_app.ts";
- * import { createMetrics } from "./metrics.ts";
+ * import { createMetrics } from "../observability/metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const app = createHttpApp({ onDie: () => {}, registry: createMetrics().registry });
@@ -150,7 +150,7 @@ export function refuseOnceAborted<Args extends unknown[]>(
  * @example
  * ```ts
  * import { countRequests } from "./http_app.ts";
- * import { createMetrics } from "./metrics.ts";
+ * import { createMetrics } from "../observability/metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const { http } = createMetrics();

@@ -4,16 +4,16 @@ import {
   type EchoStream,
   handleEchoConnection,
 } from "./echo.ts";
-import { Backoff } from "./backoff.ts";
-import { errorCode, errorMessage } from "./error_message.ts";
+import { Backoff } from "../backoff.ts";
+import { errorCode, errorMessage } from "../error_message.ts";
 import { IdleDeadlines } from "./idle_deadline.ts";
-import type { LogFields, Logger } from "./log.ts";
-import type { EchoMetrics } from "./metrics.ts";
-import { formatHostPort } from "./net_addr.ts";
-import { onAbort } from "./on_abort.ts";
+import type { LogFields, Logger } from "../observability/log.ts";
+import type { EchoMetrics } from "../observability/metrics.ts";
+import { formatHostPort } from "../net_addr.ts";
+import { onAbort } from "../on_abort.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
 import { readProxyHeader } from "./read_proxy_header.ts";
-import { ThrottledLog } from "./throttled_log.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
 export interface EchoConn extends EchoStream {
@@ -74,8 +74,8 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * @example
  * ```ts
  * import { serveEcho } from "./serve_echo.ts";
- * import { Logger } from "./log.ts";
- * import { createMetrics } from "./metrics.ts";
+ * import { Logger } from "../observability/log.ts";
+ * import { createMetrics } from "../observability/metrics.ts";
  *
  * const shutdown = new AbortController();
  * const served = serveEcho(Deno.listen({ hostname: "127.0.0.1", port: 0 }), {

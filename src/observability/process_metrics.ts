@@ -1,5 +1,5 @@
 import process from "node:process";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../version.ts";
 import { Counter, Gauge, type Registry } from "./prometheus.ts";
 
 /**

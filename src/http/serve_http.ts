@@ -1,11 +1,11 @@
-import { Backoff } from "./backoff.ts";
-import type { ListenAddress, TlsKeyPair } from "./config.ts";
-import { errorCode, errorMessage } from "./error_message.ts";
-import type { Logger } from "./log.ts";
-import { onAbort } from "./on_abort.ts";
-import { pause } from "./pause.ts";
-import type { Counter } from "./prometheus.ts";
-import { ThrottledLog } from "./throttled_log.ts";
+import { Backoff } from "../backoff.ts";
+import type { ListenAddress, TlsKeyPair } from "../config.ts";
+import { errorCode, errorMessage } from "../error_message.ts";
+import type { Logger } from "../observability/log.ts";
+import { onAbort } from "../on_abort.ts";
+import { pause } from "../pause.ts";
+import type { Counter } from "../observability/prometheus.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */
 export interface ServeHttpOptions {
@@ -76,8 +76,8 @@ const WARNING_INTERVAL_MS = 1_000;
  * @example
  * ```ts
  * import { serveHttp } from "./serve_http.ts";
- * import { Logger } from "./log.ts";
- * import { createMetrics } from "./metrics.ts";
+ * import { Logger } from "../observability/log.ts";
+ * import { createMetrics } from "../observability/metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const shutdown = new AbortController();

@@ -1,4 +1,4 @@
-import { ECHO_ENDS } from "./echo.ts";
+import { ECHO_ENDS } from "../echo/echo.ts";
 import { Counter, Gauge, Histogram, Registry } from "./prometheus.ts";
 import { registerProcessMetrics } from "./process_metrics.ts";
 
