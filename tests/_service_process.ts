@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { LineCapture } from "./_line_capture.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -135,4 +136,23 @@ export async function collect(
 async function procFile(path: string, [command]: [string]): Promise<string> {
   const { stdout } = await new Deno.Command(command, { args: [path] }).output();
   return new TextDecoder().decode(stdout);
+}
+
+/**
+ * Asserts that `service` exited with `code` after one line on stderr, which
+ * begins `echoserver: ${message}`, and nothing on stdout: how the service
+ * refuses to start.
+ */
+export async function assertRefusesToStart(
+  service: ServiceProcess,
+  code: number,
+  message: string,
+): Promise<void> {
+  assert.equal((await service.status).code, code, message);
+  assert.deepEqual(service.stdout.lines, []);
+  assert.equal(service.stderr.lines.length, 1, service.stderr.lines.join("\n"));
+  assert.ok(
+    service.stderr.lines[0].startsWith(`echoserver: ${message}`),
+    service.stderr.lines[0],
+  );
 }

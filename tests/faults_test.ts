@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { Config } from "../src/config.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
 import type { EchoConn, EchoListener } from "../src/echo/serve_echo.ts";
 import { serveEcho } from "../src/echo/serve_echo.ts";
@@ -7,23 +6,11 @@ import { startServer } from "../src/server.ts";
 import { bytes, connect, writeAll } from "./_echo_client.ts";
 import { rawHttpStatus, readStatus } from "./_http_raw.ts";
 import { LineCapture } from "./_line_capture.ts";
+import { loopbackConfig } from "./_loopback_config.ts";
 import { readExactly } from "./_read.ts";
 import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-
-function config(overrides: Partial<Config> = {}): Config {
-  return {
-    echo: { hostname: "127.0.0.1", port: 0 },
-    http: { hostname: "127.0.0.1", port: 0 },
-    idle: timeouts,
-    maxConnections: 10_000,
-    shutdownDelayMs: 0,
-    logLevel: "debug",
-    logFormat: "text",
-    ...overrides,
-  };
-}
 
 /** Deterministic bytes that differ from one offset to the next. */
 function pattern(size: number): Uint8Array {
@@ -102,7 +89,10 @@ test(
 test("half-close: everything sent before the client's FIN comes back, then the server closes", async () => {
   const shutdown = new AbortController();
   const log = new LineCapture();
-  const server = startServer(config(), { shutdown, logger: log.logger });
+  const server = startServer(loopbackConfig(), {
+    shutdown,
+    logger: log.logger,
+  });
   using conn = await connect(server.echoAddr.port);
   const data = pattern(1 << 20);
   await writeAll(conn, data);
@@ -116,7 +106,7 @@ test("half-close: everything sent before the client's FIN comes back, then the s
 
 test("shutdown closes thousands of open echo connections", async () => {
   const shutdown = new AbortController();
-  const server = startServer(config({ logLevel: "warning" }), {
+  const server = startServer(loopbackConfig({ logLevel: "warning" }), {
     shutdown,
     logger: new LineCapture().logger,
   });
@@ -139,7 +129,7 @@ test("shutdown closes thousands of open echo connections", async () => {
 
 test("shutdown does not wait for an idle keep-alive HTTP connection", async () => {
   const shutdown = new AbortController();
-  const server = startServer(config(), {
+  const server = startServer(loopbackConfig(), {
     shutdown,
     logger: new LineCapture().logger,
   });
@@ -156,7 +146,10 @@ test("shutdown does not wait for an idle keep-alive HTTP connection", async () =
 test("hostile HTTP input gets an error status or a closed connection, and health checks go on", async () => {
   const shutdown = new AbortController();
   const log = new LineCapture();
-  const server = startServer(config(), { shutdown, logger: log.logger });
+  const server = startServer(loopbackConfig(), {
+    shutdown,
+    logger: log.logger,
+  });
   const port = server.httpAddr.port;
   const garbage = new Uint8Array(4096);
   crypto.getRandomValues(garbage);
@@ -225,7 +218,7 @@ test("startServer() warns when anyone who reaches the HTTP port could stop the s
   ) {
     const shutdown = new AbortController();
     const log = new LineCapture();
-    const server = startServer(config(overrides), {
+    const server = startServer(loopbackConfig(overrides), {
       shutdown,
       logger: log.logger,
     });

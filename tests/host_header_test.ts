@@ -4,24 +4,16 @@
  * attacker sends them.
  */
 import assert from "node:assert/strict";
-import type { Config } from "../src/config.ts";
 import { requestPath } from "../src/http/request_target.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
 import { startServer } from "../src/server.ts";
 import { rawHttpStatus } from "./_http_raw.ts";
 import { LineCapture } from "./_line_capture.ts";
+import { loopbackConfig } from "./_loopback_config.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { test } from "./_time_limit.ts";
 
-const config: Config = {
-  echo: { hostname: "127.0.0.1", port: 0 },
-  http: { hostname: "127.0.0.1", port: 0 },
-  idle: { initialMs: 5_000, refreshMs: 30_000 },
-  maxConnections: 10_000,
-  shutdownDelayMs: 0,
-  logLevel: "debug",
-  logFormat: "text",
-};
+const config = loopbackConfig();
 
 /** Runs `fn` against a service on free loopback ports, then stops it. */
 async function withService(

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
 import { assertEchoes, connect } from "./_echo_client.ts";
-import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
+import {
+  assertRefusesToStart,
+  LOOPBACK_ANY_PORT,
+  ServiceProcess,
+} from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
 
 /** A client connected to `port` that has had `text` echoed. */
@@ -96,16 +100,7 @@ test("main.ts exits 2 with one line for a bad flag or environment variable", asy
     ] as const
   ) {
     await using service = new ServiceProcess([...args], { env });
-    assert.equal((await service.status).code, 2);
-    assert.equal(
-      service.stderr.lines.length,
-      1,
-      service.stderr.lines.join("\n"),
-    );
-    assert.ok(
-      service.stderr.lines[0].startsWith(`echoserver: ${message}`),
-      service.stderr.lines[0],
-    );
+    await assertRefusesToStart(service, 2, message);
   }
 });
 

@@ -95,8 +95,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "a reset ends as reset, any other error as error",
     file: "echo/echo.ts",
-    from: 'isBroken(error) ? "reset" : "error"',
-    to: 'isBroken(error) ? "error" : "reset"',
+    from: '  if (isBroken(error)) return "reset";',
+    to: '  if (isBroken(error)) return "error";',
     tests: ECHO,
   },
   // Idle deadlines.
@@ -145,16 +145,16 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "out of descriptors, accept backs off from 10 ms",
-    file: "echo/serve_echo.ts",
-    from: "const ACCEPT_BACKOFF_MS = { first: 10, max: 1_000 };",
-    to: "const ACCEPT_BACKOFF_MS = { first: 20, max: 1_000 };",
+    file: "backoff.ts",
+    from: "const FIRST_MS = 10;",
+    to: "const FIRST_MS = 20;",
     tests: SERVE,
   },
   {
     name: "the back-off is cut short by shutdown",
-    file: "echo/serve_echo.ts",
-    from: "        await pause(backoffMs, signal);",
-    to: "        await pause(backoffMs, new AbortController().signal);",
+    file: "backoff.ts",
+    from: "    return pause(this.#ms, signal);",
+    to: "    return pause(this.#ms, new AbortController().signal);",
     tests: SERVE,
   },
   {
@@ -209,17 +209,27 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "on shutdown the HTTP server stops",
-    file: "server.ts",
-    from: "    http.shutdown();",
-    to: "",
+    file: "http/serve_http.ts",
+    from: "    server.shutdown().then(() => closed.abort());",
+    to: "    closed.abort();",
     tests: ["server_test.ts"],
   },
   {
     name: "a second SIGTERM exits 143",
     file: "shutdown_signals.ts",
-    from: "const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;",
-    to: "const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 14 } as const;",
+    from:
+      "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;",
+    to:
+      "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 14 } as const;",
     tests: ["shutdown_signals_test.ts"],
+  },
+  {
+    name: "SIGHUP stops the service at once",
+    file: "shutdown_signals.ts",
+    from:
+      "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;",
+    to: "const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;",
+    tests: ["http_shutdown_test.ts"],
   },
   {
     name: "SIGTERM turns /readyz to 503 at once",
@@ -263,6 +273,80 @@ const MUTANTS: Mutant[] = [
     from: '  default: "10000",',
     to: '  default: "1000",',
     tests: ["config_test.ts"],
+  },
+  // The HTTP side: the Host check, serving again, the bounded drain.
+  {
+    name: "a Host that is not host[:port] gets 400",
+    file: "http/request_target.ts",
+    from: "  if (host !== null && !VALID_HOST.test(host)) return undefined;",
+    to: "",
+    tests: ["host_header_test.ts"],
+  },
+  {
+    name: "the HTTP server listens again after its accept fails",
+    file: "http/serve_http.ts",
+    from: '      failed(failure, "http accept failed: listening again");',
+    to: "      return;",
+    tests: ["serve_http_test.ts"],
+  },
+  {
+    name: "the HTTP server listens again on the port it was bound to",
+    file: "http/serve_http.ts",
+    from: "          server = start(again);",
+    to: "          server = start(address);",
+    tests: ["serve_http_test.ts"],
+  },
+  {
+    name: "HTTP clients cannot hold shutdown past the drain deadline",
+    file: "http/serve_http.ts",
+    from: "    await pause(drainMs, closed.signal);",
+    to: "    await server.shutdown();",
+    tests: ["serve_http_test.ts"],
+  },
+  {
+    name: "the HTTP drain deadline is 1 s",
+    file: "http/serve_http.ts",
+    from: "    drainMs = 1_000,",
+    to: "    drainMs = 2_000,",
+    tests: ["http_shutdown_test.ts"],
+  },
+  // Settings.
+  {
+    name: "a duration longer than a timer holds is refused",
+    file: "config.ts",
+    from: "  seconds.test(raw) && Number(raw) <= MAX_SECONDS",
+    to: "  seconds.test(raw)",
+    tests: ["config_test.ts"],
+  },
+  {
+    name: "an empty environment variable counts as unset",
+    file: "config.ts",
+    from: "      : [setting.env, env[setting.env] || setting.default];",
+    to: "      : [setting.env, env[setting.env] ?? setting.default];",
+    tests: ["config_test.ts"],
+  },
+  // Logs, the PROXY protocol, TLS.
+  {
+    name: "a log line that finds the queue full is dropped and counted",
+    file: "observability/log_queue.ts",
+    from: "      this.#onDrop(1);",
+    to: "",
+    tests: ["log_queue_test.ts"],
+  },
+  {
+    name: "bytes after the PROXY header are echoed, the header never",
+    file: "echo/read_proxy_header.ts",
+    from: "      const rest = buffer.slice(parsed.length, received);",
+    to: "      const rest = buffer.slice(0, received);",
+    tests: ["read_proxy_header_test.ts"],
+  },
+  {
+    name: "the idle deadline covers the TLS handshake",
+    file: "echo/echo.ts",
+    from: "  const deadline = deadlines.set(",
+    to:
+      "  if (stream.handshake) await stream.handshake();\n  const deadline = deadlines.set(",
+    tests: ["tls_test.ts"],
   },
 ];
 

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { Config } from "../src/config.ts";
 import { ListenError, type RunningServer, startServer } from "../src/server.ts";
 import { assertEchoes, bytes, connect } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
@@ -7,21 +6,10 @@ import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { readExactly } from "./_read.ts";
 import { stub } from "./_stub.ts";
+import { loopbackConfig } from "./_loopback_config.ts";
 import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
-
-function loopbackConfig(ports = { echo: 0, http: 0 }): Config {
-  return {
-    echo: { hostname: "127.0.0.1", port: ports.echo },
-    http: { hostname: "127.0.0.1", port: ports.http },
-    idle: timeouts,
-    maxConnections: 10_000,
-    shutdownDelayMs: 0,
-    logLevel: "debug",
-    logFormat: "text",
-  };
-}
 
 /** Starts the service on free loopback ports; stops it when disposed. */
 function serve(draining?: AbortSignal): RunningServer & {
@@ -167,7 +155,14 @@ Deno.test("startServer() names the address in use and leaves nothing open", () =
   const shutdown = new AbortController();
   for (const ports of [{ echo: port, http: 0 }, { echo: 0, http: port }]) {
     assert.throws(
-      () => startServer(loopbackConfig(ports), { shutdown }),
+      () =>
+        startServer(
+          loopbackConfig({
+            echo: { hostname: "127.0.0.1", port: ports.echo },
+            http: { hostname: "127.0.0.1", port: ports.http },
+          }),
+          { shutdown },
+        ),
       (error) =>
         error instanceof ListenError &&
         error.message.startsWith(`cannot listen on 127.0.0.1:${port}: `) &&

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
 import { makeTempDir, run, writeTextFile } from "./_temp_files.ts";
-import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
+import {
+  assertRefusesToStart,
+  LOOPBACK_ANY_PORT,
+  ServiceProcess,
+} from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
 import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
 
@@ -151,17 +155,7 @@ test(
         [...LOOPBACK_ANY_PORT, ...flags],
         { permissions: START_PERMISSIONS },
       );
-      assert.equal((await service.status).code, 2, message);
-      assert.deepEqual(service.stdout.lines, []);
-      assert.equal(
-        service.stderr.lines.length,
-        1,
-        service.stderr.lines.join("\n"),
-      );
-      assert.ok(
-        service.stderr.lines[0].startsWith(`echoserver: ${message}`),
-        service.stderr.lines[0],
-      );
+      await assertRefusesToStart(service, 2, message);
     }
   },
   30_000,
