@@ -14,6 +14,7 @@ import {
   HaproxyProcess,
   hasIPv6Loopback,
 } from "./_haproxy.ts";
+import { rawHttpStatus } from "./_http_raw.ts";
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 
@@ -202,5 +203,62 @@ Deno.test({
     } finally {
       for (const instance of instances) await instance[Symbol.asyncDispose]();
     }
+  }),
+});
+
+Deno.test({
+  name:
+    "behind HAProxy with a path ACL, a / in the Host header reaches neither /die nor /metrics",
+  ignore,
+  fn: limited(20_000, async () => {
+    await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
+    const { http } = await service.ports();
+    const port = freePort();
+    // HTTP mode, as a proxy that guards the admin paths would be set up.
+    await using haproxy = new HaproxyProcess([
+      "defaults",
+      "  mode http",
+      "  timeout connect 2s",
+      "  timeout client 10s",
+      "  timeout server 10s",
+      "frontend guard",
+      `  bind 127.0.0.1:${port}`,
+      "  http-request deny if { path_beg /die } || { path_beg /metrics }",
+      "  default_backend service",
+      "backend service",
+      `  server service 127.0.0.1:${http}`,
+      "",
+    ].join("\n"));
+    // HAProxy is up once its port answers.
+    const request = (method: string, path: string, host: string) =>
+      `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0\r\n\r\n`;
+    let status: number | "closed" = "closed";
+    while (status !== 200) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      status = await rawHttpStatus(port, request("GET", "/healthcheck", "x"))
+        .catch(() => "closed" as const);
+    }
+    // The ACL holds for the real paths...
+    assert.equal(await rawHttpStatus(port, request("POST", "/die", "x")), 403);
+    assert.equal(
+      await rawHttpStatus(port, request("GET", "/metrics", "x")),
+      403,
+    );
+    // ...and the smuggled ones, which HAProxy lets through, get 400.
+    assert.equal(
+      await rawHttpStatus(port, request("POST", "/healthcheck", "x/die?")),
+      400,
+    );
+    assert.equal(
+      await rawHttpStatus(port, request("GET", "/healthcheck", "x/metrics?")),
+      400,
+    );
+    assert.equal(
+      await rawHttpStatus(port, request("GET", "/healthcheck", "x")),
+      200,
+    );
+    assert.ok(
+      !service.stderr.lines.some((line) => line.includes("shutting down")),
+    );
   }),
 });
