@@ -215,7 +215,7 @@ Deno.test({
     const { http } = await service.ports();
     const port = freePort();
     // HTTP mode, as a proxy that guards the admin paths would be set up.
-    await using haproxy = new HaproxyProcess([
+    await using _haproxy = new HaproxyProcess([
       "defaults",
       "  mode http",
       "  timeout connect 2s",
