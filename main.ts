@@ -1,16 +1,19 @@
 /**
  * The echoserver process: reads flags and environment, starts the service,
- * turns SIGINT and SIGTERM into its one shutdown signal, and picks the exit
- * code. SIGTERM first takes the service out of rotation for
- * `--shutdown-delay`; SIGINT stops it at once. Exit codes: 0 after a clean
- * shutdown, 1 when the service cannot start (such as a port in use), 2 for
- * bad flags or environment variables, or files they name that cannot be used
- * (read once here, before anything listens), 130 or 143 for a second SIGINT
- * or SIGTERM once shutdown has begun.
+ * turns SIGTERM, SIGINT and SIGHUP into its one shutdown signal, and picks
+ * the exit code. SIGTERM first takes the service out of rotation for
+ * `--shutdown-delay`; SIGINT and SIGHUP stop it at once. Exit codes: 0 after
+ * a clean shutdown, 1 when the service cannot start (such as a port in use),
+ * 2 for bad flags or environment variables, or files they name that cannot be
+ * used (read once here, before anything listens), 129, 130 or 143 for a
+ * second SIGHUP, SIGINT or SIGTERM once shutdown has begun.
  *
- * Log lines go to stderr through a queue that never blocks (src/observability/log_queue.ts);
- * an exit waits up to `LOG_FLUSH_LIMIT_MS` for it to be written. Lines that
- * end the process are in the log format once it is known.
+ * Log lines go to stderr through a queue that never blocks
+ * (src/observability/log_queue.ts); an exit waits up to `LOG_FLUSH_LIMIT_MS`
+ * for it to be written. The line that ends the process is JSON under
+ * `--log-format json` once the format is known, `echoserver: <message>`
+ * otherwise. HTTP clients still connected at the drain deadline are left
+ * behind by exiting.
  *
  * @module
  */

@@ -441,8 +441,11 @@ export function parseConfig(
   }
   if (config.proxyProtocol && config.tlsFiles !== undefined) {
     errors.push(
-      "--proxy-protocol cannot go with --tls-cert: the PROXY header comes " +
-        "before the TLS handshake, which Deno.listenTls begins by itself",
+      `${
+        given(PROXY_PROTOCOL)[0]
+      } cannot go with ${config.tlsFiles.cert.setting}: ` +
+        "the PROXY header comes before the TLS handshake, which " +
+        "Deno.listenTls begins by itself",
     );
   }
   // An invalid log format reads as undefined: its error is then plain text.

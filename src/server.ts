@@ -84,7 +84,7 @@ export interface RunningServer {
  * import { parseConfig } from "./config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
+ * const parsed = parseConfig(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
  * if (parsed.kind !== "run") throw parsed;
  * const shutdown = new AbortController();
  * const server = startServer(parsed.config, { shutdown });

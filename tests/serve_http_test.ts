@@ -3,6 +3,8 @@ import { createMetrics } from "../src/observability/metrics.ts";
 import { type Serve, serveHttp } from "../src/http/serve_http.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
+import { FakeTime } from "./_fake_time.ts";
+import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
 
 /** A stand-in for one `Deno.serve` server, which a test stops or fails. */
@@ -128,4 +130,35 @@ test("serveHttp() leaves a server that has not closed by the drain deadline, and
   assert.deepEqual(log.lines, [
     "warning: http clients still connected at the drain deadline: leaving them drain_ms=20",
   ]);
+});
+
+test("serveHttp() starts its back-off over once a server has served a while", async () => {
+  using time = new FakeTime(0);
+  using _now = stub(performance, "now", () => time.now);
+  const [first, second, third, fourth] = [1, 2, 3, 4].map(() =>
+    fakeServer(4001)
+  );
+  const { serve, calls } = scriptedServe([
+    first.server,
+    second.server,
+    third.server,
+    fourth.server,
+  ]);
+  const { shutdown, http } = setUp(serve);
+  /** Fails `server`, then how long until the next one is started. */
+  const nextStartAfter = async (server: ReturnType<typeof fakeServer>) => {
+    const before = calls.length;
+    server.fail(outOfDescriptors());
+    const failedAt = time.now;
+    while (calls.length === before) await time.tickAsync(1);
+    return time.now - failedAt;
+  };
+  assert.equal(await nextStartAfter(first), 10);
+  // The second fails at once: the pause doubles.
+  assert.equal(await nextStartAfter(second), 20);
+  // The third serves for a second before it fails: back to 10 ms.
+  await time.tickAsync(1_000);
+  assert.equal(await nextStartAfter(third), 10);
+  shutdown.abort();
+  assert.equal(await http.finished, true);
 });

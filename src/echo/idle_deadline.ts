@@ -1,5 +1,4 @@
-/** The longest delay a timer takes; a longer one would fire at once. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+import { MAX_TIMER_DELAY_MS } from "../pause.ts";
 
 /**
  * A set of idle deadlines that share a handful of timers: deadlines set with

@@ -46,8 +46,6 @@ export interface ServeEchoOptions
   proxyProtocol?: boolean;
 }
 
-/** The least time between two lines about the same kind of flood. */
-const WARNING_INTERVAL_MS = 1_000;
 /**
  * Ends worth a warning besides their `connection ended` line, at most one a
  * second each, since they come in floods: bad PROXY protocol headers, and
@@ -95,7 +93,7 @@ export async function serveEcho(
 ): Promise<void> {
   const { signal, logger, metrics, maxConnections } = options;
   onAbort(signal, () => listener.close());
-  const throttled = { intervalMs: WARNING_INTERVAL_MS, signal };
+  const throttled = { signal };
   const acceptFailures = new ThrottledLog(logger, throttled);
   const rejections = new ThrottledLog(logger, throttled);
   const rejectionEnds = new ThrottledLog(logger, throttled);
@@ -197,7 +195,7 @@ async function serveClient(
       ...(error === undefined ? {} : { error: errorMessage(error) }),
     });
   }
-  if (reason in FLOOD_WARNINGS) {
+  if (reason in FLOOD_WARNINGS && logger.isEnabled("warning")) {
     const message = FLOOD_WARNINGS[reason as keyof typeof FLOOD_WARNINGS];
     floods.get(reason)!.warning(message, {
       remote: formatHostPort(conn.remoteAddr),

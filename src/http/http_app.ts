@@ -3,6 +3,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
 import type { Counter, Registry } from "../observability/prometheus.ts";
+import { closingResponse, type Handler } from "./handler.ts";
 import { requestPath } from "./request_target.ts";
 
 /**
@@ -127,17 +128,11 @@ export function createHttpApp(
  */
 export function refuseOnceAborted<Args extends unknown[]>(
   signal: AbortSignal,
-  handler: (request: Request, ...rest: Args) => Response | Promise<Response>,
-): (request: Request, ...rest: Args) => Response | Promise<Response> {
+  handler: Handler<Args>,
+): Handler<Args> {
   return (request, ...rest) =>
     signal.aborted
-      ? new Response("shutting down", {
-        status: 503,
-        headers: {
-          "content-type": "text/plain;charset=UTF-8",
-          connection: "close",
-        },
-      })
+      ? closingResponse(503, "shutting down")
       : handler(request, ...rest);
 }
 
@@ -164,8 +159,8 @@ export function refuseOnceAborted<Args extends unknown[]>(
  */
 export function countRequests<Args extends unknown[]>(
   counter: Counter<"route" | "status">,
-  handler: (request: Request, ...rest: Args) => Response | Promise<Response>,
-): (request: Request, ...rest: Args) => Response | Promise<Response> {
+  handler: Handler<Args>,
+): Handler<Args> {
   const count = (request: Request, response: Response) => {
     const path = requestPath(request);
     const route = path !== undefined && Object.hasOwn(ALLOWED_METHODS, path)

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { closingResponse, type Handler } from "./handler.ts";
+
 const VALID_HOST =
   /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]*)(?::\d*)?$/;
 
@@ -31,8 +33,7 @@ const VALID_HOST =
  * ```
  */
 export function requestPath(request: Request): string | undefined {
-  const host = request.headers.get("host");
-  if (host !== null && !VALID_HOST.test(host)) return undefined;
+  if (!hasValidHost(request)) return undefined;
   // After "scheme://authority", which holds no "/", "?" or "#".
   const { url } = request;
   const start = url.indexOf("/", url.indexOf("://") + 3);
@@ -56,16 +57,16 @@ export function requestPath(request: Request): string | undefined {
  * ```
  */
 export function refuseBadHost<Args extends unknown[]>(
-  handler: (request: Request, ...rest: Args) => Response | Promise<Response>,
-): (request: Request, ...rest: Args) => Response | Promise<Response> {
+  handler: Handler<Args>,
+): Handler<Args> {
   return (request, ...rest) =>
-    requestPath(request) === undefined
-      ? new Response("bad host header", {
-        status: 400,
-        headers: {
-          "content-type": "text/plain;charset=UTF-8",
-          connection: "close",
-        },
-      })
-      : handler(request, ...rest);
+    hasValidHost(request)
+      ? handler(request, ...rest)
+      : closingResponse(400, "bad host header");
+}
+
+/** Whether the Host header, if any, is a valid `host[:port]`. */
+function hasValidHost(request: Request): boolean {
+  const host = request.headers.get("host");
+  return host === null || VALID_HOST.test(host);
 }

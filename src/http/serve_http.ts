@@ -48,16 +48,14 @@ export interface HttpService {
   finished: Promise<boolean>;
 }
 
-/** The least time between two warnings that the server stopped accepting. */
-const WARNING_INTERVAL_MS = 1_000;
-
 /**
  * Serves `handler` with `Deno.serve` on `address`, and keeps serving it:
  *
  * - When the server stops by itself, its accept having failed (Deno.serve
  *   then closes its listener, as when descriptors run out), the failure is
  *   counted and logged, and the server listens again on the same address
- *   after a back-off (10 ms, doubling up to a second), until that works.
+ *   after a back-off (10 ms, doubling up to a second, and starting over once
+ *   a server has served a second), until that works.
  * - When the signal aborts, the server shuts down gracefully: the listener
  *   closes, idle connections close, and requests in flight are answered. A
  *   client that never finishes its request (a half-sent or trickled body, an
@@ -113,10 +111,7 @@ export function serveHttp(
   const addr = server.addr;
   const again = { hostname: addr.hostname, port: addr.port };
 
-  const warnings = new ThrottledLog(logger, {
-    intervalMs: WARNING_INTERVAL_MS,
-    signal,
-  });
+  const warnings = new ThrottledLog(logger, { signal });
   const failed = (error: unknown, message: string) => {
     acceptErrors.inc({ code: errorCode(error) });
     warnings.warning(message, { error: errorMessage(error) });
@@ -127,6 +122,10 @@ export function serveHttp(
       const failure = await Promise.race([server.failed, aborted]);
       if (signal.aborted) return;
       failed(failure, "http accept failed: listening again");
+      // A server that served a while worked: the back-off starts over.
+      if (performance.now() - server.startedAt >= BACKOFF_RESET_MS) {
+        backoff.reset();
+      }
       while (true) {
         await backoff.pause(signal);
         if (signal.aborted) return;
@@ -142,7 +141,8 @@ export function serveHttp(
 
   const finished = served.then(async () => {
     const closed = new AbortController();
-    server.shutdown().then(() => closed.abort());
+    const stopped = () => closed.abort();
+    server.shutdown().then(stopped, stopped);
     await pause(drainMs, closed.signal);
     if (closed.signal.aborted) return true;
     logger.warning(
@@ -154,9 +154,17 @@ export function serveHttp(
   return { addr, finished };
 }
 
+/**
+ * How long a server must have served for its failure to start the back-off
+ * over: the longest pause, so that a loop of instant failures keeps doubling.
+ */
+const BACKOFF_RESET_MS = 1_000;
+
 /** One `Deno.serve` server: one listener, until its accept fails. */
 class RestartableServer {
   readonly addr: Deno.NetAddr;
+  /** When it started, in `performance.now()` milliseconds. */
+  readonly startedAt = performance.now();
   /** Settles, with why, if the server stops without being shut down. */
   readonly failed: Promise<unknown>;
   #server: Deno.HttpServer<Deno.NetAddr>;

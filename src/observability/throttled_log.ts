@@ -3,8 +3,11 @@ import { pause } from "../pause.ts";
 
 /** What {@linkcode ThrottledLog} needs besides the logger. */
 export interface ThrottledLogOptions {
-  /** The least time between two lines, in milliseconds. */
-  intervalMs: number;
+  /**
+   * The least time between two lines, in milliseconds.
+   * @default {1000}
+   */
+  intervalMs?: number;
   /**
    * Aborting it writes at once the line held back, if any, so that no timer
    * outlives shutdown.
@@ -62,7 +65,7 @@ export class ThrottledLog {
    */
   constructor(logger: Logger, options: ThrottledLogOptions) {
     this.#logger = logger;
-    this.#intervalMs = options.intervalMs;
+    this.#intervalMs = options.intervalMs ?? 1_000;
     this.#signal = options.signal;
   }
 
@@ -77,6 +80,8 @@ export class ThrottledLog {
   }
 
   #log(line: HeldLine): void {
+    // A level that is off holds nothing back and starts no timer.
+    if (!this.#logger.isEnabled(line.level)) return;
     const now = performance.now();
     if (now >= this.#quietUntil) return this.#write(line);
     if (this.#latest === undefined) {
