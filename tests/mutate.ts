@@ -79,10 +79,10 @@ const MUTANTS: Mutant[] = [
     tests: ECHO,
   },
   {
-    name: "the read buffer starts at 1 KiB",
+    name: "the read buffer starts at 64 bytes",
     file: "echo/echo.ts",
-    from: "const MIN_READ_SIZE = 1024;",
-    to: "const MIN_READ_SIZE = 2048;",
+    from: "const MIN_READ_SIZE = 64;",
+    to: "const MIN_READ_SIZE = 128;",
     tests: ECHO,
   },
   {
