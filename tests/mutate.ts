@@ -118,8 +118,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "--max-connections clients are served, the next is closed",
     file: "echo/serve_echo.ts",
-    from: "    if (clients.size >= maxConnections) {",
-    to: "    if (clients.size > maxConnections) {",
+    from: "    if (served >= maxConnections) {",
+    to: "    if (served > maxConnections) {",
     tests: SERVE,
   },
   {
@@ -167,7 +167,7 @@ const MUTANTS: Mutant[] = [
   {
     name: "shutdown waits for every echo connection to end",
     file: "echo/serve_echo.ts",
-    from: "  await Promise.all(clients);",
+    from: "    await allEnded.promise;",
     to: "",
     tests: SERVE,
   },
