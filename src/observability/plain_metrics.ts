@@ -51,54 +51,6 @@ export interface HistogramOptions extends MetricOptions<never> {
 }
 
 /**
- * Values by label set, one sample each: a metric without labels has one
- * sample from the start, one with labels a sample per label set seen.
- */
-class LabelledValues<L extends string> {
-  readonly name: string;
-  readonly help: string;
-  readonly #labelNames: readonly L[];
-  readonly #samples = new Map<string, Sample>();
-  /** The sample of a metric without labels, which every update goes to. */
-  readonly #only?: Sample;
-
-  constructor({ name, help, labelNames = [] }: MetricOptions<L>) {
-    this.name = name;
-    this.help = help;
-    this.#labelNames = labelNames;
-    if (labelNames.length === 0) this.#only = this.#sample({});
-  }
-
-  /** The sample for `labels` (none for a metric without labels). */
-  sample(labels?: Labels<L>): Sample {
-    return this.#only ?? this.#sample(labels!);
-  }
-
-  snapshot(type: MetricSnapshot["type"]): MetricSnapshot {
-    const values = [...this.#samples.values()].map((sample) => ({
-      ...sample,
-    }));
-    return {
-      name: this.name,
-      help: this.help,
-      type,
-      values,
-      aggregator: "sum",
-    };
-  }
-
-  #sample(labels: Labels<L>): Sample {
-    const key = this.#labelNames.map((name) => labels[name]).join("\0");
-    let sample = this.#samples.get(key);
-    if (sample === undefined) {
-      sample = { labels: { ...labels }, value: 0 };
-      this.#samples.set(key, sample);
-    }
-    return sample;
-  }
-}
-
-/**
  * A value that only goes up, as prom-client's `Counter`: `inc()`,
  * `inc(amount)`, `inc(labels)` or `inc(labels, amount)`.
  *
@@ -118,31 +70,51 @@ class LabelledValues<L extends string> {
  * ```
  */
 export class Counter<L extends string = never> implements PlainMetric {
-  readonly #values: LabelledValues<L>;
+  readonly name: string;
+  readonly #help: string;
+  readonly #labelNames: readonly L[];
+  /** A sample per label set seen, by its values (which hold no NUL). */
+  readonly #samples = new Map<string, Sample>();
+  /** Without labels: the one sample, there from the start. */
+  readonly #only?: Sample;
 
-  constructor(options: MetricOptions<L>) {
-    this.#values = new LabelledValues(options);
-  }
-
-  /** The metric's name. */
-  get name(): string {
-    return this.#values.name;
+  constructor({ name, help, labelNames = [] }: MetricOptions<L>) {
+    this.name = name;
+    this.#help = help;
+    this.#labelNames = labelNames;
+    if (labelNames.length === 0) this.#only = this.#sample({});
   }
 
   /** Adds `amount` (1 by default) to the count for `labels`. */
   inc(amount?: number): void;
   inc(labels: Labels<L>, amount?: number): void;
   inc(labels?: Labels<L> | number, amount = 1): void {
-    if (typeof labels === "object") {
-      this.#values.sample(labels).value += amount;
-    } else {
-      this.#values.sample().value += labels ?? 1;
-    }
+    if (typeof labels === "object") this.#sample(labels).value += amount;
+    else (this.#only ?? this.#sample({})).value += labels ?? 1;
   }
 
   /** Its samples, as prom-client's `Registry` reads them. */
   get(): MetricSnapshot {
-    return this.#values.snapshot("counter");
+    const values = [...this.#samples.values()].map((sample) => ({
+      ...sample,
+    }));
+    return {
+      name: this.name,
+      help: this.#help,
+      type: "counter",
+      values,
+      aggregator: "sum",
+    };
+  }
+
+  #sample(labels: Labels<L>): Sample {
+    const key = this.#labelNames.map((name) => labels[name]).join("\0");
+    let sample = this.#samples.get(key);
+    if (sample === undefined) {
+      sample = { labels: { ...labels }, value: 0 };
+      this.#samples.set(key, sample);
+    }
+    return sample;
   }
 }
 
