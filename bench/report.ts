@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type ChartResults, chartSvg } from "./chart.ts";
 import type { LoadClients } from "./clients.ts";
 import { output, readProc, ROOT } from "./processes.ts";
 import { CLIENT_BOUND, type FigureResult, type Results } from "./results.ts";
@@ -65,9 +66,9 @@ export function markdown(info: RunInfo, results: Results): string {
   const rows = results.figures().map((f) => [
     f.figure.label,
     f.figure.better === "higher" ? "↑" : "↓",
-    value(f.median.service),
-    value(f.median.deno),
-    value(f.median.node),
+    spread(f.median.service, f.runs.service),
+    spread(f.median.deno, f.runs.deno),
+    spread(f.median.node, f.runs.node),
     ratio(f.ratio.toDeno),
     ratio(f.ratio.toNode),
     f.figure.target?.text ?? "",
@@ -92,10 +93,12 @@ export async function writeReports(
   const dir = `${ROOT}${info.settings.outputDir}`;
   await Deno.mkdir(dir, { recursive: true });
   const table = markdown(info, results);
+  const json = toJson(info, results);
   await Deno.writeTextFile(
     `${dir}/results.json`,
-    JSON.stringify(toJson(info, results), null, 2) + "\n",
+    JSON.stringify(json, null, 2) + "\n",
   );
+  await Deno.writeTextFile(`${dir}/${CHART_FILE}`, chartSvg(json));
   await Deno.writeTextFile(
     `${dir}/RESULTS.md`,
     [
@@ -107,6 +110,8 @@ export async function writeReports(
       "```sh",
       info.command,
       "```",
+      "",
+      `![The service's figures as ratios to each baseline](${CHART_FILE})`,
       "",
       table,
     ].join("\n"),
@@ -120,7 +125,8 @@ function notes(info: RunInfo, results: Results): string[] {
   const bound = figures.filter((f) => (f.clientCpu ?? 0) >= CLIENT_BOUND);
   return [
     `Medians of ${settings.rounds} round(s), each running the service, ` +
-    "bare Deno and Node in turn; ratios are service ÷ baseline.",
+    "bare Deno and Node in turn, ± half the runs' range; ratios are " +
+    "service ÷ baseline.",
     `Load: ${settings.warmupMs} ms warm-up + ${settings.durationMs} ms ` +
     `measured per run; echo client ${clients.loadgenName}; health check ` +
     `client ${clients.healthName}.`,
@@ -145,10 +151,16 @@ function notes(info: RunInfo, results: Results): string[] {
   ];
 }
 
+/** The chart's file name, beside RESULTS.md. */
+const CHART_FILE = "results.svg";
+
 /** A 1-minute load average from which the machine was not idle at start. */
 const BUSY_LOAD = 0.5;
 
-function toJson(info: RunInfo, results: Results): object {
+function toJson(
+  info: RunInfo,
+  results: Results,
+): ChartResults & Record<string, unknown> {
   const figures = results.figures();
   const pick = (f: FigureResult) => ({
     label: f.figure.label,
@@ -157,6 +169,7 @@ function toJson(info: RunInfo, results: Results): object {
     median: f.median,
     ratio: f.ratio,
     target: f.figure.target?.text,
+    targetRatio: f.figure.target?.ratios(f),
     met: f.met,
     clientCpu: f.clientCpu,
     clientBound: f.clientCpu === undefined
@@ -189,6 +202,15 @@ function value(n?: number): string {
   const size = Math.abs(n);
   if (size >= 1000) return Math.round(n).toLocaleString("en-US");
   return n.toFixed(size >= 100 ? 0 : size >= 10 ? 1 : 2);
+}
+
+/** A median with its runs' spread: half their range, as a share of it. */
+function spread(median?: number, runs?: number[]): string {
+  if (median === undefined || !runs || runs.length < 2 || median === 0) {
+    return value(median);
+  }
+  const half = (Math.max(...runs) - Math.min(...runs)) / 2 / Math.abs(median);
+  return `${value(median)} ±${Math.round(half * 100)}%`;
 }
 
 function ratio(n?: number): string {

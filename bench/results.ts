@@ -22,14 +22,22 @@ export interface Summary {
   /** The median of each server's runs, where it has any. */
   median: Partial<Record<ServerName, number>>;
   /** The service's median divided by each baseline's. */
-  ratio: { toDeno?: number; toNode?: number };
+  ratio: Ratios;
 }
+
+/** The service's ratio to each baseline. */
+export type Ratios = { toDeno?: number; toNode?: number };
 
 /** A goal of the project for one figure. */
 export interface Target {
   text: string;
   /** Whether the summary meets it; undefined when a figure is missing. */
   met(summary: Summary): boolean | undefined;
+  /**
+   * Where the target lies on each ratio to a baseline, for the chart: the
+   * least (the most, for a figure better lower) ratio that meets it.
+   */
+  ratios(summary: Summary): Ratios;
 }
 
 /** What one figure is. */
@@ -51,60 +59,72 @@ export const FIGURES = {
   pingpong1Rate: fig("ping-pong 1 conn, msgs/s", "higher", "pingpong1"),
   pingpong1P50: fig("ping-pong 1 conn, p50 µs", "lower", "pingpong1"),
   pingpong1P99: fig("ping-pong 1 conn, p99 µs", "lower", "pingpong1"),
-  pingpong50Rate: fig(`ping-pong ${busy}, msgs/s`, "higher", "pingpong50", {
-    text: "≥1.0x Node, ≥0.95x Deno",
-    met: ({ ratio }) =>
-      all(atLeast(ratio.toNode, 1.0), atLeast(ratio.toDeno, 0.95)),
-  }),
+  pingpong50Rate: fig(
+    `ping-pong ${busy}, msgs/s`,
+    "higher",
+    "pingpong50",
+    ratioTarget({ toNode: 1.0, toDeno: 0.95 }),
+  ),
   pingpong50P50: fig(`ping-pong ${busy}, p50 µs`, "lower", "pingpong50"),
   pingpong50P99: fig(`ping-pong ${busy}, p99 µs`, "lower", "pingpong50"),
-  streamRate: fig("stream 64 KiB writes, MB/s", "higher", "stream", {
-    text: "≥0.95x Deno",
-    met: ({ ratio }) => atLeast(ratio.toDeno, 0.95),
-  }),
-  healthRate: fig(`health check ${busy}, req/s`, "higher", "health", {
-    text: "≥0.90x Deno",
-    met: ({ ratio }) => atLeast(ratio.toDeno, 0.90),
-  }),
+  streamRate: fig(
+    "stream 64 KiB writes, MB/s",
+    "higher",
+    "stream",
+    ratioTarget({ toDeno: 0.95 }),
+  ),
+  healthRate: fig(
+    `health check ${busy}, req/s`,
+    "higher",
+    "health",
+    ratioTarget({ toDeno: 0.95 }),
+  ),
   churnWarningRate: fig(`churn ${busy}, warning, conns/s`, "higher", "churn"),
   churnInfoRate: fig(`churn ${busy}, info, conns/s`, "higher", "churn"),
-  churnInfoRatio: fig("churn info ÷ warning, paired", "higher", undefined, {
-    text: "≥0.90",
-    met: ({ median }) => atLeast(median.service, 0.90),
-  }),
+  churnInfoRatio: fig(
+    "churn info ÷ warning, paired",
+    "higher",
+    undefined,
+    pairedTarget(0.90),
+  ),
   churnWarningCpu: fig("churn, warning, server CPU µs/conn", "lower"),
   churnInfoCpu: fig("churn, info, server CPU µs/conn", "lower"),
   churnInfoCpuRatio: fig(
     "churn CPU/conn warning ÷ info, paired",
     "higher",
     undefined,
-    { text: "≥0.90", met: ({ median }) => atLeast(median.service, 0.90) },
+    pairedTarget(0.90),
   ),
-  tlsStreamRate: fig("TLS stream 64 KiB writes, MB/s", "higher", "tlsStream", {
-    text: "≥0.95x Deno",
-    met: ({ ratio }) => atLeast(ratio.toDeno, 0.95),
-  }),
+  tlsStreamRate: fig(
+    "TLS stream 64 KiB writes, MB/s",
+    "higher",
+    "tlsStream",
+    ratioTarget({ toDeno: 0.95 }),
+  ),
   tlsHandshakeRate: fig(
     "TLS handshakes, 1 client, per s",
     "higher",
     "tlsHandshakes",
-    {
-      text: "≥0.95x Deno",
-      met: ({ ratio }) => atLeast(ratio.toDeno, 0.95),
-    },
+    ratioTarget({ toDeno: 0.95 }),
   ),
-  idleKiB: fig("idle memory, KiB/conn", "lower", undefined, {
-    text: "≤10 KiB",
-    met: ({ median }) => below(median.service, 10, true),
-  }),
-  startMs: fig("start to both ports ready, ms", "lower", undefined, {
-    text: "<60 ms",
-    met: ({ median }) => below(median.service, 60, false),
-  }),
-  stopMs: fig("stop request to exit, ms", "lower", undefined, {
-    text: "<100 ms",
-    met: ({ median }) => below(median.service, 100, false),
-  }),
+  idleKiB: fig(
+    "idle memory, KiB/conn",
+    "lower",
+    undefined,
+    limitTarget(9, "KiB", true),
+  ),
+  startMs: fig(
+    "start to ready (echo accepts, /healthcheck 200), ms",
+    "lower",
+    undefined,
+    limitTarget(40, "ms", true),
+  ),
+  stopMs: fig(
+    "stop request to exit, ms",
+    "lower",
+    undefined,
+    limitTarget(100, "ms", false),
+  ),
 } satisfies Record<string, Figure>;
 
 /** The name of a figure in {@linkcode FIGURES} and in results.json. */
@@ -189,6 +209,42 @@ function fig(
   target?: Target,
 ): Figure {
   return { label, better, scenario, target };
+}
+
+/** At least these ratios to the baselines named. */
+function ratioTarget(minimum: Ratios): Target {
+  const names = { toNode: "Node", toDeno: "Deno" } as const;
+  const entries = Object.entries(minimum) as [keyof Ratios, number][];
+  return {
+    text: entries.map(([to, least]) =>
+      `≥${least.toFixed(2).replace(/0$/, "")}x ${names[to]}`
+    )
+      .join(", "),
+    met: ({ ratio }) =>
+      all(...entries.map(([to, least]) => atLeast(ratio[to], least))),
+    ratios: () => minimum,
+  };
+}
+
+/** The service's own figure at most `limit` (below it, unless `inclusive`). */
+function limitTarget(limit: number, unit: string, inclusive: boolean): Target {
+  return {
+    text: `${inclusive ? "≤" : "<"}${limit} ${unit}`,
+    met: ({ median }) => below(median.service, limit, inclusive),
+    ratios: ({ median }) => ({
+      toDeno: divide(limit, median.deno),
+      toNode: divide(limit, median.node),
+    }),
+  };
+}
+
+/** A paired figure of the service alone, such as info ÷ warning, at least `least`. */
+function pairedTarget(least: number): Target {
+  return {
+    text: `≥${least.toFixed(2)}`,
+    met: ({ median }) => atLeast(median.service, least),
+    ratios: () => ({}),
+  };
 }
 
 function atLeast(

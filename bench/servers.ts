@@ -88,6 +88,8 @@ export const SERVERS: readonly ServerSpec[] = [
 export interface Ports {
   echo: number;
   http: number;
+  /** Whether the HTTP port serves HTTPS. */
+  https: boolean;
 }
 
 /** How {@linkcode startServer} runs a server. */
@@ -112,7 +114,8 @@ export class Server {
    * @param child its process
    * @param stderr all it writes on stderr, once it has exited
    * @param ports the ports it printed
-   * @param startMs from spawn until both ports were printed and accepted
+   * @param startMs from spawn until both ports were printed, the echo port
+   *   accepted and `/healthcheck` answered 200
    */
   constructor(
     readonly spec: ServerSpec,
@@ -170,8 +173,8 @@ export class Server {
 }
 
 /**
- * Starts a server and times it until it has printed both ports and both
- * accept a connection. Throws, with the server stopped, if that takes over
+ * Starts a server and times it until it has printed both ports, the echo
+ * port accepts a connection and `GET /healthcheck` answers 200. Throws, with the server stopped, if that takes over
  * 15 s or the server exits first.
  */
 export async function startServer(
@@ -191,7 +194,8 @@ export async function startServer(
     const ports = await within(
       readPorts(child.stdout).then(async (ports) => {
         await accepting(ports.echo);
-        await accepting(ports.http);
+        // HTTPS with a self-signed certificate: the TLS start is not timed.
+        await (ports.https ? accepting : healthy)(ports.http);
         return ports;
       }),
       READY_LIMIT_MS,
@@ -211,10 +215,14 @@ async function readPorts(stdout: ReadableStream<Uint8Array>): Promise<Ports> {
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
     text += read.value;
     const echo = text.match(/^echo listening on \S+:(\d+)$/m);
-    const http = text.match(/^http listening on https?:\/\/\S+:(\d+)\/$/m);
+    const http = text.match(/^http listening on (https?):\/\/\S+:(\d+)\/$/m);
     if (echo && http) {
       drain(reader);
-      return { echo: Number(echo[1]), http: Number(http[1]) };
+      return {
+        echo: Number(echo[1]),
+        http: Number(http[2]),
+        https: http[1] === "https",
+      };
     }
   }
   throw new Error(`exited before printing both ports; stdout: ${text}`);
@@ -229,13 +237,30 @@ async function drain(reader: ReadableStreamDefaultReader<string>) {
 }
 
 /** Resolves once a connection to `port` succeeds. */
-async function accepting(port: number): Promise<void> {
-  for (let attempt = 1;; attempt++) {
+function accepting(port: number): Promise<void> {
+  return retried(async () => {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+  });
+}
+
+/** Resolves once `GET /healthcheck` on `port` answers 200. */
+function healthy(port: number): Promise<void> {
+  return retried(async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/healthcheck`);
+    await response.body?.cancel();
+    if (response.status !== 200) {
+      throw new Error(`/healthcheck answered ${response.status}`);
+    }
+  });
+}
+
+/** Runs `attempt` until it succeeds, a millisecond apart, 5,000 times at most. */
+async function retried(attempt: () => Promise<void>): Promise<void> {
+  for (let tries = 1;; tries++) {
     try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
+      return await attempt();
     } catch (error) {
-      if (attempt === CONNECT_ATTEMPTS) throw error;
+      if (tries === CONNECT_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }

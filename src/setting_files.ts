@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import type { KeyObject, X509Certificate } from "node:crypto";
 import {
   BEARER_TOKEN_EXPECTED,
   bearerToken,
@@ -54,7 +54,7 @@ export async function readSettingFiles(
   }
   if (config.tlsFiles !== undefined) {
     const { cert, key } = config.tlsFiles;
-    loaded.tls = checkKeyPair(config.tlsFiles, {
+    loaded.tls = await checkKeyPair(config.tlsFiles, {
       cert: await read(cert),
       key: await read(key),
     });
@@ -73,18 +73,23 @@ function parseTokenFile(file: SettingFile, content: string): string {
   return token;
 }
 
-/** The pair, once the key is known to be the certificate's. */
-function checkKeyPair(
+/**
+ * The pair, once the key is known to be the certificate's. `node:crypto` is
+ * loaded only here: a first `node:` module costs a service without TLS
+ * about a third of its start.
+ */
+async function checkKeyPair(
   files: { cert: SettingFile; key: SettingFile },
   pair: TlsKeyPair,
-): TlsKeyPair {
+): Promise<TlsKeyPair> {
+  const { createPrivateKey, X509Certificate } = await import("node:crypto");
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(pair.cert);
   } catch {
     throw fault(files.cert, "is not a PEM certificate");
   }
-  let key: ReturnType<typeof createPrivateKey>;
+  let key: KeyObject;
   try {
     key = createPrivateKey(pair.key);
   } catch {

@@ -79,10 +79,10 @@ const MUTANTS: Mutant[] = [
     tests: ECHO,
   },
   {
-    name: "the read buffer starts at 1 KiB",
+    name: "the read buffer starts at 64 bytes",
     file: "echo/echo.ts",
-    from: "const MIN_READ_SIZE = 1024;",
-    to: "const MIN_READ_SIZE = 2048;",
+    from: "const MIN_READ_SIZE = 64;",
+    to: "const MIN_READ_SIZE = 128;",
     tests: ECHO,
   },
   {
@@ -118,8 +118,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "--max-connections clients are served, the next is closed",
     file: "echo/serve_echo.ts",
-    from: "    if (clients.size >= maxConnections) {",
-    to: "    if (clients.size > maxConnections) {",
+    from: "    if (served >= maxConnections) {",
+    to: "    if (served > maxConnections) {",
     tests: SERVE,
   },
   {
@@ -167,7 +167,7 @@ const MUTANTS: Mutant[] = [
   {
     name: "shutdown waits for every echo connection to end",
     file: "echo/serve_echo.ts",
-    from: "  await Promise.all(clients);",
+    from: "    await allEnded.promise;",
     to: "",
     tests: SERVE,
   },

@@ -1,4 +1,5 @@
 import type { IdleTimeouts } from "../config.ts";
+import { addAbortCallback, removeAbortCallback } from "../abort_callbacks.ts";
 import { IdleDeadlines } from "./idle_deadline.ts";
 
 /**
@@ -73,8 +74,12 @@ export interface EchoOptions {
   deadlines?: IdleDeadlines;
 }
 
-/** The first read buffer; small, so that idle connections stay cheap. */
-const MIN_READ_SIZE = 1024;
+/**
+ * The first read buffer: small, so that idle connections stay cheap (a
+ * typed array this small lives in V8's heap, with no buffer of its own),
+ * and one short line fits.
+ */
+const MIN_READ_SIZE = 64;
 /** The read buffer doubles up to this while reads fill it. */
 const MAX_READ_SIZE = 64 * 1024;
 
@@ -148,7 +153,7 @@ export async function handleEchoConnection(
     if (writing) deadline.limit(drainMs);
     else end("shutdown");
   };
-  signal?.addEventListener("abort", onShutdown, { once: true });
+  if (signal) addAbortCallback(signal, onShutdown);
 
   let bytesEchoed = 0;
   let handshaking = false;
@@ -184,7 +189,7 @@ export async function handleEchoConnection(
     }
   } finally {
     deadline.clear();
-    signal?.removeEventListener("abort", onShutdown);
+    if (signal) removeAbortCallback(signal, onShutdown);
   }
   return { reason: ended!, bytesEchoed };
 }

@@ -109,7 +109,13 @@ export async function serveEcho(
     deadlines: new IdleDeadlines(),
   };
 
-  const clients = new Set<Promise<void>>();
+  // A count, not a set of promises: an idle client costs no more than its
+  // own connection's state.
+  let served = 0;
+  let allEnded: PromiseWithResolvers<void> | undefined;
+  const ended = () => {
+    if (--served === 0) allEnded?.resolve();
+  };
   let nextId = 1;
   const backoff = new Backoff();
   while (!signal.aborted) {
@@ -130,7 +136,7 @@ export async function serveEcho(
     }
     metrics.accepted.inc();
     const id = nextId++;
-    if (clients.size >= maxConnections) {
+    if (served >= maxConnections) {
       conn.close();
       metrics.rejected.inc();
       if (logger.isEnabled("info")) {
@@ -144,11 +150,13 @@ export async function serveEcho(
       });
       continue;
     }
-    const client = serveClient(id, conn, echoOptions, options, floods);
-    clients.add(client);
-    client.then(() => clients.delete(client));
+    served++;
+    serveClient(id, conn, echoOptions, options, floods).finally(ended);
   }
-  await Promise.all(clients);
+  if (served > 0) {
+    allEnded = Promise.withResolvers();
+    await allEnded.promise;
+  }
 }
 
 async function serveClient(

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
-import type { Counter, Registry } from "../observability/prometheus.ts";
+import type { MetricsText } from "../observability/metrics.ts";
+import type { Counter } from "../observability/plain_metrics.ts";
 import { closingResponse, type Handler } from "./handler.ts";
 import { requestPath } from "./request_target.ts";
 
@@ -22,7 +23,7 @@ export interface HttpAppOptions {
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
   /** The metrics `GET /metrics` writes out. */
-  registry: Registry;
+  registry: MetricsText;
   /**
    * Aborts when shutdown begins, which may be a while before the service
    * stops: from then on `GET /readyz` answers 503.

@@ -4,7 +4,7 @@ import { errorCode, errorMessage } from "../error_message.ts";
 import type { Logger } from "../observability/log.ts";
 import { onAbort } from "../on_abort.ts";
 import { pause } from "../pause.ts";
-import type { Counter } from "../observability/prometheus.ts";
+import type { Counter } from "../observability/plain_metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */

@@ -1,6 +1,17 @@
+/**
+ * The service's metrics: plain counts the service updates from its first
+ * connection, and the text `GET /metrics` writes out, made by prom-client,
+ * which is loaded on the first scrape rather than before the ports open.
+ *
+ * @module
+ */
 import { ECHO_ENDS } from "../echo/echo.ts";
-import { Counter, Gauge, Histogram, Registry } from "./prometheus.ts";
-import { registerProcessMetrics } from "./process_metrics.ts";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type PlainMetric,
+} from "./plain_metrics.ts";
 
 /** The echo server's metrics. */
 export interface EchoMetrics {
@@ -37,9 +48,17 @@ export interface LogMetrics {
   linesDropped: Counter;
 }
 
-/** Every metric of the service, in the registry `GET /metrics` writes out. */
+/** What `GET /metrics` writes out: every metric, in the Prometheus text format. */
+export interface MetricsText {
+  /** The text's media type. */
+  readonly contentType: string;
+  /** Every metric's samples now. */
+  metrics(): Promise<string>;
+}
+
+/** Every metric of the service, and the text `GET /metrics` writes out. */
 export interface ServiceMetrics {
-  registry: Registry;
+  registry: MetricsText;
   echo: EchoMetrics;
   http: HttpMetrics;
   log: LogMetrics;
@@ -48,9 +67,14 @@ export interface ServiceMetrics {
 /** Connection duration buckets, in seconds: from a quick exchange to hours. */
 const DURATION_BUCKETS = [0.01, 0.1, 1, 5, 10, 30, 60, 300, 1800, 3600];
 
+/** The Prometheus text format, version 0.0.4, as prom-client writes it. */
+const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
 /**
- * Creates the service's metrics in a registry of their own, with the process
- * metrics beside them. Every name starts `echoserver_`, `process_` or `deno_`.
+ * Creates the service's metrics, with the process metrics beside them in
+ * their text. Every name starts `echoserver_`, `process_` or `deno_`.
+ * Creating them loads nothing; the first `registry.metrics()` loads
+ * prom-client, and each reads the counts as they are then.
  *
  * @example
  * ```ts
@@ -64,23 +88,18 @@ const DURATION_BUCKETS = [0.01, 0.1, 1, 5, 10, 30, 60, 300, 1800, 3600];
  * ```
  */
 export function createMetrics(): ServiceMetrics {
-  const registry = new Registry();
-  const registers = [registry];
   const echo: EchoMetrics = {
     open: new Gauge({
       name: "echoserver_echo_connections_open",
       help: "Echo connections being served now.",
-      registers,
     }),
     accepted: new Counter({
       name: "echoserver_echo_connections_accepted_total",
       help: "Echo connections accepted, including those then rejected.",
-      registers,
     }),
     rejected: new Counter({
       name: "echoserver_echo_connections_rejected_total",
       help: "Echo connections closed at once: --max-connections were open.",
-      registers,
     }),
     ended: new Counter({
       name: "echoserver_echo_connections_ended_total",
@@ -88,25 +107,21 @@ export function createMetrics(): ServiceMetrics {
         ECHO_ENDS.join(", ")
       }.`,
       labelNames: ["reason"],
-      registers,
     }),
     acceptErrors: new Counter({
       name: "echoserver_echo_accept_errors_total",
       help:
         "Echo clients that failed before they were accepted, by error code.",
       labelNames: ["code"],
-      registers,
     }),
     bytesEchoed: new Counter({
       name: "echoserver_echo_bytes_total",
       help: "Bytes echoed back to clients.",
-      registers,
     }),
     duration: new Histogram({
       name: "echoserver_echo_connection_duration_seconds",
       help: "How long served echo connections lasted.",
       buckets: DURATION_BUCKETS,
-      registers,
     }),
   };
   const http: HttpMetrics = {
@@ -114,25 +129,36 @@ export function createMetrics(): ServiceMetrics {
       name: "echoserver_http_requests_total",
       help: "HTTP requests answered, by route and status.",
       labelNames: ["route", "status"],
-      registers,
     }),
     acceptErrors: new Counter({
       name: "echoserver_http_accept_errors_total",
       help:
         "Times the HTTP server failed to accept or to listen again, by error code.",
       labelNames: ["code"],
-      registers,
     }),
   };
   const log: LogMetrics = {
     linesDropped: new Counter({
       name: "echoserver_log_lines_dropped_total",
       help: "Log lines dropped because standard error was not read in time.",
-      registers,
     }),
   };
   // Every reason from the start, so that a rate over any of them is defined.
   for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
-  registerProcessMetrics(registry);
-  return { registry, echo, http, log };
+  const all = [echo, http, log].flatMap((group) => Object.values(group));
+  return { registry: metricsText(all), echo, http, log };
+}
+
+/** The text of `metrics`, from a registry made on the first call. */
+function metricsText(metrics: PlainMetric[]): MetricsText {
+  let registry: Promise<{ metrics(): Promise<string> }> | undefined;
+  return {
+    contentType: PROMETHEUS_CONTENT_TYPE,
+    async metrics() {
+      registry ??= import("./metrics_registry.ts").then((module) =>
+        module.createRegistry(metrics)
+      );
+      return await (await registry).metrics();
+    },
+  };
 }
