@@ -138,10 +138,10 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "floods are logged at most once a second",
-    file: "echo/serve_echo.ts",
-    from: "const WARNING_INTERVAL_MS = 1_000;",
-    to: "const WARNING_INTERVAL_MS = 500;",
-    tests: SERVE,
+    file: "observability/throttled_log.ts",
+    from: "    this.#intervalMs = options.intervalMs ?? 1_000;",
+    to: "    this.#intervalMs = options.intervalMs ?? 500;",
+    tests: [...SERVE, "throttled_log_test.ts"],
   },
   {
     name: "out of descriptors, accept backs off from 10 ms",
@@ -210,8 +210,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "on shutdown the HTTP server stops",
     file: "http/serve_http.ts",
-    from: "    server.shutdown().then(() => closed.abort());",
-    to: "    closed.abort();",
+    from: "    server.shutdown().then(stopped, stopped);",
+    to: "    stopped();",
     tests: ["server_test.ts"],
   },
   {
@@ -371,6 +371,10 @@ async function main(words: string[]): Promise<number> {
   const chosen = MUTANTS.filter((mutant) =>
     words.every((word) => mutant.name.includes(word))
   );
+  if (chosen.length === 0) {
+    console.log(`no mutant's name has every one of: ${words.join(", ")}`);
+    return 1;
+  }
   const copy = await Deno.makeTempDir({ prefix: "echoserver-mutate-" });
   const outcomes: [Mutant, Outcome, number][] = [];
   try {
