@@ -1,3 +1,4 @@
+import { addAbortCallback, removeAbortCallback } from "../abort_callbacks.ts";
 import { type EchoResult, type EchoStream, isBroken } from "./echo.ts";
 import { IdleDeadlines } from "./idle_deadline.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
@@ -85,7 +86,7 @@ export async function readProxyHeader(
     () => noHeader(`no PROXY protocol header within ${timeoutMs} ms`),
   );
   const onShutdown = () => end("shutdown");
-  signal?.addEventListener("abort", onShutdown, { once: true });
+  if (signal) addAbortCallback(signal, onShutdown);
 
   try {
     let buffer = new Uint8Array(FIRST_READ_SIZE);
@@ -111,7 +112,7 @@ export async function readProxyHeader(
     end(isBroken(error) ? "reset" : "error", error);
   } finally {
     deadline.clear();
-    signal?.removeEventListener("abort", onShutdown);
+    if (signal) removeAbortCallback(signal, onShutdown);
   }
   return { kind: "ended", result: ended! };
 }
