@@ -9,7 +9,6 @@
 import type * as PromClient from "prom-client";
 import counter from "prom-client/lib/counter.js";
 import gauge from "prom-client/lib/gauge.js";
-import histogram from "prom-client/lib/histogram.js";
 import registry from "prom-client/lib/registry.js";
 
 /** prom-client's `Counter`: a value that only goes up. */
@@ -20,10 +19,6 @@ export type Counter<T extends string = string> = PromClient.Counter<T>;
 export const Gauge = gauge as typeof PromClient.Gauge;
 /** prom-client's `Gauge` type. */
 export type Gauge<T extends string = string> = PromClient.Gauge<T>;
-/** prom-client's `Histogram`: observations counted into buckets. */
-export const Histogram = histogram as typeof PromClient.Histogram;
-/** prom-client's `Histogram` type. */
-export type Histogram<T extends string = string> = PromClient.Histogram<T>;
 /** prom-client's `Registry`: a set of metrics, written out in one text. */
 export const Registry = registry as typeof PromClient.Registry;
 /** prom-client's `Registry` type. */
