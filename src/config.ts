@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { commandLineTokens } from "./command_line.ts";
 import {
   LOG_FORMATS,
   LOG_LEVELS,
@@ -342,26 +342,16 @@ export function parseConfig(
 ): CommandLine {
   const flags = new Map<string, string>();
   const errors: string[] = [];
-  const { tokens } = parseArgs({
-    args: [...args],
-    options: {
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean" },
-      ...Object.fromEntries(
-        SETTINGS.map((setting) => [setting.flag, {
-          type: setting.switch ? "boolean" as const : "string" as const,
-        }]),
-      ),
-    },
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
+  const tokens = commandLineTokens(
+    args,
+    (name) =>
+      SETTINGS.some((setting) => setting.flag === name && !setting.switch),
+  );
   for (const token of tokens) {
     if (token.kind === "positional") {
       errors.push(`unexpected argument "${token.value}"`);
-    } else if (token.kind === "option") {
-      if (token.name === "help") return { kind: "help" };
+    } else {
+      if (token.name === "help" || token.name === "h") return { kind: "help" };
       if (token.name === "version") return { kind: "version" };
       const setting = SETTINGS.find(({ flag }) => flag === token.name);
       if (setting === undefined) {

@@ -14,15 +14,18 @@
  * @module
  */
 import { Hono } from "hono";
-import { parseArgs } from "node:util";
 
-const { values: flags } = parseArgs({
-  options: { "tls-cert": { type: "string" }, "tls-key": { type: "string" } },
-});
-const tls = flags["tls-cert"] && flags["tls-key"]
+// Read by hand: importing node:util to parse them would start Deno's Node
+// compatibility layer, which takes longer than the rest of this start.
+const flag = (name: string) => {
+  const at = Deno.args.indexOf(name);
+  return at === -1 ? undefined : Deno.args[at + 1];
+};
+const [certFile, keyFile] = [flag("--tls-cert"), flag("--tls-key")];
+const tls = certFile && keyFile
   ? {
-    cert: Deno.readTextFileSync(flags["tls-cert"]),
-    key: Deno.readTextFileSync(flags["tls-key"]),
+    cert: Deno.readTextFileSync(certFile),
+    key: Deno.readTextFileSync(keyFile),
   }
   : undefined;
 
