@@ -3,6 +3,7 @@ import { IdleDeadlines } from "../src/echo/idle_deadline.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
+import { TimeoutListeners } from "./_timeout_listeners.ts";
 
 /**
  * Records when each named deadline of a new set expired, in fake
@@ -94,4 +95,19 @@ test("IdleDeadlines sets are independent: a deadline left in one holds up no oth
   deadline("fresh", 1_000);
   await time.tickAsync(1_000);
   assert.deepEqual(expired, [["fresh", 1_000]]);
+});
+
+Deno.test("IdleDeadlines keep the process alive only while a deadline is set", () => {
+  using timeouts = new TimeoutListeners();
+  const deadlines = new IdleDeadlines();
+  const a = deadlines.set(5_000, () => {});
+  const b = deadlines.set(30_000, () => {});
+  a.reset(5_000);
+  assert.equal(timeouts.keepingAlive, 2);
+  a.clear();
+  assert.equal(timeouts.keepingAlive, 1);
+  b.reset(5_000);
+  assert.equal(timeouts.keepingAlive, 1);
+  b.clear();
+  assert.equal(timeouts.keepingAlive, 0);
 });

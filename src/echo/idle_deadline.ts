@@ -118,7 +118,8 @@ class DeadlineList {
   #onEmpty: () => void;
   #first?: Entry;
   #last?: Entry;
-  #timer?: ReturnType<typeof setTimeout>;
+  /** Aborts when the first deadline may have passed; see `pause()` for why. */
+  #timer?: AbortSignal;
 
   /**
    * @param ms the duration of every deadline in the list
@@ -148,8 +149,9 @@ class DeadlineList {
   remove(deadline: Entry): void {
     this.#unlink(deadline);
     if (this.#first === undefined) {
-      // Nothing left to wait for: no timer may keep the process alive.
-      clearTimeout(this.#timer);
+      // Nothing left to wait for: a timeout nothing listens to no longer
+      // keeps the process alive, and runs out by itself.
+      this.#timer?.removeEventListener("abort", this.#fire);
       this.#timer = undefined;
       this.#onEmpty();
     }
@@ -164,12 +166,13 @@ class DeadlineList {
   }
 
   /** A timer for the first deadline; it may fire early, never late. */
-  #arm(): ReturnType<typeof setTimeout> {
+  #arm(): AbortSignal {
     const delay = this.#first!.expiresAt - performance.now();
-    return setTimeout(
-      this.#fire,
+    const timer = AbortSignal.timeout(
       Math.min(Math.max(0, delay), MAX_TIMER_DELAY_MS),
     );
+    timer.addEventListener("abort", this.#fire);
+    return timer;
   }
 
   #fire = (): void => {
