@@ -54,6 +54,7 @@ Deno.test("plain metrics write the text prom-client's own metrics write for the 
     metrics.jobs.inc({ kind: "echo", status: 200 }, 2);
     metrics.jobs.inc({ kind: "other", status: 'a\\b"c\nd' });
     metrics.jobs.inc({ kind: "idle", status: 0 }, 0);
+    metrics.jobs.inc();
     metrics.open.inc();
     metrics.open.inc();
     metrics.open.dec();

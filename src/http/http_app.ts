@@ -5,7 +5,7 @@ import { discardBody } from "./discard_body.ts";
 import type { MetricsText } from "../observability/metrics.ts";
 import type { Counter } from "../observability/plain_metrics.ts";
 import { closingResponse, type Handler } from "./handler.ts";
-import { requestPath } from "./request_target.ts";
+import { requestPath, urlPath } from "./request_target.ts";
 
 /**
  * What the app needs from the server for each request: `Deno.serve` passes
@@ -141,7 +141,9 @@ export function refuseOnceAborted<Args extends unknown[]>(
  * Wraps a request handler so that each request is counted in `counter` by
  * route and status, once answered. The route is the request-target's path
  * when the app knows it and `other` when not (or when a bad Host header hides
- * the path), so that clients cannot make up labels.
+ * the path), so that clients cannot make up labels. Put it around
+ * {@linkcode refuseBadHost}: then only a request answered 400 can have a bad
+ * Host, and no other needs its headers read again.
  *
  * @example
  * ```ts
@@ -163,7 +165,9 @@ export function countRequests<Args extends unknown[]>(
   handler: Handler<Args>,
 ): Handler<Args> {
   const count = (request: Request, response: Response) => {
-    const path = requestPath(request);
+    const path = response.status === 400
+      ? requestPath(request)
+      : urlPath(request.url);
     const route = path !== undefined && Object.hasOwn(ALLOWED_METHODS, path)
       ? path
       : "other";

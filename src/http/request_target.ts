@@ -33,12 +33,27 @@ const VALID_HOST =
  * ```
  */
 export function requestPath(request: Request): string | undefined {
-  if (!hasValidHost(request)) return undefined;
-  // After "scheme://authority", which holds no "/", "?" or "#".
-  const { url } = request;
+  return hasValidHost(request) ? urlPath(request.url) : undefined;
+}
+
+/**
+ * The path of a URL: after "scheme://authority", which holds no "/", and up
+ * to a "?" or "#". Of `request.url`, it is the request-target's path when
+ * the Host header is valid.
+ *
+ * @example
+ * ```ts
+ * import { urlPath } from "./request_target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(urlPath("http://[::1]:4001/metrics?x=/die#y"), "/metrics");
+ * ```
+ */
+export function urlPath(url: string): string {
   const start = url.indexOf("/", url.indexOf("://") + 3);
-  const end = url.slice(start).search(/[?#]/);
-  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+  let end = start;
+  while (end < url.length && url[end] !== "?" && url[end] !== "#") end++;
+  return url.slice(start, end);
 }
 
 /**
@@ -65,8 +80,22 @@ export function refuseBadHost<Args extends unknown[]>(
       : closingResponse(400, "bad host header");
 }
 
-/** Whether the Host header, if any, is a valid `host[:port]`. */
-function hasValidHost(request: Request): boolean {
+/**
+ * Whether the Host header, if any, is a valid `host[:port]`. Deno builds the
+ * whole header list on the first read, so a request's headers are worth
+ * reading once.
+ *
+ * @example
+ * ```ts
+ * import { hasValidHost } from "./request_target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const request = (host: string) => new Request("http://x/", { headers: { host } });
+ * assert.equal(hasValidHost(request("localhost:4001")), true);
+ * assert.equal(hasValidHost(request("x/die?")), false);
+ * ```
+ */
+export function hasValidHost(request: Request): boolean {
   const host = request.headers.get("host");
   return host === null || VALID_HOST.test(host);
 }

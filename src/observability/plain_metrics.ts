@@ -108,7 +108,8 @@ export class Counter<L extends string = never> implements PlainMetric {
   }
 
   #sample(labels: Labels<L>): Sample {
-    const key = this.#labelNames.map((name) => labels[name]).join("\0");
+    let key = "";
+    for (const name of this.#labelNames) key += `${labels[name]}\0`;
     let sample = this.#samples.get(key);
     if (sample === undefined) {
       sample = { labels: { ...labels }, value: 0 };
