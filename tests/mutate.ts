@@ -110,9 +110,9 @@ const MUTANTS: Mutant[] = [
   {
     name: "no deadline timer outlives its last connection",
     file: "echo/idle_deadline.ts",
-    from: "      clearTimeout(this.#timer);",
+    from: '      this.#timer?.removeEventListener("abort", this.#fire);',
     to: "",
-    tests: ECHO,
+    tests: ["idle_deadline_test.ts", ...ECHO],
   },
   // The accept loop: limit, back-off, logs, metrics, shutdown.
   {
@@ -251,6 +251,21 @@ const MUTANTS: Mutant[] = [
     from: "        pause(delayMs, shutdown.signal)",
     to: "        pause(delayMs, new AbortController().signal)",
     tests: ["shutdown_signals_test.ts"],
+  },
+  {
+    name: "a pause cut short no longer keeps the process alive",
+    file: "pause.ts",
+    from: '      timeout.removeEventListener("abort", done);',
+    to: "",
+    tests: ["shutdown_signals_test.ts", ...MAIN],
+  },
+  {
+    name: "a flag's value may start with a dash",
+    file: "command_line.ts",
+    from: "takesValue(name) && i + 1 < args.length)",
+    to:
+      'takesValue(name) && i + 1 < args.length && !args[i + 1].startsWith("-"))',
+    tests: ["command_line_test.ts"],
   },
   // The defaults the README's table states.
   {
