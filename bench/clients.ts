@@ -61,6 +61,8 @@ export interface HandshakeResult {
 /** The health check's outcome, from wrk or from loadgen's `http` mode. */
 export interface HttpResult {
   requestsPerSecond: number;
+  /** Every request of the run, warm-up included, when the client counts it. */
+  requests?: number;
 }
 
 /** Connections held open by the idle client. */
@@ -148,11 +150,18 @@ export async function runHealth(
     "wrk",
   );
   const rate = stdout.match(/^Requests\/sec:\s+([\d.]+)$/m);
+  const requests = stdout.match(/^\s*(\d+) requests in /m);
   const errors = stdout.match(/^\s*(Non-2xx.*|Socket errors.*)$/m);
   if (!rate || errors) {
     throw new Error(`wrk: ${errors?.[1] ?? `no Requests/sec in ${stdout}`}`);
   }
-  return { result: { requestsPerSecond: Number(rate[1]) }, cpu };
+  return {
+    result: {
+      requestsPerSecond: Number(rate[1]),
+      requests: requests ? Number(requests[1]) : undefined,
+    },
+    cpu,
+  };
 }
 
 /**

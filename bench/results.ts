@@ -79,6 +79,7 @@ export const FIGURES = {
     "health",
     ratioTarget({ toDeno: 0.95 }),
   ),
+  healthCpu: fig("health check, server CPU µs/req", "lower"),
   churnWarningRate: fig(`churn ${busy}, warning, conns/s`, "higher", "churn"),
   churnInfoRate: fig(`churn ${busy}, info, conns/s`, "higher", "churn"),
   churnInfoRatio: fig(
@@ -118,6 +119,10 @@ export const FIGURES = {
     "lower",
     undefined,
     limitTarget(40, "ms", true),
+  ),
+  startOverDenoMs: fig(
+    "start to ready, service − bare Deno, paired, ms",
+    "lower",
   ),
   stopMs: fig(
     "stop request to exit, ms",

@@ -21,7 +21,13 @@ import { fileLimit, killAll } from "./processes.ts";
 import { machineInfo, writeReports } from "./report.ts";
 import { Results } from "./results.ts";
 import { makeTestCertificate } from "../tests/_tls.ts";
-import { type Bench, benchIdle, benchLoad, benchTls } from "./scenarios.ts";
+import {
+  type Bench,
+  benchIdle,
+  benchLoad,
+  benchStarts,
+  benchTls,
+} from "./scenarios.ts";
 import { SERVERS } from "./servers.ts";
 import { FULL, IDLE_FILE_LIMIT, TINY } from "./settings.ts";
 
@@ -52,6 +58,10 @@ async function main(args: string[]): Promise<number> {
     results: new Results(),
   };
   for (let round = 1; round <= settings.rounds; round++) {
+    if (!churnOnly) {
+      console.error(`round ${round}/${settings.rounds}: starts`);
+      await benchStarts(bench, SERVERS);
+    }
     for (const spec of churnOnly ? [] : SERVERS) {
       console.error(`round ${round}/${settings.rounds}: ${spec.label}`);
       await benchLoad(bench, spec);

@@ -1,7 +1,7 @@
 /**
- * The scenarios, run against one server per call: its startup, ping-pong,
- * stream, health check and shutdown on one instance, and the idle scenario
- * on a fresh one. Each failure is recorded and the next scenario runs.
+ * The scenarios, run against one server per call (ping-pong, stream, health
+ * check and shutdown on one instance, the idle scenario on a fresh one), and
+ * the starts, which take turns between the servers. Each failure is recorded and the next scenario runs.
  *
  * @module
  */
@@ -16,10 +16,11 @@ import {
   runTlsStream,
   type StreamResult,
 } from "./clients.ts";
-import { rssKiB } from "./processes.ts";
+import { cpuSeconds, rssKiB } from "./processes.ts";
 import type { FigureKey, LoadScenario, Results } from "./results.ts";
 import {
   type Server,
+  type ServerName,
   type ServerSpec,
   startServer,
   type TlsFiles,
@@ -47,16 +48,42 @@ const PINGPONG = {
 } as const;
 
 /**
- * Starts the server with its defaults (timing the start), runs ping-pong
- * with 1 and with {@linkcode BUSY_CONNECTIONS} connections, the stream and
- * the health check, then stops it (timing the stop).
+ * Starts and stops every server `settings.starts` times, one after the
+ * other in turn, timing each start; and records, for each turn, how much
+ * longer the service took than bare Deno, which carries over to another
+ * machine better than either figure.
+ */
+export async function benchStarts(
+  bench: Bench,
+  specs: readonly ServerSpec[],
+): Promise<void> {
+  const { results, settings } = bench;
+  for (let turn = 1; turn <= settings.starts; turn++) {
+    const startMs: Partial<Record<ServerName, number>> = {};
+    for (const spec of specs) {
+      const step = stepper(bench, spec);
+      const server = await step("start", () => startServer(spec));
+      if (!server) continue;
+      startMs[spec.name] = server.startMs;
+      results.add("startMs", spec.name, server.startMs);
+      await step("stop after start", () => server.stop());
+    }
+    if (startMs.service !== undefined && startMs.deno !== undefined) {
+      results.add("startOverDenoMs", "service", startMs.service - startMs.deno);
+    }
+  }
+}
+
+/**
+ * Starts the server with its defaults, runs ping-pong with 1 and with
+ * {@linkcode BUSY_CONNECTIONS} connections, the stream and the health check,
+ * then stops it (timing the stop).
  */
 export async function benchLoad(bench: Bench, spec: ServerSpec): Promise<void> {
   const { results } = bench;
   const step = stepper(bench, spec);
   const server = await step("start", () => startServer(spec));
   if (!server) return;
-  results.add("startMs", spec.name, server.startMs);
 
   await step("ping-pong 1", () => pingpong(bench, server, 1, PINGPONG.single));
   await step(
@@ -172,12 +199,25 @@ async function stream(bench: Bench, server: Server): Promise<void> {
   record(bench, server, "stream", run, [["streamRate", megabytesPerSecond]]);
 }
 
+/**
+ * The health check's rate, and the server's CPU time per request when the
+ * client counts every request: a figure the load client's own limits do not
+ * blur.
+ */
 async function health(bench: Bench, server: Server): Promise<void> {
   const { settings: { warmupMs, durationMs } } = bench;
   const port = server.ports.http;
+  const cpuFrom = await cpuSeconds(server.pid);
   const run = await runHealth(bench.clients, port, warmupMs, durationMs);
+  const cpuTo = await cpuSeconds(server.pid);
+  const { requestsPerSecond, requests } = run.result;
+  const cpu: [FigureKey, number][] =
+    requests && cpuFrom !== undefined && cpuTo !== undefined
+      ? [["healthCpu", (cpuTo - cpuFrom) * 1e6 / requests]]
+      : [];
   record(bench, server, "health", run, [
-    ["healthRate", run.result.requestsPerSecond],
+    ["healthRate", requestsPerSecond],
+    ...cpu,
   ]);
 }
 

@@ -10,6 +10,8 @@ export interface Settings {
   mode: "full" | "tiny";
   /** Rounds; each cycles through every server once. */
   rounds: number;
+  /** Starts of each server per round, interleaved, for the start figures. */
+  starts: number;
   /** Load before each measurement, not counted. */
   warmupMs: number;
   /** Each load measurement, after the warm-up. */
@@ -45,6 +47,7 @@ export const FULL: Settings = {
   ...COMMON,
   mode: "full",
   rounds: 3,
+  starts: 5,
   warmupMs: 1_000,
   durationMs: 4_000,
   idleConnections: 10_000,
@@ -58,6 +61,7 @@ export const TINY: Settings = {
   ...COMMON,
   mode: "tiny",
   rounds: 1,
+  starts: 1,
   warmupMs: 50,
   durationMs: 150,
   idleConnections: 100,
