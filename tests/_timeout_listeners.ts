@@ -50,6 +50,11 @@ export class TimeoutListeners implements Disposable {
     return signal;
   });
 
+  /** How many timeouts were made. */
+  get made(): number {
+    return this.#listeners.size;
+  }
+
   /** How many timeouts have not fired and still have an abort listener. */
   get keepingAlive(): number {
     return [...this.#listeners].filter(([signal, listeners]) =>

@@ -111,3 +111,11 @@ Deno.test("IdleDeadlines keep the process alive only while a deadline is set", (
   b.clear();
   assert.equal(timeouts.keepingAlive, 0);
 });
+
+Deno.test("IdleDeadlines set and cleared one at a time share one timeout", () => {
+  using timeouts = new TimeoutListeners();
+  const deadlines = new IdleDeadlines();
+  for (let i = 0; i < 100; i++) deadlines.set(5_000, () => {}).clear();
+  assert.equal(timeouts.made, 1);
+  assert.equal(timeouts.keepingAlive, 0);
+});

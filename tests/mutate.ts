@@ -114,6 +114,13 @@ const MUTANTS: Mutant[] = [
     to: "",
     tests: ["idle_deadline_test.ts", ...ECHO],
   },
+  {
+    name: "clients one at a time do not each leave a timer behind",
+    file: "echo/idle_deadline.ts",
+    from: "    if (this.#timer === undefined || this.#timer.aborted) {",
+    to: "    if (true) {",
+    tests: ["idle_deadline_test.ts"],
+  },
   // The accept loop: limit, back-off, logs, metrics, shutdown.
   {
     name: "--max-connections clients are served, the next is closed",

@@ -8,6 +8,12 @@ import { MAX_TIMER_DELAY_MS } from "../pause.ts";
  * a list; no timer is made per connection or per chunk. The set belongs to
  * whoever makes it (the echo server makes one), so nothing outlives it.
  *
+ * The timers are `AbortSignal.timeout`s (see `pause()` for why), which
+ * cannot be cancelled: an emptied list stops listening to its timeout, which
+ * then no longer keeps the process alive, and listens to it again if a
+ * deadline comes before it fires, so that connections coming and going one
+ * at a time do not each leave a timeout behind.
+ *
  * @example
  * ```ts
  * import { IdleDeadlines } from "./idle_deadline.ts";
@@ -33,7 +39,7 @@ export class IdleDeadlines {
   #listOf = (ms: number): DeadlineList => {
     let list = this.#lists.get(ms);
     if (list === undefined) {
-      list = new DeadlineList(ms, () => this.#lists.delete(ms));
+      list = new DeadlineList(ms);
       this.#lists.set(ms, list);
     }
     return list;
@@ -115,19 +121,14 @@ interface Entry {
 class DeadlineList {
   /** The duration of every deadline in the list. */
   readonly ms: number;
-  #onEmpty: () => void;
   #first?: Entry;
   #last?: Entry;
-  /** Aborts when the first deadline may have passed; see `pause()` for why. */
+  /** Aborts when the first deadline may have passed, or before. */
   #timer?: AbortSignal;
 
-  /**
-   * @param ms the duration of every deadline in the list
-   * @param onEmpty called when its last deadline leaves it
-   */
-  constructor(ms: number, onEmpty: () => void) {
+  /** @param ms the duration of every deadline in the list */
+  constructor(ms: number) {
     this.ms = ms;
-    this.#onEmpty = onEmpty;
   }
 
   append(deadline: Entry): void {
@@ -136,7 +137,7 @@ class DeadlineList {
     if (this.#last) this.#last.next = deadline;
     else this.#first = deadline;
     this.#last = deadline;
-    this.#timer ??= this.#arm();
+    if (deadline === this.#first) this.#listen();
   }
 
   /** Moves a deadline just set again to the end, where it now belongs. */
@@ -149,11 +150,7 @@ class DeadlineList {
   remove(deadline: Entry): void {
     this.#unlink(deadline);
     if (this.#first === undefined) {
-      // Nothing left to wait for: a timeout nothing listens to no longer
-      // keeps the process alive, and runs out by itself.
       this.#timer?.removeEventListener("abort", this.#fire);
-      this.#timer = undefined;
-      this.#onEmpty();
     }
   }
 
@@ -165,24 +162,29 @@ class DeadlineList {
     deadline.list = deadline.previous = deadline.next = undefined;
   }
 
-  /** A timer for the first deadline; it may fire early, never late. */
-  #arm(): AbortSignal {
-    const delay = this.#first!.expiresAt - performance.now();
-    const timer = AbortSignal.timeout(
-      Math.min(Math.max(0, delay), MAX_TIMER_DELAY_MS),
-    );
-    timer.addEventListener("abort", this.#fire);
-    return timer;
+  /**
+   * Listens to a timeout for the first deadline: it may fire early, never
+   * late. A timeout that has not fired yet does: it was made for a deadline
+   * set earlier with the same duration, so it is due no later.
+   */
+  #listen(): void {
+    if (this.#timer === undefined || this.#timer.aborted) {
+      const delay = this.#first!.expiresAt - performance.now();
+      this.#timer = AbortSignal.timeout(
+        Math.min(Math.max(0, delay), MAX_TIMER_DELAY_MS),
+      );
+    }
+    // Once only, however often it is called: a listener is added once.
+    this.#timer.addEventListener("abort", this.#fire);
   }
 
   #fire = (): void => {
-    this.#timer = undefined;
     const now = performance.now();
     while (this.#first !== undefined && this.#first.expiresAt <= now) {
       const due = this.#first;
       this.remove(due);
       due.onExpire();
     }
-    if (this.#first !== undefined) this.#timer ??= this.#arm();
+    if (this.#first !== undefined) this.#listen();
   };
 }
