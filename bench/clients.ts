@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { withinTimeLimit } from "../tests/_time_limit.ts";
 import {
   cpuShare,
   exited,
@@ -12,7 +13,6 @@ import {
   readText,
   ROOT,
   spawn,
-  within,
 } from "./processes.ts";
 import { BUSY_CONNECTIONS, type Settings } from "./settings.ts";
 
@@ -230,7 +230,11 @@ export async function holdIdle(
   const stderr = readText(child.stderr);
   const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
-    const line = await within(firstLine(stdout), timeoutMs + GRACE_MS, "idle");
+    const line = await withinTimeLimit(
+      firstLine(stdout),
+      timeoutMs + GRACE_MS,
+      "idle",
+    );
     const { echoed } = JSON.parse(line);
     await stdout.cancel();
     const release = async () => {

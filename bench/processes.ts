@@ -5,6 +5,8 @@
  * @module
  */
 
+import { withinTimeLimit } from "../tests/_time_limit.ts";
+
 /** The project root; every child runs there, so deno.json applies. */
 export const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -58,26 +60,6 @@ export function kill(child: Deno.ChildProcess): void {
   }
 }
 
-/** `promise`, or a rejection naming `what` once `ms` have passed. */
-export async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: nothing within ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Waits for `child` to exit within `ms`; kills it otherwise and throws.
  * Resolves with its exit status.
@@ -88,7 +70,7 @@ export async function exited(
   what: string,
 ): Promise<Deno.CommandStatus> {
   try {
-    return await within(child.status, ms, what);
+    return await withinTimeLimit(child.status, ms, what);
   } catch (error) {
     await killed(child);
     throw error;

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { exited, killed, readText, spawn, within } from "./processes.ts";
+import { withinTimeLimit } from "../tests/_time_limit.ts";
+import { exited, killed, readText, spawn } from "./processes.ts";
 
 /** The short names of the servers, as used in results.json. */
 export type ServerName = "service" | "deno" | "node";
@@ -143,7 +144,7 @@ export class Server {
     try {
       if (this.spec.stopBy === "die") {
         const url = `http://127.0.0.1:${this.ports.http}/die`;
-        const response = await within(
+        const response = await withinTimeLimit(
           fetch(url, { method: "POST" }),
           STOP_LIMIT_MS,
           `${this.spec.label} POST /die`,
@@ -191,7 +192,7 @@ export async function startServer(
   const child = spawn(argv);
   const stderr = readText(child.stderr);
   try {
-    const ports = await within(
+    const ports = await withinTimeLimit(
       readPorts(child.stdout).then(async (ports) => {
         await accepting(ports.echo);
         // HTTPS with a self-signed certificate: the TLS start is not timed.

@@ -29,7 +29,7 @@ export function test(
 
 /**
  * Settles as `promise` does, or rejects once `ms` milliseconds of real time
- * have passed.
+ * have passed, naming `what` it waited for when given.
  *
  * @example
  * ```ts
@@ -45,10 +45,12 @@ export function test(
 export async function withinTimeLimit<T>(
   promise: Promise<T>,
   ms: number,
+  what?: string,
 ): Promise<T> {
+  const message = `${what ? `${what}: ` : ""}timed out after ${ms} ms`;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(message)), ms);
   });
   try {
     return await Promise.race([promise, expired]);

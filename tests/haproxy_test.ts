@@ -2,8 +2,8 @@
 // and v2 interop, and a rolling restart that drops no client. Without haproxy
 // these tests are skipped with one line saying so, unless CI_REQUIRE_HAPROXY=1
 // (as .ci/run sets it), when they fail instead.
+import { withinTimeLimit } from "./_time_limit.ts";
 import assert from "node:assert/strict";
-import { within } from "../bench/processes.ts";
 import { errorMessage } from "../src/error_message.ts";
 import { formatHostPort } from "../src/net_addr.ts";
 import {
@@ -30,7 +30,7 @@ if (ignore) {
 function limited(ms: number, body: () => Promise<void>): () => Promise<void> {
   return async () => {
     assert.ok(HAPROXY, "haproxy is not installed, and CI_REQUIRE_HAPROXY=1");
-    await within(body(), ms, "haproxy test");
+    await withinTimeLimit(body(), ms, "haproxy test");
   };
 }
 

@@ -1,5 +1,5 @@
+import { withinTimeLimit } from "./_time_limit.ts";
 import assert from "node:assert/strict";
-import { within } from "../bench/processes.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 
@@ -22,7 +22,7 @@ async function scrape(conn: Deno.Conn): Promise<Map<string, number>> {
       assert.match(head, /^HTTP\/1\.1 200 /);
       return parseMetrics(body);
     }
-    const size = await within(conn.read(buffer), WAIT_MS, "/metrics");
+    const size = await withinTimeLimit(conn.read(buffer), WAIT_MS, "/metrics");
     if (size === null) throw new Error(`closed after: ${text()}`);
     received = new Uint8Array([...received, ...buffer.subarray(0, size)]);
   }
@@ -32,7 +32,7 @@ Deno.test("process_resident_memory_bytes keeps its last reading while no descrip
   await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
     maxDescriptors: 48,
   });
-  const ports = await within(service.ports(), WAIT_MS, "started");
+  const ports = await withinTimeLimit(service.ports(), WAIT_MS, "started");
   using scraper = await Deno.connect({
     hostname: "127.0.0.1",
     port: ports.http,
@@ -46,7 +46,7 @@ Deno.test("process_resident_memory_bytes keeps its last reading while no descrip
       await Deno.connect({ hostname: "127.0.0.1", port: ports.echo }),
     );
   }
-  await within(
+  await withinTimeLimit(
     service.stderr.waitFor('warning: accept failed error="Too many open files'),
     WAIT_MS,
     "accept failed",

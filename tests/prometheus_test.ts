@@ -4,9 +4,9 @@
 // evaluate without an error, the load must set off the alerts it should, and
 // every query of the dashboard, its variables filled in as Grafana does, must
 // return data.
+import { withinTimeLimit } from "./_time_limit.ts";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { within } from "../bench/processes.ts";
 import {
   type Alert,
   PrometheusServer,
@@ -60,7 +60,11 @@ function connect(port: number): Promise<Deno.TcpConn> {
 
 /** Waits for the server to close `conn`, having sent nothing. */
 async function closedByServer(conn: Deno.Conn, what: string): Promise<void> {
-  const read = await within(conn.read(new Uint8Array(1)), SOCKET_MS, what);
+  const read = await withinTimeLimit(
+    conn.read(new Uint8Array(1)),
+    SOCKET_MS,
+    what,
+  );
   assert.equal(read, null, what);
   conn.close();
 }
@@ -90,7 +94,7 @@ async function loadLimitedInstance(ports: { echo: number; http: number }) {
     const data = new Uint8Array(10_000).fill(i);
     await conn.write(data);
     assert.deepEqual(
-      await within(readExactly(conn, data.length), SOCKET_MS, "echo"),
+      await withinTimeLimit(readExactly(conn, data.length), SOCKET_MS, "echo"),
       data,
     );
   }
@@ -188,8 +192,8 @@ Deno.test({
       maxDescriptors: 48,
     });
     const [limitedPorts, starvedPorts] = await Promise.all([
-      within(limited.ports(), SOCKET_MS, "limited instance started"),
-      within(starved.ports(), SOCKET_MS, "starved instance started"),
+      withinTimeLimit(limited.ports(), SOCKET_MS, "limited instance started"),
+      withinTimeLimit(starved.ports(), SOCKET_MS, "starved instance started"),
     ]);
     const [limitedInstance, starvedInstance] = [limitedPorts, starvedPorts]
       .map((ports) => `127.0.0.1:${ports.http}`);

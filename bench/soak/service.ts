@@ -6,12 +6,12 @@
  *
  * @module
  */
+import { withinTimeLimit } from "../../tests/_time_limit.ts";
 import {
   exited as exitedWithin,
   kill as killChild,
   readText,
   spawn,
-  within,
 } from "../processes.ts";
 import { httpExchange, request } from "./http.ts";
 import { Endpoint } from "./net.ts";
@@ -76,7 +76,7 @@ export async function startService(): Promise<Service> {
   exited.then(() => ports.reject(new Error("the service exited at start")));
   const kill = () => killChild(child);
   try {
-    const found = await within(ports.promise, START_LIMIT_MS, "start");
+    const found = await withinTimeLimit(ports.promise, START_LIMIT_MS, "start");
     return {
       pid: child.pid,
       ports: found,
@@ -152,7 +152,11 @@ export async function stopService(
   const dieStatus = await httpExchange(http, die, STOP_LIMIT_MS)
     .then((reply) => reply.status, () => null);
   try {
-    const exitCode = await within(service.exited, STOP_LIMIT_MS, "stop");
+    const exitCode = await withinTimeLimit(
+      service.exited,
+      STOP_LIMIT_MS,
+      "stop",
+    );
     return { dieStatus, exitCode };
   } catch {
     service.kill();

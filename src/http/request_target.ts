@@ -80,22 +80,8 @@ export function refuseBadHost<Args extends unknown[]>(
       : closingResponse(400, "bad host header");
 }
 
-/**
- * Whether the Host header, if any, is a valid `host[:port]`. Deno builds the
- * whole header list on the first read, so a request's headers are worth
- * reading once.
- *
- * @example
- * ```ts
- * import { hasValidHost } from "./request_target.ts";
- * import assert from "node:assert/strict";
- *
- * const request = (host: string) => new Request("http://x/", { headers: { host } });
- * assert.equal(hasValidHost(request("localhost:4001")), true);
- * assert.equal(hasValidHost(request("x/die?")), false);
- * ```
- */
-export function hasValidHost(request: Request): boolean {
+/** Whether the Host header, if any, is a valid `host[:port]`. */
+function hasValidHost(request: Request): boolean {
   const host = request.headers.get("host");
   return host === null || VALID_HOST.test(host);
 }
