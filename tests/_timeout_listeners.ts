@@ -30,23 +30,23 @@ export class TimeoutListeners implements Disposable {
     const signal = this.#original.call(AbortSignal, ms);
     const listeners = new Set<Listener>();
     this.#listeners.set(signal, listeners);
-    const { addEventListener, removeEventListener } = signal;
-    signal.addEventListener = (
-      type: string,
-      listener: Listener,
-      options?: boolean | AddEventListenerOptions,
+    // Each wrapper notes an abort listener in the set, then does its job.
+    const note = (
+      method: "addEventListener" | "removeEventListener",
+      update: (listener: Listener) => void,
     ) => {
-      if (type === "abort") listeners.add(listener);
-      addEventListener.call(signal, type, listener, options);
+      const original = signal[method];
+      signal[method] = (
+        type: string,
+        listener: Listener,
+        options?: boolean | AddEventListenerOptions,
+      ) => {
+        if (type === "abort") update(listener);
+        original.call(signal, type, listener, options);
+      };
     };
-    signal.removeEventListener = (
-      type: string,
-      listener: Listener,
-      options?: boolean | EventListenerOptions,
-    ) => {
-      if (type === "abort") listeners.delete(listener);
-      removeEventListener.call(signal, type, listener, options);
-    };
+    note("addEventListener", (listener) => listeners.add(listener));
+    note("removeEventListener", (listener) => listeners.delete(listener));
     return signal;
   });
 
