@@ -137,6 +137,12 @@ function notes(info: RunInfo, results: Results): string[] {
     "self-signed P-256 certificate; the stream client is loadgen_deno.ts " +
     "--tls (the C client speaks no TLS); handshakes are full ones from one " +
     "`openssl s_time -new` client.",
+    `Start: ${settings.starts} starts of each server per round, in turns, ` +
+    "from spawn until the echo port accepts and `GET /healthcheck` answers " +
+    "200; the paired figure is the median of the service's start minus bare " +
+    "Deno's in the same turn.",
+    "Health check CPU: the server's user + system time over the whole wrk " +
+    "run, divided by the requests wrk counted.",
     "Stop: `POST /die` for the service, SIGTERM for the baselines.",
     "Client CPU: the load client's busiest median share of one core.",
     ...bound.map((f) =>

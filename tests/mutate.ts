@@ -39,22 +39,22 @@ const MUTANTS: Mutant[] = [
   {
     name: "a silent client is dropped at the initial timeout",
     file: "echo/echo.ts",
-    from: "    timeouts.initialMs,",
-    to: "    timeouts.refreshMs,",
+    from: "    timeoutMs: timeouts.initialMs,",
+    to: "    timeoutMs: timeouts.refreshMs,",
     tests: ECHO,
   },
   {
     name: "each chunk moves the deadline to the refresh timeout",
     file: "echo/echo.ts",
-    from: "      deadline.reset(timeouts.refreshMs);",
-    to: "      deadline.reset(timeouts.initialMs);",
+    from: "      ending.deadline.reset(timeouts.refreshMs);",
+    to: "      ending.deadline.reset(timeouts.initialMs);",
     tests: ECHO,
   },
   {
     name: "the server's own writes do not move the deadline",
     file: "echo/echo.ts",
     from: "      writing = false;",
-    to: "      writing = false; deadline.reset(timeouts.refreshMs);",
+    to: "      writing = false; ending.deadline.reset(timeouts.refreshMs);",
     tests: ECHO,
   },
   {
@@ -67,15 +67,15 @@ const MUTANTS: Mutant[] = [
   {
     name: "the drain never puts off a sooner idle deadline",
     file: "echo/echo.ts",
-    from: "    if (writing) deadline.limit(drainMs);",
-    to: "    if (writing) deadline.reset(drainMs);",
+    from: "      if (writing) ending.deadline.limit(drainMs);",
+    to: "      if (writing) ending.deadline.reset(drainMs);",
     tests: ECHO,
   },
   {
     name: "at shutdown a connection waiting to read closes at once",
     file: "echo/echo.ts",
-    from: '    else end("shutdown");',
-    to: "    else deadline.limit(drainMs);",
+    from: '      else ending.end("shutdown");',
+    to: "      else ending.deadline.limit(drainMs);",
     tests: ECHO,
   },
   {
@@ -365,9 +365,9 @@ const MUTANTS: Mutant[] = [
   {
     name: "the idle deadline covers the TLS handshake",
     file: "echo/echo.ts",
-    from: "  const deadline = deadlines.set(",
+    from: "  using ending: StreamEnding = new StreamEnding(stream, {",
     to:
-      "  if (stream.handshake) await stream.handshake();\n  const deadline = deadlines.set(",
+      "  if (stream.handshake) await stream.handshake();\n  using ending: StreamEnding = new StreamEnding(stream, {",
     tests: ["tls_test.ts"],
   },
 ];

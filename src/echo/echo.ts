@@ -1,6 +1,6 @@
 import type { IdleTimeouts } from "../config.ts";
-import { addAbortCallback, removeAbortCallback } from "../abort_callbacks.ts";
 import { IdleDeadlines } from "./idle_deadline.ts";
+import { StreamEnding } from "./stream_ending.ts";
 
 /**
  * The byte stream one echo client is served over. A `Deno.Conn` is one; tests
@@ -136,24 +136,17 @@ export async function handleEchoConnection(
     bytesCounter,
     deadlines = new IdleDeadlines(),
   } = options;
-  // Whatever ends the connection first names the reason and closes the
-  // stream, which settles a pending read or write.
-  let ended: EchoEnd | undefined;
-  const end = (reason: EchoEnd) => {
-    if (ended !== undefined) return;
-    ended = reason;
-    stream.close();
-  };
-  const deadline = deadlines.set(
-    timeouts.initialMs,
-    () => end(signal?.aborted ? "shutdown" : "idle"),
-  );
   let writing = false;
-  const onShutdown = () => {
-    if (writing) deadline.limit(drainMs);
-    else end("shutdown");
-  };
-  if (signal) addAbortCallback(signal, onShutdown);
+  using ending: StreamEnding = new StreamEnding(stream, {
+    deadlines,
+    timeoutMs: timeouts.initialMs,
+    onDeadline: () => ending.end(signal?.aborted ? "shutdown" : "idle"),
+    signal,
+    onShutdown: () => {
+      if (writing) ending.deadline.limit(drainMs);
+      else ending.end("shutdown");
+    },
+  });
 
   let bytesEchoed = 0;
   let handshaking = false;
@@ -167,7 +160,7 @@ export async function handleEchoConnection(
     while (!signal?.aborted) {
       const size = await stream.read(buffer);
       if (size === null) break;
-      deadline.reset(timeouts.refreshMs);
+      ending.deadline.reset(timeouts.refreshMs);
       writing = true;
       await writeAll(stream, buffer.subarray(0, size));
       writing = false;
@@ -177,21 +170,12 @@ export async function handleEchoConnection(
         buffer = new Uint8Array(2 * size);
       }
     }
-    end(signal?.aborted ? "shutdown" : "closed");
+    ending.end(signal?.aborted ? "shutdown" : "closed");
   } catch (error) {
-    // An error after the connection was ended is that ending's own close.
-    if (ended === undefined) {
-      const reason = failure(error, handshaking);
-      end(reason);
-      return reason === "closed"
-        ? { reason, bytesEchoed }
-        : { reason, bytesEchoed, error };
-    }
-  } finally {
-    deadline.clear();
-    if (signal) removeAbortCallback(signal, onShutdown);
+    const reason = failure(error, handshaking);
+    ending.end(reason, reason === "closed" ? undefined : error);
   }
-  return { reason: ended!, bytesEchoed };
+  return ending.result(bytesEchoed);
 }
 
 /**

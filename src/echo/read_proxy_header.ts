@@ -1,7 +1,7 @@
-import { addAbortCallback, removeAbortCallback } from "../abort_callbacks.ts";
 import { type EchoResult, type EchoStream, isBroken } from "./echo.ts";
 import { IdleDeadlines } from "./idle_deadline.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
+import { StreamEnding } from "./stream_ending.ts";
 
 /** What {@linkcode readProxyHeader} needs besides the stream. */
 export interface ReadProxyHeaderOptions {
@@ -68,30 +68,21 @@ export async function readProxyHeader(
   options: ReadProxyHeaderOptions,
 ): Promise<ProxyHeaderRead> {
   const { timeoutMs, signal, deadlines = new IdleDeadlines() } = options;
-  // As in handleEchoConnection: whatever ends it first closes the stream.
-  let ended: EchoResult | undefined;
-  const end = (reason: EchoResult["reason"], error?: unknown) => {
-    if (ended !== undefined) return;
-    ended = {
-      reason,
-      bytesEchoed: 0,
-      ...(error === undefined ? {} : { error }),
-    };
-    stream.close();
-  };
   const noHeader = (problem: string) =>
-    end("proxy_header", new ProxyHeaderError(problem));
-  const deadline = deadlines.set(
+    ending.end("proxy_header", new ProxyHeaderError(problem));
+  using ending: StreamEnding = new StreamEnding(stream, {
+    deadlines,
     timeoutMs,
-    () => noHeader(`no PROXY protocol header within ${timeoutMs} ms`),
-  );
-  const onShutdown = () => end("shutdown");
-  if (signal) addAbortCallback(signal, onShutdown);
+    onDeadline: () =>
+      noHeader(`no PROXY protocol header within ${timeoutMs} ms`),
+    signal,
+    onShutdown: () => ending.end("shutdown"),
+  });
 
   try {
     let buffer = new Uint8Array(FIRST_READ_SIZE);
     let received = 0;
-    while (ended === undefined && !signal?.aborted) {
+    while (ending.reason === undefined && !signal?.aborted) {
       if (received === buffer.length) buffer = grown(buffer);
       const size = await stream.read(buffer.subarray(received));
       if (size === null) {
@@ -106,15 +97,11 @@ export async function readProxyHeader(
       const { header } = parsed;
       return { kind: "header", header, stream: withFirst(stream, rest) };
     }
-    end("shutdown");
+    ending.end("shutdown");
   } catch (error) {
-    // An error after it was ended is that ending's own close.
-    end(isBroken(error) ? "reset" : "error", error);
-  } finally {
-    deadline.clear();
-    if (signal) removeAbortCallback(signal, onShutdown);
+    ending.end(isBroken(error) ? "reset" : "error", error);
   }
-  return { kind: "ended", result: ended! };
+  return { kind: "ended", result: ending.result(0) };
 }
 
 /** A buffer twice the size with the same bytes; the parser keeps it within the limit. */
