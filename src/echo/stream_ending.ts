@@ -47,12 +47,10 @@ export interface StreamEndingOptions {
  * ```
  */
 export class StreamEnding implements Disposable {
-  /** Why the stream ended; undefined until it has. */
-  reason?: EchoEnd;
-  /** The error that ended it, if one did. */
-  error?: unknown;
   /** The idle deadline, to move as the client is heard from. */
   readonly deadline: IdleDeadline;
+  #reason?: EchoEnd;
+  #error?: unknown;
   readonly #stream: EchoStream;
   readonly #signal?: AbortSignal;
   readonly #onShutdown: () => void;
@@ -66,20 +64,25 @@ export class StreamEnding implements Disposable {
     if (signal) addAbortCallback(signal, onShutdown);
   }
 
+  /** Why the stream ended; undefined until it has. */
+  get reason(): EchoEnd | undefined {
+    return this.#reason;
+  }
+
   /** Ends the stream for `reason`, and closes it, unless it has ended. */
   end(reason: EchoEnd, error?: unknown): void {
-    if (this.reason !== undefined) return;
-    this.reason = reason;
-    if (error !== undefined) this.error = error;
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#error = error;
     this.#stream.close();
   }
 
   /** The result of the ended stream, once `bytesEchoed` were echoed. */
   result(bytesEchoed: number): EchoResult {
-    const reason = this.reason!;
-    return this.error === undefined
+    const reason = this.#reason!;
+    return this.#error === undefined
       ? { reason, bytesEchoed }
-      : { reason, bytesEchoed, error: this.error };
+      : { reason, bytesEchoed, error: this.#error };
   }
 
   /** Clears the deadline and stops waiting for shutdown. */
