@@ -43,9 +43,10 @@ export type CommandLineToken =
  * ```
  */
 export function commandLineTokens(
-  args: readonly string[],
+  commandLine: readonly string[],
   takesValue: (name: string) => boolean,
 ): CommandLineToken[] {
+  const args = [...commandLine];
   const tokens: CommandLineToken[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -56,8 +57,9 @@ export function commandLineTokens(
       break;
     }
     if (arg.startsWith("--")) {
-      // As parseArgs: `--=x` is an option named "=x".
-      const equals = arg.indexOf("=", 3);
+      // As parseArgs: a value follows the first "=" if any "=" comes after
+      // the name's first character, so `--=x` is named "=x" and has none.
+      const equals = arg.includes("=", 3) ? arg.indexOf("=") : -1;
       const name = arg.slice(2, equals === -1 ? undefined : equals);
       const token: CommandLineToken = {
         kind: "option",
@@ -67,10 +69,13 @@ export function commandLineTokens(
       if (equals !== -1) token.value = arg.slice(equals + 1);
       else if (takesValue(name) && i + 1 < args.length) token.value = args[++i];
       tokens.push(token);
-    } else if (arg.startsWith("-") && arg.length > 1) {
-      for (const name of arg.slice(1)) {
-        tokens.push({ kind: "option", name, rawName: `-${name}` });
-      }
+    } else if (arg.startsWith("-") && arg.length > 2) {
+      // As parseArgs: a group such as `-hv` is read as `-h -v`, so that a "-"
+      // in it, as in `-h-`, stands for `--` and ends the options.
+      const expanded = arg.slice(1).split("").map((name) => `-${name}`);
+      args.splice(i + 1, 0, ...expanded);
+    } else if (arg.startsWith("-") && arg.length === 2) {
+      tokens.push({ kind: "option", name: arg[1], rawName: arg });
     } else {
       tokens.push({ kind: "positional", value: arg });
     }

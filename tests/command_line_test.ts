@@ -57,6 +57,9 @@ const piece = fc.oneof(
     )
   ),
   fc.string({ maxLength: 6 }),
+  fc.string({ maxLength: 6, unit: "binary" }),
+  // Few characters, so that odd mixes of dashes and "=" come up often.
+  fc.string({ maxLength: 5, unit: fc.constantFrom("-", "=", "h", "p", " ") }),
 );
 
 Deno.test("commandLineTokens() splits any command line as node:util's parseArgs does", () => {
@@ -64,7 +67,7 @@ Deno.test("commandLineTokens() splits any command line as node:util's parseArgs 
     fc.property(fc.array(piece, { maxLength: 8 }), (args) => {
       assert.deepEqual(commandLineTokens(args, takesValue), nodeTokens(args));
     }),
-    { numRuns: 2_000 },
+    { numRuns: 5_000 },
   );
 });
 
