@@ -168,6 +168,7 @@ Deno.test("requestPath() is the request-target's path, and unknown behind a bad 
     );
   assert.equal(at("http://localhost:4001/healthcheck"), "/healthcheck");
   assert.equal(at("http://localhost:4001/metrics?x=/die#y"), "/metrics");
+  assert.equal(at("http://localhost:4001/livez#top"), "/livez");
   assert.equal(at("http://[::1]:4001/livez", "[::1]:4001"), "/livez");
   assert.equal(at("http://x/die?/healthcheck", "x/die?"), undefined);
   assert.equal(at("http://x#/healthcheck", "x#"), undefined);

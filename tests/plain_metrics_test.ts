@@ -52,6 +52,7 @@ Deno.test("plain metrics write the text prom-client's own metrics write for the 
     metrics.total.inc(41);
     metrics.jobs.inc({ kind: "echo", status: 200 });
     metrics.jobs.inc({ kind: "echo", status: 200 }, 2);
+    metrics.jobs.inc({ kind: "echo", status: 404 });
     metrics.jobs.inc({ kind: "other", status: 'a\\b"c\nd' });
     metrics.jobs.inc({ kind: "idle", status: 0 }, 0);
     metrics.jobs.inc();
