@@ -12,8 +12,8 @@ export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  *
  * The timer is `AbortSignal.timeout`, not `setTimeout`: Deno's `setTimeout`
  * makes a Node.js `Timeout`, and the first one loads part of the Node.js
- * compatibility layer (about 12 ms, more than opening both ports). Once
- * nothing listens to it, the timeout no longer keeps the process alive.
+ * compatibility layer (11 to 13 ms, paid by the first client). Once nothing
+ * listens to it, the timeout no longer keeps the process alive.
  *
  * @example
  * ```ts
