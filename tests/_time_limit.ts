@@ -40,6 +40,10 @@ export function test(
  *   withinTimeLimit(new Promise(() => {}), 10),
  *   /timed out after 10 ms/,
  * );
+ * await assert.rejects(
+ *   withinTimeLimit(new Promise(() => {}), 10, "echo"),
+ *   /^Error: echo: timed out after 10 ms$/,
+ * );
  * ```
  */
 export async function withinTimeLimit<T>(
