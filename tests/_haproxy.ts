@@ -43,10 +43,10 @@ export interface HaproxyConfigOptions {
 }
 
 /**
- * A TCP-mode HAProxy configuration as the README gives it, with test timings:
- * a frontend on loopback only, each backend sent the PROXY protocol and
- * checked with `GET /readyz` on its HTTP port, and the log (every health
- * check's change included) on standard output. No stats page, no admin
+ * A TCP-mode HAProxy configuration as docs/load-balancers.md gives it, with
+ * test timings: a frontend on loopback only, each backend sent the PROXY
+ * protocol and checked with `GET /readyz` on its HTTP port, and the log (every
+ * health check's change included) on standard output. No stats page, no admin
  * socket.
  */
 export function haproxyConfig(options: HaproxyConfigOptions): string {

@@ -1,6 +1,6 @@
 // deploy/prometheus: the alert rules, their promtool unit tests, and the
 // Prometheus Operator resource that carries the same groups, checked against
-// each other, the README and the code. tests/prometheus_test.ts runs them
+// each other, docs/operations.md and the code. tests/prometheus_test.ts runs them
 // with promtool and a real Prometheus.
 import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
@@ -31,12 +31,12 @@ const { groups } = await read("deploy/prometheus/rules.yaml") as {
 const rules = groups.flatMap((group) => group.rules);
 const rule = (name: string) => rules.find((rule) => rule.alert === name)!;
 
-Deno.test("the README's table of alerts is rules.yaml's, with their severities", async () => {
-  const readme = await Deno.readTextFile(
-    new URL("../README.md", import.meta.url),
+Deno.test("the table of alerts in docs/operations.md is rules.yaml's, with their severities", async () => {
+  const operations = await Deno.readTextFile(
+    new URL("../docs/operations.md", import.meta.url),
   );
   const rows = [
-    ...readme.matchAll(/^\| `(Echoserver\w+)` +\|.*\| (\w+) +\|$/gm),
+    ...operations.matchAll(/^\| `(Echoserver\w+)` +\|.*\| (\w+) +\|$/gm),
   ]
     .map(([, alert, severity]) => `${alert} ${severity}`);
   assert.deepEqual(

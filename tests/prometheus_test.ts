@@ -327,7 +327,8 @@ Deno.test({
       }
     });
 
-    // DASHBOARD_SVG=path draws the dashboard from these results, for the README.
+    // DASHBOARD_SVG=path draws the dashboard from these results, for
+    // docs/operations.md.
     const svgPath = Deno.env.get("DASHBOARD_SVG");
     if (svgPath) {
       await Deno.writeTextFile(

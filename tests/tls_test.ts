@@ -71,7 +71,7 @@ test(
     assert.deepEqual(await served.result, { reason: "idle", bytesEchoed: 0 });
     assert.equal(served.settledAt, timeouts.initialMs);
     // Deno 2.9 keeps the socket itself open until the client speaks or leaves:
-    // closing a TLS connection mid-handshake waits for the handshake (README).
+    // closing a TLS connection mid-handshake waits for the handshake (docs/security.md).
   },
   10_000,
 );
