@@ -17,7 +17,13 @@
  *
  * @module
  */
-import { type Config, ConfigError, parseConfig, usage } from "./src/config.ts";
+import {
+  type Config,
+  ConfigError,
+  parseConfig,
+  SETTING_VARIABLES,
+  usage,
+} from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
 import {
   formatLogLine,
@@ -52,7 +58,11 @@ function fatal(message: string): void {
 }
 
 async function main(): Promise<number> {
-  const commandLine = parseConfig(Deno.args, Deno.env.toObject());
+  // Only the settings' variables, which are all that --allow-env grants.
+  const env = Object.fromEntries(
+    SETTING_VARIABLES.map((name) => [name, Deno.env.get(name)]),
+  );
+  const commandLine = parseConfig(Deno.args, env);
   if (commandLine.kind === "help") {
     console.log(usage());
     return 0;

@@ -315,6 +315,23 @@ const SETTINGS: Setting<unknown>[] = [
 ];
 
 /**
+ * The environment variables the service reads, one for each setting: all
+ * that `--allow-env` needs to grant.
+ *
+ * @example
+ * ```ts
+ * import { SETTING_VARIABLES } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(SETTING_VARIABLES.includes("ECHOSERVER__ECHO_PORT"));
+ * assert.ok(SETTING_VARIABLES.every((name) => name.startsWith("ECHOSERVER__")));
+ * ```
+ */
+export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
+  env
+);
+
+/**
  * Reads the service's settings from command-line flags, then environment
  * variables, then defaults. It never exits the process: bad input comes back
  * as a {@linkcode ConfigError} whose one-line message names the setting and the value.

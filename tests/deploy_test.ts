@@ -5,8 +5,8 @@ import { parseAllDocuments } from "yaml";
 import {
   type Config,
   parseConfig,
+  SETTING_VARIABLES,
   type SettingFile,
-  usage,
 } from "../src/config.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
@@ -120,10 +120,8 @@ const denoJson = JSON.parse(await read("deno.json"));
 const compileTask = compileCommand(denoJson.tasks.compile);
 const dockerfile = (await read("deploy/Dockerfile")).replaceAll(/\\\n/g, " ");
 
-/** The `ECHOSERVER__` variables the service reads, from its `--help`. */
-const KNOWN_VARIABLES = new Set(
-  usage().matchAll(/\benv (ECHOSERVER__\w+)/g).map(([, name]) => name),
-);
+/** The `ECHOSERVER__` variables the service reads. */
+const KNOWN_VARIABLES = new Set(SETTING_VARIABLES);
 
 /** The config the service runs with; fails on any other outcome. */
 function runConfig(args: readonly string[], env: Record<string, string>) {
@@ -429,6 +427,20 @@ Deno.test("Dockerfile compiles with the compile task's permissions and runs its 
   const entrypoint = JSON.parse(dockerfile.match(/^ENTRYPOINT (.+)$/m)![1]);
   assert.deepEqual(entrypoint, [copied[2]]);
   assert.equal(basename(copied[2]), basename(compileTask.output));
+});
+
+Deno.test("deno.json's start and compile tasks grant env access to exactly the settings' variables", () => {
+  for (const task of ["start", "compile"]) {
+    const words: string[] = denoJson.tasks[task].split(/\s+/);
+    const envFlags = words.filter((word) => word.startsWith("--allow-env"));
+    assert.equal(envFlags.length, 1, `${task}: one --allow-env`);
+    const granted = envFlags[0].split("=")[1]?.split(",") ?? [];
+    assert.deepEqual(
+      granted.toSorted(),
+      SETTING_VARIABLES.toSorted(),
+      `${task}: --allow-env=${SETTING_VARIABLES.join(",")}`,
+    );
+  }
 });
 
 Deno.test("echoserver.service runs the compile task's binary", () => {
