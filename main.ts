@@ -4,9 +4,10 @@
  * the exit code. SIGTERM first takes the service out of rotation for
  * `--shutdown-delay`; SIGINT and SIGHUP stop it at once. Exit codes: 0 after
  * a clean shutdown, 1 when the service cannot start (such as a port in use),
- * 2 for bad flags or environment variables, or files they name that cannot be
- * used (read once here, before anything listens), 129, 130 or 143 for a
- * second SIGHUP, SIGINT or SIGTERM once shutdown has begun.
+ * 2 for bad flags or environment variables, files they name that cannot be
+ * used (read once here, before anything listens), or an HTTP address off
+ * loopback with no die token (refused before anything listens), 129, 130 or
+ * 143 for a second SIGHUP, SIGINT or SIGTERM once shutdown has begun.
  *
  * Log lines go to stderr through a queue that never blocks
  * (src/observability/log_queue.ts); an exit waits up to `LOG_FLUSH_LIMIT_MS`
@@ -112,7 +113,8 @@ async function main(): Promise<number> {
     });
   } catch (error) {
     fatal(errorMessage(error));
-    return 1;
+    // A bad setting only the network can tell, or a port in use.
+    return error instanceof ConfigError ? 2 : 1;
   }
   // Before the service says it is ready, so that no signal finds it deaf.
   const removeSignalListeners = abortOnSignals(shutdown, {

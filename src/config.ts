@@ -226,7 +226,7 @@ const DIE_TOKEN: Setting<string> = {
   env: "ECHOSERVER__DIE_TOKEN",
   placeholder: "TOKEN",
   description: "POST /die then needs 'Authorization: Bearer TOKEN';\n" +
-    "set one whenever --http-host is not loopback",
+    "without one, an --http-host off loopback is refused",
   expected: BEARER_TOKEN_EXPECTED,
   secret: true,
   parse: bearerToken,

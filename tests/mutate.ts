@@ -215,6 +215,20 @@ const MUTANTS: Mutant[] = [
     tests: ["server_test.ts"],
   },
   {
+    name: "the HTTP port off loopback needs a die token",
+    file: "server.ts",
+    from: "  if (isLoopback(bound.hostname)) return;",
+    to: "  return;",
+    tests: ["faults_test.ts", ...MAIN],
+  },
+  {
+    name: "the HTTP port on loopback needs no die token, however it is written",
+    file: "server.ts",
+    from: "  if (isLoopback(bound.hostname)) return;",
+    to: "  if (bound.hostname === address.hostname) return;",
+    tests: ["faults_test.ts", ...MAIN],
+  },
+  {
     name: "on shutdown the HTTP server stops",
     file: "http/serve_http.ts",
     from: "    server.shutdown().then(stopped, stopped);",
