@@ -361,6 +361,28 @@ const MUTANTS: Mutant[] = [
     to: "      : [setting.env, env[setting.env] ?? setting.default];",
     tests: ["config_test.ts"],
   },
+  // The health check.
+  {
+    name: "--check-health gives up on a hung server after 2 s",
+    file: "health_check.ts",
+    from: "export const HEALTH_CHECK_TIMEOUT_MS = 2_000;",
+    to: "export const HEALTH_CHECK_TIMEOUT_MS = 4_000;",
+    tests: ["health_check_test.ts"],
+  },
+  {
+    name: "--check-health passes only a 200 that says ok computer",
+    file: "health_check.ts",
+    from: '  if (status !== "200" || body !== HEALTHY_BODY) {',
+    to: '  if (status !== "200") {',
+    tests: ["health_check_test.ts"],
+  },
+  {
+    name: "--check-health lets go of its timer once answered",
+    file: "health_check.ts",
+    from: '    timeout.removeEventListener("abort", expire);',
+    to: "",
+    tests: ["health_check_test.ts"],
+  },
   // Logs, the PROXY protocol, TLS.
   {
     name: "a log line that finds the queue full is dropped and counted",
