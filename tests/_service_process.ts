@@ -81,10 +81,23 @@ export class ServiceProcess implements AsyncDisposable {
     ]).then(([status]) => status);
   }
 
-  /** The ports from the startup lines, once both are printed. */
+  /**
+   * The ports from the startup lines, once both are printed; rejects, with
+   * its stderr, if it exits first.
+   */
   async ports(): Promise<{ echo: number; http: number }> {
-    const echo = await this.stdout.waitFor("echo listening on ");
-    const http = await this.stdout.waitFor("http listening on ");
+    const exited = this.status.then(({ code }) => {
+      throw new Error(
+        `exited ${code} before it listened: ${this.stderr.lines.join("\n")}`,
+      );
+    });
+    const [echo, http] = await Promise.race([
+      Promise.all([
+        this.stdout.waitFor("echo listening on "),
+        this.stdout.waitFor("http listening on "),
+      ]),
+      exited,
+    ]);
     return {
       echo: Number(echo.match(/:(\d+)$/)![1]),
       http: Number(http.match(/:(\d+)\/$/)![1]),
