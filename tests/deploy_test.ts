@@ -11,7 +11,7 @@ import {
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
 import { makeTempDir, writeTextFile } from "./_temp_files.ts";
-import { test } from "./_time_limit.ts";
+import { test, TEST_TIME_LIMIT_MS } from "./_time_limit.ts";
 import { CERTIFICATE } from "./_certificates.ts";
 
 /** What the echo stop drains for at most, after the shutdown delay. */
@@ -458,6 +458,57 @@ Deno.test("echoserver.service runs as a dynamic user without new privileges and 
   assert.equal(unit.get("Service", "CapabilityBoundingSet"), "");
   // V8's JIT writes code and then runs it.
   assert.equal(unit.get("Service", "MemoryDenyWriteExecute"), undefined);
+});
+
+/** systemd-analyze, where it is installed; CI installs it (Debian's systemd). */
+const SYSTEMD_ANALYZE = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
+  .find((path) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
+const requireSystemdAnalyze =
+  Deno.env.get("CI_REQUIRE_SYSTEMD_ANALYZE") === "1";
+if (SYSTEMD_ANALYZE === undefined && !requireSystemdAnalyze) {
+  console.log(
+    "systemd-analyze security skipped: systemd-analyze is not installed (apt-get install systemd)",
+  );
+}
+
+/** The most exposure the unit may have, on systemd-analyze's 0-10 scale. */
+const MAX_EXPOSURE = 1.5;
+
+Deno.test({
+  name:
+    `echoserver.service scores at most ${MAX_EXPOSURE} in systemd-analyze security --offline=yes`,
+  ignore: SYSTEMD_ANALYZE === undefined && !requireSystemdAnalyze,
+}, async () => {
+  assert.ok(SYSTEMD_ANALYZE, "systemd-analyze is not installed");
+  const { stdout } = await new Deno.Command(SYSTEMD_ANALYZE, {
+    args: [
+      "security",
+      "--offline=yes",
+      new URL("../deploy/echoserver.service", import.meta.url).pathname,
+    ],
+    env: { SYSTEMD_COLORS: "0" },
+    signal: AbortSignal.timeout(TEST_TIME_LIMIT_MS),
+  }).output();
+  const report = new TextDecoder().decode(stdout);
+  const score = report.match(/Overall exposure level for \S+: ([\d.]+)/)?.[1];
+  assert.ok(score, report);
+  assert.ok(Number(score) <= MAX_EXPOSURE, `${score} > ${MAX_EXPOSURE}`);
+});
+
+Deno.test("echoserver.service lets the runtime make a service's system calls and memory protection keys, and no privileged or resource-changing ones", () => {
+  assert.deepEqual(unit.all("Service", "SystemCallFilter"), [
+    "@system-service @pkey",
+    "~@privileged @resources",
+  ]);
+  // A call left out then fails, where it would otherwise kill the service.
+  assert.equal(unit.get("Service", "SystemCallErrorNumber"), "EPERM");
+  assert.equal(unit.get("Service", "SystemCallArchitectures"), "native");
 });
 
 Deno.test("kubernetes.yaml container runs as non-root on a read-only root with no capabilities", () => {
