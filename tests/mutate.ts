@@ -441,8 +441,13 @@ async function main(words: string[]): Promise<number> {
     }
     // Unmutated, the same tests must pass, or no kill would mean anything.
     const files = [...new Set(chosen.flatMap((mutant) => mutant.tests))];
-    if (!(await runTests(copy, files)).success) {
-      console.log(`the tests fail without any mutant: ${files.join(" ")}`);
+    const unmutated = await runTests(copy, files);
+    if (!unmutated.success) {
+      console.log(
+        `the tests fail without any mutant: ${
+          unmutated.failed ?? files.join(" ")
+        }`,
+      );
       return 1;
     }
     for (const mutant of chosen) {
