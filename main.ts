@@ -4,9 +4,12 @@
  * the exit code. SIGTERM first takes the service out of rotation for
  * `--shutdown-delay`; SIGINT and SIGHUP stop it at once. Exit codes: 0 after
  * a clean shutdown, 1 when the service cannot start (such as a port in use),
- * 2 for bad flags or environment variables, or files they name that cannot be
- * used (read once here, before anything listens), 129, 130 or 143 for a
- * second SIGHUP, SIGINT or SIGTERM once shutdown has begun.
+ * 2 for bad flags or environment variables, files they name that cannot be
+ * used (read once here, before anything listens), or an HTTP address off
+ * loopback with no die token (refused before anything listens), 129, 130 or
+ * 143 for a second SIGHUP, SIGINT or SIGTERM once shutdown has begun.
+ * `--check-health` instead checks a running service (src/health_check.ts):
+ * 0 when it is healthy, 1 for anything else, since Docker reserves 2.
  *
  * Log lines go to stderr through a queue that never blocks
  * (src/observability/log_queue.ts); an exit waits up to `LOG_FLUSH_LIMIT_MS`
@@ -17,8 +20,15 @@
  *
  * @module
  */
-import { type Config, ConfigError, parseConfig, usage } from "./src/config.ts";
+import {
+  type Config,
+  ConfigError,
+  parseConfig,
+  SETTING_VARIABLES,
+  usage,
+} from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
+import { checkHealth, healthCheckUrl } from "./src/health_check.ts";
 import {
   formatLogLine,
   type LogFormat,
@@ -52,7 +62,11 @@ function fatal(message: string): void {
 }
 
 async function main(): Promise<number> {
-  const commandLine = parseConfig(Deno.args, Deno.env.toObject());
+  // Only the settings' variables, which are all that --allow-env grants.
+  const env = Object.fromEntries(
+    SETTING_VARIABLES.map((name) => [name, Deno.env.get(name)]),
+  );
+  const commandLine = parseConfig(Deno.args, env);
   if (commandLine.kind === "help") {
     console.log(usage());
     return 0;
@@ -64,7 +78,12 @@ async function main(): Promise<number> {
   if (commandLine.kind === "error") {
     logFormat = commandLine.logFormat;
     fatal(`${commandLine.error.message} (see --help)`);
-    return 2;
+    // Docker reserves a health check's exit 2: any failure there is 1.
+    return commandLine.checkingHealth ? 1 : 2;
+  }
+  if (commandLine.kind === "check-health") {
+    logFormat = commandLine.config.logFormat;
+    return await checkServiceHealth(commandLine.config, commandLine.url);
   }
 
   logFormat = commandLine.config.logFormat;
@@ -102,7 +121,8 @@ async function main(): Promise<number> {
     });
   } catch (error) {
     fatal(errorMessage(error));
-    return 1;
+    // A bad setting only the network can tell, or a port in use.
+    return error instanceof ConfigError ? 2 : 1;
   }
   // Before the service says it is ready, so that no signal finds it deaf.
   const removeSignalListeners = abortOnSignals(shutdown, {
@@ -123,6 +143,38 @@ async function main(): Promise<number> {
   clientsLeft = !await server.finished;
   removeSignalListeners();
   return 0;
+}
+
+/**
+ * `--check-health`: 0 when the service that `config` describes, or `url`,
+ * answers as healthy, 1 with one line when not. Over TLS it trusts the
+ * service's own certificate, read before read permission goes.
+ */
+async function checkServiceHealth(
+  config: Config,
+  url = healthCheckUrl(config),
+): Promise<number> {
+  const cert = config.tlsFiles?.cert;
+  let caCerts: string[] | undefined;
+  try {
+    if (cert) caCerts = [await Deno.readTextFile(cert.path)];
+  } catch (error) {
+    fatal(
+      `${cert!.setting}: ${JSON.stringify(cert!.path)} cannot be read: ${
+        errorMessage(error)
+      }`,
+    );
+    return 1;
+  } finally {
+    Deno.permissions.revokeSync({ name: "read" });
+  }
+  try {
+    await checkHealth(url, { caCerts });
+    return 0;
+  } catch (error) {
+    fatal(`health check of ${url.href} failed: ${errorMessage(error)}`);
+    return 1;
+  }
 }
 
 let exitCode: number;

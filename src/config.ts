@@ -72,9 +72,19 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** What the command line asks for: a run with a valid config, the usage text, the version, or an error. */
+/**
+ * What the command line asks for: a run with a valid config, a health check
+ * of the service that config describes, the usage text, the version, or an
+ * error.
+ */
 export type CommandLine =
   | { kind: "run"; config: Config }
+  | {
+    kind: "check-health";
+    config: Config;
+    /** The URL given after `--check-health`; none means the config's own. */
+    url?: URL;
+  }
   | { kind: "help" }
   | { kind: "version" }
   | {
@@ -82,6 +92,8 @@ export type CommandLine =
     error: ConfigError;
     /** The log format, when it was read before the error: for the error's own line. */
     logFormat?: LogFormat;
+    /** `--check-health` was asked for: a health checker reads the exit code. */
+    checkingHealth: boolean;
   };
 
 /** One setting: its flag, its environment variable, its default and how to read it. */
@@ -226,7 +238,7 @@ const DIE_TOKEN: Setting<string> = {
   env: "ECHOSERVER__DIE_TOKEN",
   placeholder: "TOKEN",
   description: "POST /die then needs 'Authorization: Bearer TOKEN';\n" +
-    "set one whenever --http-host is not loopback",
+    "without one, an --http-host off loopback is refused",
   expected: BEARER_TOKEN_EXPECTED,
   secret: true,
   parse: bearerToken,
@@ -315,6 +327,23 @@ const SETTINGS: Setting<unknown>[] = [
 ];
 
 /**
+ * The environment variables the service reads, one for each setting: all
+ * that `--allow-env` needs to grant.
+ *
+ * @example
+ * ```ts
+ * import { SETTING_VARIABLES } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(SETTING_VARIABLES.includes("ECHOSERVER__ECHO_PORT"));
+ * assert.ok(SETTING_VARIABLES.every((name) => name.startsWith("ECHOSERVER__")));
+ * ```
+ */
+export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
+  env
+);
+
+/**
  * Reads the service's settings from command-line flags, then environment
  * variables, then defaults. It never exits the process: bad input comes back
  * as a {@linkcode ConfigError} whose one-line message names the setting and the value.
@@ -342,6 +371,8 @@ export function parseConfig(
 ): CommandLine {
   const flags = new Map<string, string>();
   const errors: string[] = [];
+  const positionals: string[] = [];
+  let checkingHealth = false;
   const tokens = commandLineTokens(
     args,
     (name) =>
@@ -349,10 +380,15 @@ export function parseConfig(
   );
   for (const token of tokens) {
     if (token.kind === "positional") {
-      errors.push(`unexpected argument "${token.value}"`);
+      positionals.push(token.value);
     } else {
       if (token.name === "help" || token.name === "h") return { kind: "help" };
       if (token.name === "version") return { kind: "version" };
+      if (token.name === CHECK_HEALTH) {
+        checkingHealth = true;
+        if (token.value !== undefined) positionals.push(token.value);
+        continue;
+      }
       const setting = SETTINGS.find(({ flag }) => flag === token.name);
       if (setting === undefined) {
         errors.push(`unknown option ${token.rawName}`);
@@ -438,11 +474,37 @@ export function parseConfig(
         "Deno.listenTls begins by itself",
     );
   }
+  // Only --check-health takes an argument: the URL to check.
+  const [url, ...unexpected] = checkingHealth ? positionals : [];
+  const healthUrl = url === undefined ? undefined : parseHttpUrl(url);
+  if (url !== undefined && healthUrl === undefined) {
+    errors.push(`--${CHECK_HEALTH}: ${JSON.stringify(url)} is not ${HTTP_URL}`);
+  }
+  for (const value of checkingHealth ? unexpected : positionals) {
+    errors.push(`unexpected argument "${value}"`);
+  }
   // An invalid log format reads as undefined: its error is then plain text.
   const { logFormat } = config;
-  return errors.length > 0
-    ? { kind: "error", error: new ConfigError(errors[0]), logFormat }
+  if (errors.length > 0) {
+    const error = new ConfigError(errors[0]);
+    return { kind: "error", error, logFormat, checkingHealth };
+  }
+  return checkingHealth
+    ? { kind: "check-health", config, url: healthUrl }
     : { kind: "run", config };
+}
+
+/** The flag that asks for a health check instead of a run. */
+const CHECK_HEALTH = "check-health";
+
+const HTTP_URL = "an http or https URL";
+
+/** `raw` as a URL when it is an http or https one; otherwise undefined. */
+function parseHttpUrl(raw: string): URL | undefined {
+  const url = URL.parse(raw);
+  return url?.protocol === "http:" || url?.protocol === "https:"
+    ? url
+    : undefined;
 }
 
 /** The `--help` text: every flag with its environment variable and default. */
@@ -456,6 +518,12 @@ export function usage(): string {
         setting.default ?? "none"
       }`,
     ]),
+    [
+      `--${CHECK_HEALTH} [URL]`,
+      "check the service these settings describe, or URL, and exit:\n" +
+      "0 when GET /healthcheck answers 'ok computer' within 2 s,\n" +
+      "1 otherwise; HTTPS trusts --tls-cert",
+    ],
     ["-h, --help", "print this help and exit"],
     ["--version", "print the version and exit"],
   ];

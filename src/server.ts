@@ -1,4 +1,4 @@
-import type { Config, ListenAddress } from "./config.ts";
+import { type Config, ConfigError, type ListenAddress } from "./config.ts";
 import { errorMessage } from "./error_message.ts";
 import {
   countRequests,
@@ -75,6 +75,9 @@ export interface RunningServer {
  * connection, and gives clients a second to finish.
  * A request whose Host header is not a valid `host[:port]` gets 400.
  *
+ * @throws {ConfigError} when there is no die token and the HTTP address binds
+ * off loopback, where anyone who reached it could stop the service; nothing
+ * is opened then.
  * @throws {ListenError} when either address cannot be listened on; nothing is
  * left open then.
  *
@@ -105,6 +108,7 @@ export function startServer(
   } = options;
   const { signal } = shutdown;
 
+  if (config.dieToken === undefined) refuseOffLoopback(config.http);
   const listener = listen(
     config.echo,
     () =>
@@ -136,13 +140,6 @@ export function startServer(
     throw error;
   }
 
-  if (config.dieToken === undefined && !isLoopback(http.addr.hostname)) {
-    logger.warning(
-      `http on ${http.addr.hostname} with no --die-token: ` +
-        "anyone who can reach it can stop the service with POST /die",
-    );
-  }
-
   onAbort(
     signal,
     () => logger.info("shutting down", { reason: String(signal.reason) }),
@@ -163,6 +160,27 @@ export function startServer(
       closed
     ),
   };
+}
+
+/**
+ * Throws a {@linkcode ConfigError} when `address` binds off loopback: with no
+ * die token, anyone who reached it could stop the service with `POST /die`.
+ * It asks the system where the host binds, with a listener on a free port
+ * that it closes at once, so that `127.1` and `localhost` count as the
+ * loopback they are.
+ */
+function refuseOffLoopback(address: ListenAddress): void {
+  const bound = listen(address, () => {
+    const probe = Deno.listen({ hostname: address.hostname, port: 0 });
+    probe.close();
+    return probe.addr;
+  });
+  if (isLoopback(bound.hostname)) return;
+  throw new ConfigError(
+    `--http-host ${address.hostname} is off loopback with no die token: ` +
+      "anyone who reaches it could stop the service with POST /die; give " +
+      "--die-token-file (or --die-token), or an --http-host on loopback",
+  );
 }
 
 function listen<T>(address: ListenAddress, open: () => T): T {

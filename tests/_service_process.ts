@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LineCapture } from "./_line_capture.ts";
+import { SETTING_VARIABLES } from "../src/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -11,6 +12,15 @@ export const LOOPBACK_ANY_PORT: readonly string[] = [
   "0",
   "--http-port",
   "0",
+];
+
+/**
+ * What the service needs once its files are read: the network, and the
+ * settings' variables, named one by one as `deno task start` names them.
+ */
+export const SERVICE_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  `--allow-env=${SETTING_VARIABLES.join(",")}`,
 ];
 
 /** `main.ts` running as its own process, as a user runs it. */
@@ -26,7 +36,8 @@ export class ServiceProcess implements AsyncDisposable {
   readonly #stderrRead = Promise.withResolvers<void>();
 
   /**
-   * Runs `main.ts` with `--allow-net --allow-env` and `args`, with no
+   * Runs `main.ts` with `--allow-net`, `--allow-env` for the settings'
+   * variables alone (see `SERVICE_PERMISSIONS`) and `args`, with no
    * `ECHOSERVER__` variable from this environment but those in `env`.
    */
   constructor(
@@ -50,7 +61,7 @@ export class ServiceProcess implements AsyncDisposable {
     this.#child = new Deno.Command(command[0], {
       args: [
         ...command.slice(1),
-        ...(options.permissions ?? ["--allow-net", "--allow-env"]),
+        ...(options.permissions ?? SERVICE_PERMISSIONS),
         "main.ts",
         ...args,
       ],
@@ -70,10 +81,23 @@ export class ServiceProcess implements AsyncDisposable {
     ]).then(([status]) => status);
   }
 
-  /** The ports from the startup lines, once both are printed. */
+  /**
+   * The ports from the startup lines, once both are printed; rejects, with
+   * its stderr, if it exits first.
+   */
   async ports(): Promise<{ echo: number; http: number }> {
-    const echo = await this.stdout.waitFor("echo listening on ");
-    const http = await this.stdout.waitFor("http listening on ");
+    const exited = this.status.then(({ code }) => {
+      throw new Error(
+        `exited ${code} before it listened: ${this.stderr.lines.join("\n")}`,
+      );
+    });
+    const [echo, http] = await Promise.race([
+      Promise.all([
+        this.stdout.waitFor("echo listening on "),
+        this.stdout.waitFor("http listening on "),
+      ]),
+      exited,
+    ]);
     return {
       echo: Number(echo.match(/:(\d+)$/)![1]),
       http: Number(http.match(/:(\d+)\/$/)![1]),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Config, parseConfig, usage } from "../src/config.ts";
+import { HEALTH_CHECK_TIMEOUT_MS } from "../src/health_check.ts";
 
 function configOf(args: string[], env: Record<string, string> = {}): Config {
   const parsed = parseConfig(args, env);
@@ -107,6 +108,60 @@ Deno.test("parseConfig() asks for the version with --version, whatever else is g
   });
 });
 
+Deno.test("parseConfig() asks for a health check with --check-health, of the URL given or of the service the settings describe", () => {
+  const checked = (args: string[], env: Record<string, string> = {}) => {
+    const parsed = parseConfig(args, env);
+    assert.equal(parsed.kind, "check-health", JSON.stringify(parsed));
+    const { config, url } = parsed as { config: Config; url?: URL };
+    return { port: config.http.port, url: url?.href };
+  };
+  assert.deepEqual(checked(["--check-health"]), { port: 4001, url: undefined });
+  assert.deepEqual(
+    checked(["--check-health"], { ECHOSERVER__HTTP_PORT: "8080" }),
+    { port: 8080, url: undefined },
+  );
+  assert.deepEqual(
+    checked(["--check-health", "https://[::1]:9/healthcheck"]),
+    { port: 4001, url: "https://[::1]:9/healthcheck" },
+  );
+  assert.deepEqual(
+    checked(["http://localhost:9/", "--check-health", "--http-port", "1"]),
+    { port: 1, url: "http://localhost:9/" },
+  );
+  assert.deepEqual(
+    checked(["--check-health=http://localhost:9/livez"]),
+    { port: 4001, url: "http://localhost:9/livez" },
+  );
+});
+
+Deno.test("parseConfig() refuses a --check-health URL that is not http or https, and a second one, saying the check was asked for", () => {
+  for (
+    const [args, message] of [
+      [
+        ["--check-health", "localhost:4001"],
+        '--check-health: "localhost:4001" is not an http or https URL',
+      ],
+      [
+        ["--check-health", "http://a/", "http://b/"],
+        'unexpected argument "http://b/"',
+      ],
+      [["--check-health", "--http-port", "x"], '--http-port: "x" is not'],
+    ] as const
+  ) {
+    const parsed = parseConfig(args, {});
+    assert.equal(parsed.kind, "error");
+    const { error, checkingHealth } = parsed as {
+      error: Error;
+      checkingHealth: boolean;
+    };
+    assert.ok(error.message.startsWith(message), error.message);
+    assert.equal(checkingHealth, true);
+  }
+  const run = parseConfig(["http://a/"], {});
+  assert.equal(run.kind === "error" && run.checkingHealth, false);
+  assert.equal(errorOf(["http://a/"]), 'unexpected argument "http://a/"');
+});
+
 Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
   const cases: [string[], string][] = [
     [
@@ -212,6 +267,14 @@ Deno.test("usage() lists every flag with its environment variable and default", 
   );
   assert.match(text, /-h, --help/);
   assert.match(text, /--version/);
+  assert.match(
+    text,
+    new RegExp(
+      `--check-health \\[URL\\] .*\n.*within ${
+        HEALTH_CHECK_TIMEOUT_MS / 1000
+      } s`,
+    ),
+  );
 });
 
 Deno.test("parseConfig() reads the connection limit and the die token", () => {

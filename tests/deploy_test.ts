@@ -5,13 +5,13 @@ import { parseAllDocuments } from "yaml";
 import {
   type Config,
   parseConfig,
+  SETTING_VARIABLES,
   type SettingFile,
-  usage,
 } from "../src/config.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
 import { makeTempDir, writeTextFile } from "./_temp_files.ts";
-import { test } from "./_time_limit.ts";
+import { test, TEST_TIME_LIMIT_MS } from "./_time_limit.ts";
 import { CERTIFICATE } from "./_certificates.ts";
 
 /** What the echo stop drains for at most, after the shutdown delay. */
@@ -48,6 +48,7 @@ interface Container {
 interface Deployment {
   kind: "Deployment";
   spec: {
+    replicas: number;
     selector: { matchLabels: Record<string, string> };
     template: {
       metadata: {
@@ -56,6 +57,11 @@ interface Deployment {
       };
       spec: {
         terminationGracePeriodSeconds: number;
+        topologySpreadConstraints: {
+          topologyKey: string;
+          maxSkew: number;
+          labelSelector: { matchLabels: Record<string, string> };
+        }[];
         securityContext: {
           runAsNonRoot: boolean;
           runAsUser?: number;
@@ -73,9 +79,15 @@ interface Deployment {
 }
 interface Service {
   kind: "Service";
+  metadata: { labels: Record<string, string> };
   spec: {
     selector: Record<string, string>;
-    ports: { name: string; port: number; targetPort: string | number }[];
+    ports: {
+      name: string;
+      appProtocol?: string;
+      port: number;
+      targetPort: string | number;
+    }[];
   };
 }
 
@@ -91,19 +103,44 @@ interface NetworkPolicy {
   };
 }
 
+interface PodDisruptionBudget {
+  kind: "PodDisruptionBudget";
+  spec: {
+    minAvailable?: number;
+    selector: { matchLabels: Record<string, string> };
+  };
+}
+
+interface ServiceMonitor {
+  kind: "ServiceMonitor";
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    endpoints: {
+      port: string;
+      scheme?: string;
+      path?: string;
+      tlsConfig?: { ca?: { secret?: { name: string; key: string } } };
+    }[];
+  };
+}
+
 const kubernetesYaml = await read("deploy/kubernetes.yaml");
 const manifests = parseAllDocuments(kubernetesYaml);
 for (const manifest of manifests) assert.deepEqual(manifest.errors, []);
-const [deployment, service, networkPolicy] = [
+const [deployment, service, networkPolicy, disruptionBudget] = [
   "Deployment",
   "Service",
   "NetworkPolicy",
+  "PodDisruptionBudget",
 ].map((kind) => {
   const found = manifests.map((manifest) => manifest.toJS())
     .filter((object) => object?.kind === kind);
   assert.equal(found.length, 1, `kubernetes.yaml has one ${kind}`);
   return found[0];
-}) as [Deployment, Service, NetworkPolicy];
+}) as [Deployment, Service, NetworkPolicy, PodDisruptionBudget];
+const serviceMonitor = parseAllDocuments(
+  await read("deploy/prometheus/servicemonitor.yaml"),
+).map((manifest) => manifest.toJS())[0] as ServiceMonitor;
 const pod = deployment.spec.template;
 const [container] = pod.spec.containers;
 
@@ -120,10 +157,8 @@ const denoJson = JSON.parse(await read("deno.json"));
 const compileTask = compileCommand(denoJson.tasks.compile);
 const dockerfile = (await read("deploy/Dockerfile")).replaceAll(/\\\n/g, " ");
 
-/** The `ECHOSERVER__` variables the service reads, from its `--help`. */
-const KNOWN_VARIABLES = new Set(
-  usage().matchAll(/\benv (ECHOSERVER__\w+)/g).map(([, name]) => name),
-);
+/** The `ECHOSERVER__` variables the service reads. */
+const KNOWN_VARIABLES = new Set(SETTING_VARIABLES);
 
 /** The config the service runs with; fails on any other outcome. */
 function runConfig(args: readonly string[], env: Record<string, string>) {
@@ -234,9 +269,35 @@ Deno.test("echoserver.service ExecStart flags and Environment give a run config"
   assert.equal(config.http.hostname, "127.0.0.1");
 });
 
+/**
+ * The names of the echo and HTTP ports, which are also the Service ports'
+ * appProtocol: what each speaks, as meshes such as Istio read them.
+ */
+function portNames(config: Config): { echo: string; http: string } {
+  return config.tlsFiles
+    ? { echo: "tls", http: "https" }
+    : { echo: "tcp", http: "http" };
+}
+
+Deno.test("kubernetes.yaml names the ports, and gives the Service's their appProtocol, after what they speak", () => {
+  const names = portNames(podConfig());
+  assert.deepEqual(
+    container.ports.map(({ name }) => name).toSorted(),
+    [names.echo, names.http].toSorted(),
+  );
+  for (const { name, appProtocol, targetPort } of service.spec.ports) {
+    assert.equal(appProtocol, name);
+    assert.equal(targetPort, name);
+  }
+});
+
 Deno.test("kubernetes.yaml container and Service ports are the config's echo and HTTP ports", () => {
-  const { echo, http } = podConfig();
-  const expected = { echo: echo.port, http: http.port };
+  const config = podConfig();
+  const names = portNames(config);
+  const expected = {
+    [names.echo]: config.echo.port,
+    [names.http]: config.http.port,
+  };
   assert.deepEqual(
     Object.fromEntries(
       container.ports.map((port) => [port.name, port.containerPort]),
@@ -252,7 +313,7 @@ Deno.test("kubernetes.yaml container and Service ports are the config's echo and
   );
   for (const port of service.spec.ports) {
     assert.equal(typeof port.targetPort, "string", "targetPort names a port");
-    assert.equal(containerPort(port.targetPort), expected[port.name as "echo"]);
+    assert.equal(containerPort(port.targetPort), expected[port.name]);
   }
 });
 
@@ -271,11 +332,12 @@ Deno.test("kubernetes.yaml Service and Deployment select the pod template's labe
   }
 });
 
-Deno.test("kubernetes.yaml probes and metrics scrape use the http container port, over HTTPS with TLS", () => {
-  const { http, tlsFiles } = podConfig();
+Deno.test("kubernetes.yaml probes and metrics scrape use the HTTP container port, over HTTPS with TLS", () => {
+  const config = podConfig();
+  const { http, tlsFiles } = config;
   const scheme = tlsFiles ? "HTTPS" : "HTTP";
   for (const probe of [container.livenessProbe, container.readinessProbe]) {
-    assert.equal(probe.httpGet.port, "http");
+    assert.equal(probe.httpGet.port, portNames(config).http);
     assert.equal(containerPort(probe.httpGet.port), http.port);
     assert.equal(probe.httpGet.scheme ?? "HTTP", scheme);
   }
@@ -302,8 +364,9 @@ Deno.test("kubernetes.yaml NetworkPolicy admits echo from anywhere and HTTP only
   for (const rule of spec.ingress) {
     for (const { port } of rule.ports) containerPort(port);
   }
-  assert.ok(rulesFor("echo").some((rule) => rule.from === undefined));
-  const http = rulesFor("http");
+  const names = portNames(podConfig());
+  assert.ok(rulesFor(names.echo).some((rule) => rule.from === undefined));
+  const http = rulesFor(names.http);
   assert.ok(http.length > 0, "some peer may reach the HTTP port");
   for (const rule of http) {
     assert.ok(rule.from && rule.from.length > 0, "HTTP only from peers named");
@@ -312,6 +375,57 @@ Deno.test("kubernetes.yaml NetworkPolicy admits echo from anywhere and HTTP only
     spec.ingress.every((rule) => rule.ports.length > 0),
     "no rule admits every port",
   );
+});
+
+/** Asserts that `selector` picks the pod template's labels, and some. */
+function assertSelectsPods(selector: Record<string, string>, what: string) {
+  assert.ok(Object.keys(selector).length > 0, `${what} selects by label`);
+  for (const [name, value] of Object.entries(selector)) {
+    assert.equal(pod.metadata.labels[name], value, `${what}: label ${name}`);
+  }
+}
+
+Deno.test("kubernetes.yaml PodDisruptionBudget keeps a replica serving through a node drain, and lets one go", () => {
+  assert.equal(disruptionBudget.spec.minAvailable, 1);
+  assert.ok(deployment.spec.replicas > 1, "a drain can evict one replica");
+  assertSelectsPods(
+    disruptionBudget.spec.selector.matchLabels,
+    "PodDisruptionBudget",
+  );
+});
+
+Deno.test("kubernetes.yaml spreads the replicas over nodes and zones", () => {
+  const constraints = pod.spec.topologySpreadConstraints;
+  assert.deepEqual(
+    constraints.map(({ topologyKey }) => topologyKey),
+    ["kubernetes.io/hostname", "topology.kubernetes.io/zone"],
+  );
+  for (const { maxSkew, labelSelector, topologyKey } of constraints) {
+    assert.equal(maxSkew, 1);
+    assertSelectsPods(labelSelector.matchLabels, topologyKey);
+  }
+});
+
+Deno.test("servicemonitor.yaml scrapes the Service's HTTP port for /metrics over the pod's scheme, trusting the pod's certificate", () => {
+  const config = podConfig();
+  for (
+    const [name, value] of Object.entries(
+      serviceMonitor.spec.selector.matchLabels,
+    )
+  ) {
+    assert.equal(service.metadata.labels[name], value, `Service label ${name}`);
+  }
+  const [endpoint] = serviceMonitor.spec.endpoints;
+  assert.equal(endpoint.port, portNames(config).http);
+  assert.ok(service.spec.ports.some(({ name }) => name === endpoint.port));
+  assert.equal(endpoint.path, pod.metadata.annotations["prometheus.io/path"]);
+  assert.equal(endpoint.scheme, config.tlsFiles ? "https" : "http");
+  // The CA it trusts is the certificate the pod serves with.
+  const cert = config.tlsFiles!.cert;
+  assert.deepEqual(endpoint.tlsConfig?.ca?.secret, {
+    name: mountedSecret(cert),
+    key: basename(cert.path),
+  });
 });
 
 test(
@@ -431,6 +545,20 @@ Deno.test("Dockerfile compiles with the compile task's permissions and runs its 
   assert.equal(basename(copied[2]), basename(compileTask.output));
 });
 
+Deno.test("deno.json's start and compile tasks grant env access to exactly the settings' variables", () => {
+  for (const task of ["start", "compile"]) {
+    const words: string[] = denoJson.tasks[task].split(/\s+/);
+    const envFlags = words.filter((word) => word.startsWith("--allow-env"));
+    assert.equal(envFlags.length, 1, `${task}: one --allow-env`);
+    const granted = envFlags[0].split("=")[1]?.split(",") ?? [];
+    assert.deepEqual(
+      granted.toSorted(),
+      SETTING_VARIABLES.toSorted(),
+      `${task}: --allow-env=${SETTING_VARIABLES.join(",")}`,
+    );
+  }
+});
+
 Deno.test("echoserver.service runs the compile task's binary", () => {
   assert.equal(unitBinary, "/usr/local/bin/echoserver");
   assert.equal(basename(unitBinary), basename(compileTask.output));
@@ -446,6 +574,57 @@ Deno.test("echoserver.service runs as a dynamic user without new privileges and 
   assert.equal(unit.get("Service", "CapabilityBoundingSet"), "");
   // V8's JIT writes code and then runs it.
   assert.equal(unit.get("Service", "MemoryDenyWriteExecute"), undefined);
+});
+
+/** systemd-analyze, where it is installed; CI installs it (Debian's systemd). */
+const SYSTEMD_ANALYZE = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
+  .find((path) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
+const requireSystemdAnalyze =
+  Deno.env.get("CI_REQUIRE_SYSTEMD_ANALYZE") === "1";
+if (SYSTEMD_ANALYZE === undefined && !requireSystemdAnalyze) {
+  console.log(
+    "systemd-analyze security skipped: systemd-analyze is not installed (apt-get install systemd)",
+  );
+}
+
+/** The most exposure the unit may have, on systemd-analyze's 0-10 scale. */
+const MAX_EXPOSURE = 1.5;
+
+Deno.test({
+  name:
+    `echoserver.service scores at most ${MAX_EXPOSURE} in systemd-analyze security --offline=yes`,
+  ignore: SYSTEMD_ANALYZE === undefined && !requireSystemdAnalyze,
+}, async () => {
+  assert.ok(SYSTEMD_ANALYZE, "systemd-analyze is not installed");
+  const { stdout } = await new Deno.Command(SYSTEMD_ANALYZE, {
+    args: [
+      "security",
+      "--offline=yes",
+      new URL("../deploy/echoserver.service", import.meta.url).pathname,
+    ],
+    env: { SYSTEMD_COLORS: "0" },
+    signal: AbortSignal.timeout(TEST_TIME_LIMIT_MS),
+  }).output();
+  const report = new TextDecoder().decode(stdout);
+  const score = report.match(/Overall exposure level for \S+: ([\d.]+)/)?.[1];
+  assert.ok(score, report);
+  assert.ok(Number(score) <= MAX_EXPOSURE, `${score} > ${MAX_EXPOSURE}`);
+});
+
+Deno.test("echoserver.service lets the runtime make a service's system calls and memory protection keys, and no privileged or resource-changing ones", () => {
+  assert.deepEqual(unit.all("Service", "SystemCallFilter"), [
+    "@system-service @pkey",
+    "~@privileged @resources",
+  ]);
+  // A call left out then fails, where it would otherwise kill the service.
+  assert.equal(unit.get("Service", "SystemCallErrorNumber"), "EPERM");
+  assert.equal(unit.get("Service", "SystemCallArchitectures"), "native");
 });
 
 Deno.test("kubernetes.yaml container runs as non-root on a read-only root with no capabilities", () => {

@@ -104,6 +104,47 @@ test("main.ts exits 2 with one line for a bad flag or environment variable", asy
   }
 });
 
+test("main.ts refuses, with exit 2 and one line, an HTTP address off loopback with no die token, and nothing listens", async () => {
+  // Ports known to be free, to see that they stay so.
+  const ports = [0, 0].map(() => {
+    const free = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+    free.close();
+    return free.addr.port;
+  });
+  await using service = new ServiceProcess([
+    ...["--echo-host", "0.0.0.0", "--echo-port", `${ports[0]}`],
+    ...["--http-port", `${ports[1]}`],
+  ], { env: { ECHOSERVER__HTTP_HOST: "0.0.0.0" } });
+  await assertRefusesToStart(
+    service,
+    2,
+    "--http-host 0.0.0.0 is off loopback with no die token: anyone who " +
+      "reaches it could stop the service with POST /die; give " +
+      "--die-token-file (or --die-token), or an --http-host on loopback",
+  );
+  for (const port of ports) {
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port }),
+      Deno.errors.ConnectionRefused,
+      `port ${port}`,
+    );
+  }
+});
+
+test("main.ts starts on a loopback HTTP address with no die token, however it is written", async () => {
+  for (const host of ["127.1", "localhost", "::1"]) {
+    await using service = new ServiceProcess([
+      ...LOOPBACK_ANY_PORT,
+      ...["--http-host", host],
+    ]);
+    const { http } = await service.ports();
+    const response = await fetch(
+      `http://${host === "::1" ? "[::1]" : "localhost"}:${http}/healthcheck`,
+    );
+    assert.equal(await response.text(), "ok computer", host);
+  }
+});
+
 test("main.ts --help prints the usage and exits 0", async () => {
   await using service = new ServiceProcess(["--help"]);
   assert.equal((await service.status).code, 0);

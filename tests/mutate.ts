@@ -215,6 +215,20 @@ const MUTANTS: Mutant[] = [
     tests: ["server_test.ts"],
   },
   {
+    name: "the HTTP port off loopback needs a die token",
+    file: "server.ts",
+    from: "  if (isLoopback(bound.hostname)) return;",
+    to: "  return;",
+    tests: ["faults_test.ts", ...MAIN],
+  },
+  {
+    name: "the HTTP port on loopback needs no die token, however it is written",
+    file: "server.ts",
+    from: "  if (isLoopback(bound.hostname)) return;",
+    to: "  if (bound.hostname === address.hostname) return;",
+    tests: ["faults_test.ts", ...MAIN],
+  },
+  {
     name: "on shutdown the HTTP server stops",
     file: "http/serve_http.ts",
     from: "    server.shutdown().then(stopped, stopped);",
@@ -347,6 +361,28 @@ const MUTANTS: Mutant[] = [
     to: "      : [setting.env, env[setting.env] ?? setting.default];",
     tests: ["config_test.ts"],
   },
+  // The health check.
+  {
+    name: "--check-health gives up on a hung server after 2 s",
+    file: "health_check.ts",
+    from: "export const HEALTH_CHECK_TIMEOUT_MS = 2_000;",
+    to: "export const HEALTH_CHECK_TIMEOUT_MS = 4_000;",
+    tests: ["health_check_test.ts"],
+  },
+  {
+    name: "--check-health passes only a 200 that says ok computer",
+    file: "health_check.ts",
+    from: '  if (status !== "200" || body !== HEALTHY_BODY) {',
+    to: '  if (status !== "200") {',
+    tests: ["health_check_test.ts"],
+  },
+  {
+    name: "--check-health lets go of its timer once answered",
+    file: "health_check.ts",
+    from: '    timeout.removeEventListener("abort", expire);',
+    to: "",
+    tests: ["health_check_test.ts"],
+  },
   // Logs, the PROXY protocol, TLS.
   {
     name: "a log line that finds the queue full is dropped and counted",
@@ -405,8 +441,13 @@ async function main(words: string[]): Promise<number> {
     }
     // Unmutated, the same tests must pass, or no kill would mean anything.
     const files = [...new Set(chosen.flatMap((mutant) => mutant.tests))];
-    if (!(await runTests(copy, files)).success) {
-      console.log(`the tests fail without any mutant: ${files.join(" ")}`);
+    const unmutated = await runTests(copy, files);
+    if (!unmutated.success) {
+      console.log(
+        `the tests fail without any mutant: ${
+          unmutated.failed ?? files.join(" ")
+        }`,
+      );
       return 1;
     }
     for (const mutant of chosen) {

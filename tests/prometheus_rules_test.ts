@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
 import { parseConfig } from "../src/config.ts";
+import { SystemdUnit } from "./_systemd_unit.ts";
 
 const read = async (path: string) =>
   parse(await Deno.readTextFile(new URL(`../${path}`, import.meta.url)));
@@ -110,4 +111,20 @@ Deno.test("the memory threshold is 80% of kubernetes.yaml's memory limit", async
   );
   assert.match(annotations!.summary, new RegExp(` ${mebibytes} MiB limit`));
   assert.match(annotations!.description, new RegExp(` ${mebibytes} MiB `));
+});
+
+Deno.test("the memory threshold is 80% of echoserver.service's MemoryMax too", async () => {
+  const unit = new SystemdUnit(
+    await Deno.readTextFile(
+      new URL("../deploy/echoserver.service", import.meta.url),
+    ),
+  );
+  // systemd reads M as 1024 * 1024 bytes.
+  const limit = unit.get("Service", "MemoryMax") ?? "";
+  const mebibytes = Number(/^(\d+)M$/.exec(limit)?.[1]);
+  assert.ok(mebibytes > 0, `MemoryMax in M: ${limit}`);
+  assert.match(
+    rule("EchoserverMemoryNearLimit").expr,
+    new RegExp(` > 0\\.8 \\* ${mebibytes} \\* 1024 \\* 1024$`),
+  );
 });
