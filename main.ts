@@ -29,7 +29,7 @@ import { createMetrics } from "./src/observability/metrics.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
 import { readSettingFiles } from "./src/setting_files.ts";
-import { abortOnSignals } from "./src/shutdown_signals.ts";
+import { abortOnSignals } from "./src/process_signals.ts";
 import { VERSION } from "./src/version.ts";
 
 /** How long an exit waits for queued log lines: a reader that is gone cannot hold it. */

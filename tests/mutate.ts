@@ -223,16 +223,16 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "a second SIGTERM exits 143",
-    file: "shutdown_signals.ts",
+    file: "process_signals.ts",
     from:
       "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;",
     to:
       "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 14 } as const;",
-    tests: ["shutdown_signals_test.ts"],
+    tests: ["process_signals_test.ts"],
   },
   {
     name: "SIGHUP stops the service at once",
-    file: "shutdown_signals.ts",
+    file: "process_signals.ts",
     from:
       "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;",
     to: "const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;",
@@ -240,31 +240,31 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "SIGTERM turns /readyz to 503 at once",
-    file: "shutdown_signals.ts",
+    file: "process_signals.ts",
     from: "      draining.abort(signal);",
     to: "",
-    tests: ["shutdown_signals_test.ts"],
+    tests: ["process_signals_test.ts"],
   },
   {
     name: "SIGINT stops at once, without the delay",
-    file: "shutdown_signals.ts",
+    file: "process_signals.ts",
     from: '      if (signal === "SIGTERM" && delayMs > 0) {',
     to: "      if (delayMs > 0) {",
     tests: MAIN,
   },
   {
     name: "shutdown begun another way cuts the delay short",
-    file: "shutdown_signals.ts",
+    file: "process_signals.ts",
     from: "        pause(delayMs, shutdown.signal)",
     to: "        pause(delayMs, new AbortController().signal)",
-    tests: ["shutdown_signals_test.ts"],
+    tests: ["process_signals_test.ts"],
   },
   {
     name: "a pause cut short no longer keeps the process alive",
     file: "pause.ts",
     from: '      timeout.removeEventListener("abort", done);',
     to: "",
-    tests: ["shutdown_signals_test.ts", ...MAIN],
+    tests: ["process_signals_test.ts", ...MAIN],
   },
   {
     name: "a flag's value may start with a dash",

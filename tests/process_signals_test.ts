@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { abortOnSignals, type SignalOptions } from "../src/shutdown_signals.ts";
+import { abortOnSignals, type SignalOptions } from "../src/process_signals.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { test } from "./_time_limit.ts";

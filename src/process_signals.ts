@@ -39,7 +39,7 @@ export interface SignalOptions {
  *
  * @example
  * ```ts
- * import { abortOnSignals } from "./shutdown_signals.ts";
+ * import { abortOnSignals } from "./process_signals.ts";
  *
  * const shutdown = new AbortController();
  * const removeListeners = abortOnSignals(shutdown, { forceExit: Deno.exit });
