@@ -80,6 +80,23 @@ export class ServiceProcess implements AsyncDisposable {
     };
   }
 
+  /** Its process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /**
+   * The addresses it listens on for TCP, as `ss` writes them
+   * (`127.0.0.1:4001`, `[::1]:9229`), sorted.
+   */
+  async listeningAddresses(): Promise<string[]> {
+    const { stdout } = await new Deno.Command("ss", { args: ["-Hltnp"] })
+      .output();
+    return new TextDecoder().decode(stdout).split("\n")
+      .filter((line) => line.includes(`pid=${this.#child.pid},`))
+      .map((line) => line.trim().split(/\s+/)[3]).sort();
+  }
+
   /** How many file descriptors the process has open. */
   async descriptors(): Promise<number> {
     const fds = await procFile(`/proc/${this.#child.pid}/fd`, ["ls"]);
