@@ -335,7 +335,7 @@ const MUTANTS: Mutant[] = [
     file: "http/request_target.ts",
     from: "  return host === null || VALID_HOST.test(host);",
     to: "  return true;",
-    tests: ["host_header_test.ts"],
+    tests: ["request_target_test.ts"],
   },
   {
     name: "the HTTP server listens again after its accept fails",

@@ -142,7 +142,7 @@ export function refuseOnceAborted<Args extends unknown[]>(
  * route and status, once answered. The route is the request-target's path
  * when the app knows it and `other` when not (or when a bad Host header hides
  * the path), so that clients cannot make up labels. Put it around
- * {@linkcode refuseBadHost}: then only a request answered 400 can have a bad
+ * {@linkcode refuseBadTarget}: then only a request answered 400 can have a bad
  * Host, and no other needs its headers read again.
  *
  * @example

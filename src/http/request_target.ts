@@ -63,15 +63,15 @@ export function urlPath(url: string): string {
  *
  * @example
  * ```ts
- * import { refuseBadHost } from "./request_target.ts";
+ * import { refuseBadTarget } from "./request_target.ts";
  * import assert from "node:assert/strict";
  *
- * const handler = refuseBadHost(() => new Response("ok computer"));
+ * const handler = refuseBadTarget(() => new Response("ok computer"));
  * const smuggled = new Request("http://x/die?/healthcheck", { headers: { host: "x/die?" } });
  * assert.equal((await handler(smuggled)).status, 400);
  * ```
  */
-export function refuseBadHost<Args extends unknown[]>(
+export function refuseBadTarget<Args extends unknown[]>(
   handler: Handler<Args>,
 ): Handler<Args> {
   return (request, ...rest) =>
