@@ -140,10 +140,11 @@ export function refuseOnceAborted<Args extends unknown[]>(
 /**
  * Wraps a request handler so that each request is counted in `counter` by
  * route and status, once answered. The route is the request-target's path
- * when the app knows it and `other` when not (or when a bad Host header hides
- * the path), so that clients cannot make up labels. Put it around
- * {@linkcode refuseBadTarget}: then only a request answered 400 can have a bad
- * Host, and no other needs its headers read again.
+ * when the app knows it and `other` when not (or when a bad Host header or a
+ * request-target not in plain form hides the path), so that clients cannot
+ * make up labels. Put it around {@linkcode refuseBadTarget}: then only a
+ * request answered 400 can have a bad target, and no other needs it judged
+ * again.
  *
  * @example
  * ```ts
