@@ -6,7 +6,8 @@ import {
   LOOPBACK_ANY_PORT,
   ServiceProcess,
 } from "./_service_process.ts";
-import { test } from "./_time_limit.ts";
+import { makeTempDir, run } from "./_temp_files.ts";
+import { test, withinTimeLimit } from "./_time_limit.ts";
 
 /** A client connected to `port` that has had `text` echoed. */
 async function echoClient(port: number, text: string): Promise<Deno.TcpConn> {
@@ -100,6 +101,37 @@ test("main.ts exits 2 with one line for a bad flag or environment variable", asy
     ] as const
   ) {
     await using service = new ServiceProcess([...args], { env });
+    await assertRefusesToStart(service, 2, message);
+  }
+});
+
+test("main.ts exits 2 within a second, with one line, for a setting file that is a device or a FIFO", async () => {
+  const fifo = `${await makeTempDir()}/fifo`;
+  await run("mkfifo", [fifo]);
+  for (
+    const [args, message] of [
+      [
+        ["--die-token-file", "/dev/zero"],
+        '--die-token-file: "/dev/zero" is not a regular file but a character device',
+      ],
+      [
+        ["--die-token-file", "/dev/urandom"],
+        '--die-token-file: "/dev/urandom" is not a regular file but a character device',
+      ],
+      [
+        ["--tls-cert", "/dev/zero", "--tls-key", "/dev/zero"],
+        '--tls-cert: "/dev/zero" is not a regular file but a character device',
+      ],
+      [
+        ["--die-token-file", fifo],
+        `--die-token-file: "${fifo}" is not a regular file but a FIFO`,
+      ],
+    ] as const
+  ) {
+    await using service = new ServiceProcess([...args], {
+      permissions: ["--allow-net", "--allow-env", "--allow-read"],
+    });
+    await withinTimeLimit(service.exited, 1_000, args.join(" "));
     await assertRefusesToStart(service, 2, message);
   }
 });

@@ -329,6 +329,49 @@ const MUTANTS: Mutant[] = [
     to: '  default: "1000",',
     tests: ["config_test.ts"],
   },
+  // Setting files: bounded, regular, never waited on.
+  {
+    name: "a token file of 64 KiB is read, and of one byte more refused",
+    file: "setting_files.ts",
+    from: "const MAX_TOKEN_FILE_BYTES = 64 * 1024;",
+    to: "const MAX_TOKEN_FILE_BYTES = 64 * 1024 + 1;",
+    tests: ["setting_files_test.ts"],
+  },
+  {
+    name: "a token file of exactly 64 KiB is read",
+    file: "setting_files.ts",
+    from: "const MAX_TOKEN_FILE_BYTES = 64 * 1024;",
+    to: "const MAX_TOKEN_FILE_BYTES = 64 * 1024 - 1;",
+    tests: ["setting_files_test.ts"],
+  },
+  {
+    name: "a certificate or key of 1 MiB is read, and of one byte more refused",
+    file: "setting_files.ts",
+    from: "const MAX_PEM_FILE_BYTES = 1024 * 1024;",
+    to: "const MAX_PEM_FILE_BYTES = 1024 * 1024 + 1;",
+    tests: ["setting_files_test.ts"],
+  },
+  {
+    name: "a certificate or key of exactly 1 MiB is read",
+    file: "setting_files.ts",
+    from: "const MAX_PEM_FILE_BYTES = 1024 * 1024;",
+    to: "const MAX_PEM_FILE_BYTES = 1024 * 1024 - 1;",
+    tests: ["setting_files_test.ts"],
+  },
+  {
+    name: "a setting file that is a FIFO is refused before it is opened",
+    file: "read_bounded_file.ts",
+    from: "  checkRegular(await Deno.stat(path));",
+    to: "",
+    tests: MAIN,
+  },
+  {
+    name: "a setting file is read only one byte past its bound",
+    file: "read_bounded_file.ts",
+    from: "new Uint8Array(maxBytes + 1)",
+    to: "new Uint8Array(maxBytes)",
+    tests: ["read_bounded_file_test.ts"],
+  },
   // The HTTP side: the Host check, serving again, the bounded drain.
   {
     name: "a Host that is not host[:port] gets 400",
