@@ -423,6 +423,14 @@ const MUTANTS: Mutant[] = [
     tests: ["request_target_test.ts"],
   },
   {
+    name: "a 400 before routing claims no close that Deno would not make",
+    file: "http/request_target.ts",
+    from: 'new Response("bad request target", { status: 400 })',
+    to:
+      'new Response("bad request target", { status: 400, headers: { connection: "close" } })',
+    tests: ["request_target_test.ts"],
+  },
+  {
     name: "the HTTP server listens again after its accept fails",
     file: "http/serve_http.ts",
     from: '      failed(failure, "http accept failed: listening again");',

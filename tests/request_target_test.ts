@@ -238,6 +238,48 @@ test("a request-target in plain form is routed on its path as sent", async () =>
   });
 });
 
+/** Sends `data` on one connection and reads until the server closes it. */
+async function exchange(port: number, data: string): Promise<string> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(data));
+  let received = "";
+  for await (
+    const chunk of conn.readable.pipeThrough(new TextDecoderStream())
+  ) {
+    received += chunk;
+  }
+  return received;
+}
+
+/** The `connection` header lines of an HTTP/1.1 answer's head. */
+function connectionHeaders(response: string): string[] {
+  const head = response.slice(0, response.indexOf("\r\n\r\n"));
+  return head.split("\r\n").filter((line) => /^connection:/i.test(line));
+}
+
+test("a 400 before routing leaves the connection to Deno, and says so at most once", async () => {
+  await withService(async (port) => {
+    // Kept alive: the 400 says nothing of the connection, and the request
+    // after it on the same connection is answered.
+    const bad = request("GET", "/%64ie", "x");
+    const last =
+      "GET /healthcheck HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const [refused, answered] = (await exchange(port, bad + last))
+      .split(/(?=HTTP\/1\.1 )/);
+    assert.match(refused, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(connectionHeaders(refused), []);
+    assert.match(answered, /^HTTP\/1\.1 200 [^]*ok computer$/);
+    assert.deepEqual(connectionHeaders(answered), ["connection: close"]);
+    // Asked to close: one `connection: close`, Deno's, and the close.
+    const closing = await exchange(
+      port,
+      "GET /healthcheck HTTP/1.1\r\nHost: x/die?\r\nConnection: close\r\n\r\n",
+    );
+    assert.match(closing, /^HTTP\/1\.1 400 [^]*bad host header$/);
+    assert.deepEqual(connectionHeaders(closing), ["connection: close"]);
+  });
+});
+
 Deno.test("requestPath() is the request-target's path, and unknown behind a bad Host or target", () => {
   const at = (url: string, host?: string) =>
     requestPath(

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { closingResponse, type Handler } from "./handler.ts";
+import type { Handler } from "./handler.ts";
 
 /** `host[:port]`, as a Host header or a URL's authority holds it. */
 const HOST = String
@@ -90,7 +90,13 @@ export function urlPath(url: string): string {
  * Wraps a request handler so that, before anything routes it, a request
  * whose Host header is not a valid `host[:port]` gets `400 bad host header`,
  * and one whose request-target is not in plain form `400 bad request target`
- * (see the module documentation), each with `Connection: close`.
+ * (see the module documentation).
+ *
+ * The answer says nothing of the connection: Deno 2.9 decides whether to keep
+ * a connection alive from the request alone, copies a response's own
+ * `Connection` header as it is, and adds `connection: close` of its own when
+ * the request asked to close, so a `Connection: close` set here would be
+ * untrue on a kept-alive connection and doubled on a closing one.
  *
  * @example
  * ```ts
@@ -108,9 +114,11 @@ export function refuseBadTarget<Args extends unknown[]>(
   handler: Handler<Args>,
 ): Handler<Args> {
   return (request, ...rest) => {
-    if (!hasValidHost(request)) return closingResponse(400, "bad host header");
+    if (!hasValidHost(request)) {
+      return new Response("bad host header", { status: 400 });
+    }
     if (!PLAIN_URL.test(request.url)) {
-      return closingResponse(400, "bad request target");
+      return new Response("bad request target", { status: 400 });
     }
     return handler(request, ...rest);
   };
