@@ -35,6 +35,15 @@ const MAIN = ["main_test.ts"];
 
 /** The README's promises, broken one at a time. */
 const MUTANTS: Mutant[] = [
+  // Echo: how a connection ends.
+  {
+    name: "a TLS client closing without close_notify ends as closed",
+    file: "echo/echo.ts",
+    from: '  if (error instanceof Deno.errors.UnexpectedEof) return "closed";',
+    to:
+      '  if (handshaking && error instanceof Deno.errors.UnexpectedEof) return "closed";',
+    tests: ["echo_test.ts", "tls_test.ts"],
+  },
   // Echo: timeouts and the drain.
   {
     name: "a silent client is dropped at the initial timeout",
