@@ -440,6 +440,13 @@ const MUTANTS: Mutant[] = [
     tests: ["request_target_test.ts"],
   },
   {
+    name: "a /die body that cannot be read, such as malformed chunks, gets 400",
+    file: "http/discard_body.ts",
+    from: 'throw new HTTPException(400, { message: "bad request body" });',
+    to: 'throw new Error("bad request body");',
+    tests: ["discard_body_test.ts", "server_test.ts"],
+  },
+  {
     name: "the HTTP server listens again after its accept fails",
     file: "http/serve_http.ts",
     from: '      failed(failure, "http accept failed: listening again");',

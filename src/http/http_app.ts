@@ -95,8 +95,8 @@ export function createHttpApp(
       c.env.completed.then(onDie, onDie);
       return c.text("bye bye");
     })
-    // As Hono's default, but silent: such an error is a client's doing (a body
-    // cut off mid-read) and stderr carries only the service's own lines.
+    // As Hono's default, but silent: stderr carries only the service's own
+    // lines.
     .onError((error, c) =>
       error instanceof HTTPException
         ? error.getResponse()
