@@ -27,7 +27,9 @@ export class ServiceProcess implements AsyncDisposable {
 
   /**
    * Runs `main.ts` with `--allow-net --allow-env` and `args`, with no
-   * `ECHOSERVER__` variable from this environment but those in `env`.
+   * `ECHOSERVER__` variable from this environment but those in `env`; or,
+   * with `task`, runs that task of deno.json (`deno task -q start`) with
+   * `args`, as a user would.
    */
   constructor(
     args: readonly string[],
@@ -38,22 +40,25 @@ export class ServiceProcess implements AsyncDisposable {
       maxDescriptors?: number;
       /** Leaves its stderr pipe unread, and full, until `readStderr()`. */
       unreadStderr?: boolean;
+      /** A task of deno.json to run instead, with its own permissions. */
+      task?: string;
     } = {},
   ) {
     const inherited = Object.entries(Deno.env.toObject()).filter(([name]) =>
       !name.startsWith("ECHOSERVER__")
     );
-    const deno = [Deno.execPath(), "run"];
     const command = options.maxDescriptors === undefined
-      ? deno
-      : ["prlimit", `--nofile=${options.maxDescriptors}`, ...deno];
-    this.#child = new Deno.Command(command[0], {
-      args: [
-        ...command.slice(1),
+      ? [Deno.execPath()]
+      : ["prlimit", `--nofile=${options.maxDescriptors}`, Deno.execPath()];
+    const run = options.task === undefined
+      ? [
+        "run",
         ...(options.permissions ?? ["--allow-net", "--allow-env"]),
         "main.ts",
-        ...args,
-      ],
+      ]
+      : ["task", "-q", options.task];
+    this.#child = new Deno.Command(command[0], {
+      args: [...command.slice(1), ...run, ...args],
       cwd: ROOT,
       clearEnv: true,
       env: { ...Object.fromEntries(inherited), NO_COLOR: "1", ...options.env },
