@@ -6,10 +6,11 @@
  * SIGUSR2 and SIGALRM are ignored, with a warning. The signals are listened
  * to before anything else is done (src/process_signals.ts). Exit codes: 0
  * after a clean shutdown, 1 when the service cannot start (such as a port in
- * use), 2 for bad flags or environment variables, or files they name that
- * cannot be used (read once here, before anything listens), 129, 130, 131 or
- * 143 for a second SIGHUP, SIGINT, SIGQUIT or SIGTERM once shutdown has begun,
- * or for any of them before the service has started.
+ * use, or stdout that cannot be written), 2 for bad flags or environment
+ * variables, or files they name that cannot be used (read once here, before
+ * anything listens), 129, 130, 131 or 143 for a second SIGHUP, SIGINT, SIGQUIT
+ * or SIGTERM once shutdown has begun, or for any of them before the service
+ * has started.
  *
  * Log lines go to stderr through a queue that never blocks
  * (src/observability/log_queue.ts); an exit waits up to `LOG_FLUSH_LIMIT_MS`
@@ -58,14 +59,23 @@ function fatal(message: string): void {
   else console.error(line);
 }
 
+/** Writes a line to stdout; a failure to write says that it was stdout. */
+function print(line: string): void {
+  try {
+    console.log(line);
+  } catch (error) {
+    throw new Error(`cannot write to standard output: ${errorMessage(error)}`);
+  }
+}
+
 async function main(): Promise<number> {
   const commandLine = parseConfig(Deno.args, Deno.env.toObject());
   if (commandLine.kind === "help") {
-    console.log(usage());
+    print(usage());
     return 0;
   }
   if (commandLine.kind === "version") {
-    console.log(`echoserver ${VERSION}`);
+    print(`echoserver ${VERSION}`);
     return 0;
   }
   if (commandLine.kind === "error") {
@@ -120,10 +130,10 @@ async function main(): Promise<number> {
   const [echoScheme, httpScheme] = config.tls
     ? ["tls://", "https"]
     : ["", "http"];
-  console.log(
+  print(
     `echo listening on ${echoScheme}${formatHostPort(server.echoAddr)}`,
   );
-  console.log(
+  print(
     `http listening on ${httpScheme}://${formatHostPort(server.httpAddr)}/`,
   );
   clientsLeft = !await server.finished;

@@ -7,7 +7,7 @@ import {
   ServiceProcess,
 } from "./_service_process.ts";
 import { makeTempDir, run } from "./_temp_files.ts";
-import { test, withinTimeLimit } from "./_time_limit.ts";
+import { test, TEST_TIME_LIMIT_MS, withinTimeLimit } from "./_time_limit.ts";
 
 /** A client connected to `port` that has had `text` echoed. */
 async function echoClient(port: number, text: string): Promise<Deno.TcpConn> {
@@ -133,6 +133,38 @@ test("main.ts exits 2 within a second, with one line, for a setting file that is
     });
     await withinTimeLimit(service.exited, 1_000, args.join(" "));
     await assertRefusesToStart(service, 2, message);
+  }
+});
+
+test("main.ts exits 1 saying it was stdout when its startup lines cannot be written", async () => {
+  for (const args of [LOOPBACK_ANY_PORT, ["--version"]]) {
+    // The shell gives it /dev/full for stdout: every write fails with ENOSPC.
+    const { code, stdout, stderr } = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'exec "$0" run --allow-net --allow-env main.ts "$@" > /dev/full',
+        Deno.execPath(),
+        ...args,
+      ],
+      cwd: new URL("..", import.meta.url).pathname,
+      clearEnv: true,
+      env: {
+        ...Object.fromEntries(
+          Object.entries(Deno.env.toObject()).filter(([name]) =>
+            !name.startsWith("ECHOSERVER__")
+          ),
+        ),
+        NO_COLOR: "1",
+      },
+      stdin: "null",
+      signal: AbortSignal.timeout(TEST_TIME_LIMIT_MS),
+    }).output();
+    assert.equal(code, 1, args.join(" "));
+    assert.deepEqual(stdout, new Uint8Array());
+    assert.equal(
+      new TextDecoder().decode(stderr),
+      "echoserver: cannot write to standard output: No space left on device (os error 28)\n",
+    );
   }
 });
 
