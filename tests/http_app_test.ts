@@ -205,7 +205,7 @@ Deno.test("countRequests() counts by route and status, and an unknown path as ot
   ]);
 });
 
-Deno.test("a body that fails mid-read gets 500, and the app answers on", async () => {
+Deno.test("a /die body that fails mid-read gets 400, and the app answers on", async () => {
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
       controller.error(new Deno.errors.BadResource("cut off"));
@@ -216,8 +216,23 @@ Deno.test("a body that fails mid-read gets 500, and the app answers on", async (
     { method: "POST", body, duplex: "half" } as RequestInit,
     sent,
   );
+  assert.equal(response.status, 400);
+  assert.equal(await response.text(), "bad request body");
+  const health = await app.request("/healthcheck", {}, sent);
+  assert.equal(health.status, 200);
+});
+
+Deno.test("an error of the service's own gets 500, silently, and the app answers on", async () => {
+  const failing = createHttpApp({
+    onDie: () => {},
+    registry: {
+      contentType: "text/plain",
+      metrics: () => Promise.reject(new Error("registry broke")),
+    },
+  });
+  const response = await failing.request("/metrics", {}, sent);
   assert.equal(response.status, 500);
   assert.equal(await response.text(), "internal server error");
-  const health = await app.request("/healthcheck", {}, sent);
+  const health = await failing.request("/healthcheck", {}, sent);
   assert.equal(health.status, 200);
 });

@@ -5,7 +5,8 @@
  * its own lines on stderr.
  */
 import assert from "node:assert/strict";
-import { assertEchoes, bytes, connect } from "./_echo_client.ts";
+import { assertEchoes, connect } from "./_echo_client.ts";
+import { halfSentBody } from "./_http_raw.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
 
@@ -106,19 +107,6 @@ test("main.ts stops at once on SIGQUIT, without --shutdown-delay or a core dump"
   ]);
 });
 
-/**
- * A request whose body says 100 bytes and stops after 3: it keeps shutdown
- * going for the drain's second, time for a second signal.
- */
-async function halfSentBody(port: number): Promise<Deno.TcpConn> {
-  const conn = await connect(port);
-  await conn.write(bytes(
-    "POST /healthcheck HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
-  ));
-  await conn.read(new Uint8Array(1024)); // its answer: it is in
-  return conn;
-}
-
 for (
   const [signal, code] of [
     ["SIGINT", 130],
@@ -129,7 +117,9 @@ for (
   test(`main.ts exits ${code} at once on a second ${signal} once shutdown has begun`, async () => {
     await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
     const ports = await service.ports();
-    using _held = await halfSentBody(ports.http);
+    // Keeps shutdown going for the drain's second: time for a second signal.
+    using held = await halfSentBody(ports.http);
+    await held.read(new Uint8Array(1024)); // its answer: it is in
     service.kill(signal);
     await logged(service, `shutting down reason=${signal}`);
     service.kill(signal);
