@@ -1,15 +1,19 @@
 /**
  * The echoserver process: reads flags and environment, starts the service,
- * turns SIGTERM, SIGINT and SIGHUP into its one shutdown signal, and picks
- * the exit code. SIGTERM first takes the service out of rotation for
- * `--shutdown-delay`; SIGINT and SIGHUP stop it at once. Exit codes: 0 after
- * a clean shutdown, 1 when the service cannot start (such as a port in use),
- * 2 for bad flags or environment variables, files they name that cannot be
- * used (read once here, before anything listens), or an HTTP address off
- * loopback with no die token (refused before anything listens), 129, 130 or
- * 143 for a second SIGHUP, SIGINT or SIGTERM once shutdown has begun.
- * `--check-health` instead checks a running service (src/health_check.ts):
- * 0 when it is healthy, 1 for anything else, since Docker reserves 2.
+ * turns SIGTERM, SIGINT, SIGHUP and SIGQUIT into its one shutdown signal, and
+ * picks the exit code. SIGTERM first takes the service out of rotation for
+ * `--shutdown-delay`; SIGINT, SIGHUP and SIGQUIT stop it at once. SIGUSR1,
+ * SIGUSR2 and SIGALRM are ignored, with a warning. The signals are listened
+ * to before anything else is done (src/process_signals.ts). Exit codes: 0
+ * after a clean shutdown, 1 when the service cannot start (such as a port in
+ * use, or stdout that cannot be written), 2 for bad flags or environment
+ * variables, files they name that cannot be used (read once here, before
+ * anything listens), or an HTTP address off loopback with no die token
+ * (refused before anything listens), 129, 130, 131 or 143 for a second
+ * SIGHUP, SIGINT, SIGQUIT or SIGTERM once shutdown has begun, or for any of
+ * them before the service has started. `--check-health` instead checks a
+ * running service (src/health_check.ts): 0 when it is healthy, 1 for
+ * anything else, since Docker reserves 2.
  *
  * Log lines go to stderr through a queue that never blocks
  * (src/observability/log_queue.ts); an exit waits up to `LOG_FLUSH_LIMIT_MS`
@@ -39,8 +43,12 @@ import { createMetrics } from "./src/observability/metrics.ts";
 import { formatHostPort } from "./src/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
 import { readSettingFiles } from "./src/setting_files.ts";
-import { abortOnSignals } from "./src/shutdown_signals.ts";
+import { ProcessSignals } from "./src/process_signals.ts";
 import { VERSION } from "./src/version.ts";
+
+// First of all: until a signal has a listener, Deno's default for it ends the
+// process (for SIGUSR1 too, until Deno's own listener for it starts).
+const signals = new ProcessSignals(Deno.exit);
 
 /** How long an exit waits for queued log lines: a reader that is gone cannot hold it. */
 const LOG_FLUSH_LIMIT_MS = 1_000;
@@ -61,6 +69,15 @@ function fatal(message: string): void {
   else console.error(line);
 }
 
+/** Writes a line to stdout; a failure to write says that it was stdout. */
+function print(line: string): void {
+  try {
+    console.log(line);
+  } catch (error) {
+    throw new Error(`cannot write to standard output: ${errorMessage(error)}`);
+  }
+}
+
 async function main(): Promise<number> {
   // Only the settings' variables, which are all that --allow-env grants.
   const env = Object.fromEntries(
@@ -68,11 +85,11 @@ async function main(): Promise<number> {
   );
   const commandLine = parseConfig(Deno.args, env);
   if (commandLine.kind === "help") {
-    console.log(usage());
+    print(usage());
     return 0;
   }
   if (commandLine.kind === "version") {
-    console.log(`echoserver ${VERSION}`);
+    print(`echoserver ${VERSION}`);
     return 0;
   }
   if (commandLine.kind === "error") {
@@ -125,8 +142,7 @@ async function main(): Promise<number> {
     return error instanceof ConfigError ? 2 : 1;
   }
   // Before the service says it is ready, so that no signal finds it deaf.
-  const removeSignalListeners = abortOnSignals(shutdown, {
-    forceExit: Deno.exit,
+  signals.serve(shutdown, {
     draining,
     delayMs: config.shutdownDelayMs,
     logger,
@@ -134,14 +150,13 @@ async function main(): Promise<number> {
   const [echoScheme, httpScheme] = config.tls
     ? ["tls://", "https"]
     : ["", "http"];
-  console.log(
+  print(
     `echo listening on ${echoScheme}${formatHostPort(server.echoAddr)}`,
   );
-  console.log(
+  print(
     `http listening on ${httpScheme}://${formatHostPort(server.httpAddr)}/`,
   );
   clientsLeft = !await server.finished;
-  removeSignalListeners();
   return 0;
 }
 

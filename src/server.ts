@@ -11,7 +11,7 @@ import { formatHostPort, isLoopback } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
 import { serveEcho } from "./echo/serve_echo.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
-import { refuseBadHost } from "./http/request_target.ts";
+import { refuseBadTarget } from "./http/request_target.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {
@@ -126,7 +126,7 @@ export function startServer(
     });
     const handler = countRequests(
       metrics.http.requests,
-      refuseBadHost(refuseOnceAborted(signal, app.fetch)),
+      refuseBadTarget(refuseOnceAborted(signal, app.fetch)),
     );
     http = listen(config.http, () =>
       serveHttp(config.http, handler, {

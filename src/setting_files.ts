@@ -8,18 +8,30 @@ import {
   type TlsKeyPair,
 } from "./config.ts";
 import { errorMessage } from "./error_message.ts";
+import { FileRefusedError, readBoundedFile } from "./read_bounded_file.ts";
 
-/** Reads a file's text; `Deno.readTextFile` is one. */
-export type ReadTextFile = (path: string) => Promise<string>;
+/**
+ * Reads the text of a file of at most `maxBytes` bytes;
+ * {@linkcode readBoundedFile} is one.
+ */
+export type ReadTextFile = (path: string, maxBytes: number) => Promise<string>;
+
+/** The most a token file may hold: a token is far shorter. */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
+/** The most a certificate chain or key file may hold. */
+const MAX_PEM_FILE_BYTES = 1024 * 1024;
 
 /**
  * Reads the files that settings name, once, at startup: the die token from
  * `--die-token-file` and the TLS pair from `--tls-cert` and `--tls-key`. The
  * config comes back with `dieToken` and `tls` filled in. Every fault is a
  * {@linkcode ConfigError} whose one line names the setting and the file, and
- * is found before anything listens: a file that cannot be read, an empty
- * token file, a token that is not a bearer token, a certificate or key that
- * is not PEM, and a key that does not belong to the certificate.
+ * is found before anything listens: a file that cannot be read, one that is
+ * not a regular file (a device such as `/dev/zero`, a FIFO, a directory) or
+ * holds more than 64 KiB for the token or 1 MiB for a certificate chain or
+ * key, an empty token file, a token that is not a bearer token, a
+ * certificate or key that is not PEM, and a key that does not belong to the
+ * certificate. None of these waits on the file or reads it without end.
  *
  * @example
  * ```ts
@@ -36,27 +48,32 @@ export type ReadTextFile = (path: string) => Promise<string>;
  */
 export async function readSettingFiles(
   config: Config,
-  readTextFile: ReadTextFile = Deno.readTextFile,
+  readTextFile: ReadTextFile = readBoundedFile,
 ): Promise<Config> {
-  const read = async (file: SettingFile) => {
+  const read = async (file: SettingFile, maxBytes: number) => {
     try {
-      return await readTextFile(file.path);
+      return await readTextFile(file.path, maxBytes);
     } catch (error) {
-      throw fault(file, `cannot be read: ${errorMessage(error)}`);
+      throw fault(
+        file,
+        error instanceof FileRefusedError
+          ? error.message
+          : `cannot be read: ${errorMessage(error)}`,
+      );
     }
   };
   const loaded = { ...config };
   if (config.dieTokenFile !== undefined) {
     loaded.dieToken = parseTokenFile(
       config.dieTokenFile,
-      await read(config.dieTokenFile),
+      await read(config.dieTokenFile, MAX_TOKEN_FILE_BYTES),
     );
   }
   if (config.tlsFiles !== undefined) {
     const { cert, key } = config.tlsFiles;
     loaded.tls = await checkKeyPair(config.tlsFiles, {
-      cert: await read(cert),
-      key: await read(key),
+      cert: await read(cert, MAX_PEM_FILE_BYTES),
+      key: await read(key, MAX_PEM_FILE_BYTES),
     });
   }
   return loaded;

@@ -1,4 +1,16 @@
-import { bytes, writeAll } from "./_echo_client.ts";
+import { bytes, connect, writeAll } from "./_echo_client.ts";
+
+/**
+ * A request whose body says 100 bytes and stops after 3. It is answered (no
+ * route reads a body), but its connection stays open for the rest.
+ */
+export async function halfSentBody(port: number): Promise<Deno.TcpConn> {
+  const conn = await connect(port);
+  await conn.write(bytes(
+    "POST /healthcheck HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
+  ));
+  return conn;
+}
 
 /**
  * Sends raw bytes to an HTTP server and returns the status code of its

@@ -38,7 +38,9 @@ export class ServiceProcess implements AsyncDisposable {
   /**
    * Runs `main.ts` with `--allow-net`, `--allow-env` for the settings'
    * variables alone (see `SERVICE_PERMISSIONS`) and `args`, with no
-   * `ECHOSERVER__` variable from this environment but those in `env`.
+   * `ECHOSERVER__` variable from this environment but those in `env`; or,
+   * with `task`, runs that task of deno.json (`deno task -q start`) with
+   * `args`, as a user would.
    */
   constructor(
     args: readonly string[],
@@ -49,22 +51,25 @@ export class ServiceProcess implements AsyncDisposable {
       maxDescriptors?: number;
       /** Leaves its stderr pipe unread, and full, until `readStderr()`. */
       unreadStderr?: boolean;
+      /** A task of deno.json to run instead, with its own permissions. */
+      task?: string;
     } = {},
   ) {
     const inherited = Object.entries(Deno.env.toObject()).filter(([name]) =>
       !name.startsWith("ECHOSERVER__")
     );
-    const deno = [Deno.execPath(), "run"];
     const command = options.maxDescriptors === undefined
-      ? deno
-      : ["prlimit", `--nofile=${options.maxDescriptors}`, ...deno];
-    this.#child = new Deno.Command(command[0], {
-      args: [
-        ...command.slice(1),
+      ? [Deno.execPath()]
+      : ["prlimit", `--nofile=${options.maxDescriptors}`, Deno.execPath()];
+    const run = options.task === undefined
+      ? [
+        "run",
         ...(options.permissions ?? SERVICE_PERMISSIONS),
         "main.ts",
-        ...args,
-      ],
+      ]
+      : ["task", "-q", options.task];
+    this.#child = new Deno.Command(command[0], {
+      args: [...command.slice(1), ...run, ...args],
       cwd: ROOT,
       clearEnv: true,
       env: { ...Object.fromEntries(inherited), NO_COLOR: "1", ...options.env },
@@ -102,6 +107,23 @@ export class ServiceProcess implements AsyncDisposable {
       echo: Number(echo.match(/:(\d+)$/)![1]),
       http: Number(http.match(/:(\d+)\/$/)![1]),
     };
+  }
+
+  /** Its process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /**
+   * The addresses it listens on for TCP, as `ss` writes them
+   * (`127.0.0.1:4001`, `[::1]:9229`), sorted.
+   */
+  async listeningAddresses(): Promise<string[]> {
+    const { stdout } = await new Deno.Command("ss", { args: ["-Hltnp"] })
+      .output();
+    return new TextDecoder().decode(stdout).split("\n")
+      .filter((line) => line.includes(`pid=${this.#child.pid},`))
+      .map((line) => line.trim().split(/\s+/)[3]).sort();
   }
 
   /** How many file descriptors the process has open. */

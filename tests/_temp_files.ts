@@ -14,7 +14,12 @@ export async function makeTempDir(): Promise<string> {
 
 /** Writes `text` to the file at `path`, replacing what was there. */
 export async function writeTextFile(path: string, text: string): Promise<void> {
-  await run("tee", [path], new TextEncoder().encode(text));
+  // Not `tee`, whose copy on stdout would fill the pipe before `run` reads it.
+  await run(
+    "sh",
+    ["-c", 'cat > "$1"', "sh", path],
+    new TextEncoder().encode(text),
+  );
 }
 
 /** Runs a command to its end; throws with its stderr if it fails. */

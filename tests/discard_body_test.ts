@@ -52,6 +52,23 @@ Deno.test("discardBody() answers 413 once a chunked body passes the limit, and c
   await response.body?.cancel();
 });
 
+Deno.test("discardBody() answers 400 to a body that cannot be read, such as a malformed chunked one", async () => {
+  const seen: Request[] = [];
+  const broken = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new Uint8Array(3));
+      controller.error(new Error("invalid HTTP/1 request: Invalid"));
+    },
+  });
+  const response = await appSeeing(seen).request("/die", {
+    method: "POST",
+    body: broken,
+  });
+  assert.equal(response.status, 400);
+  assert.equal(await response.text(), "bad request body");
+  assert.deepEqual(seen, []);
+});
+
 Deno.test("discardBody() answers 413 from a Content-Length over the limit without reading the body", async () => {
   const seen: Request[] = [];
   const request = new Request("http://localhost/die", {

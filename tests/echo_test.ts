@@ -278,6 +278,20 @@ test("handleEchoConnection() ends a reset connection as reset, with the error, a
   await assert.rejects(client.write(bytes("x")), Deno.errors.BrokenPipe);
 });
 
+test("handleEchoConnection() ends a TLS stream closed without close_notify as closed, with no error", async () => {
+  const [server, client] = memoryStreamPair();
+  const served = handleEchoConnection(server, { timeouts });
+  await client.write(bytes("bye"));
+  await readExactly(client, 3);
+  // What Deno 2.9 raises when a TLS client closes without close_notify.
+  client.reset(
+    new Deno.errors.UnexpectedEof(
+      "peer closed connection without sending TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof",
+    ),
+  );
+  assert.deepEqual(await served, { reason: "closed", bytesEchoed: 3 });
+});
+
 test("handleEchoConnection() ends on any other stream error as error", async () => {
   const [server, client] = memoryStreamPair();
   const served = handleEchoConnection(server, { timeouts });

@@ -174,7 +174,7 @@ Deno.test("a request body over 1 KiB gets 413 before anything reads it", async (
   assert.equal(calls, 0);
 });
 
-Deno.test("refuseOnceAborted() answers 503 and closes once shutdown has begun", async () => {
+Deno.test("refuseOnceAborted() answers 503 once shutdown has begun, and leaves the connection to Deno", async () => {
   const shutdown = new AbortController();
   const handler = refuseOnceAborted(shutdown.signal, app.fetch);
   const request = () => new Request("http://localhost/healthcheck");
@@ -182,7 +182,7 @@ Deno.test("refuseOnceAborted() answers 503 and closes once shutdown has begun", 
   shutdown.abort();
   const response = await handler(request(), sent);
   assert.equal(response.status, 503);
-  assert.equal(response.headers.get("connection"), "close");
+  assert.equal(response.headers.get("connection"), null);
   assert.equal(await response.text(), "shutting down");
 });
 
@@ -205,7 +205,7 @@ Deno.test("countRequests() counts by route and status, and an unknown path as ot
   ]);
 });
 
-Deno.test("a body that fails mid-read gets 500, and the app answers on", async () => {
+Deno.test("a /die body that fails mid-read gets 400, and the app answers on", async () => {
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
       controller.error(new Deno.errors.BadResource("cut off"));
@@ -216,8 +216,23 @@ Deno.test("a body that fails mid-read gets 500, and the app answers on", async (
     { method: "POST", body, duplex: "half" } as RequestInit,
     sent,
   );
+  assert.equal(response.status, 400);
+  assert.equal(await response.text(), "bad request body");
+  const health = await app.request("/healthcheck", {}, sent);
+  assert.equal(health.status, 200);
+});
+
+Deno.test("an error of the service's own gets 500, silently, and the app answers on", async () => {
+  const failing = createHttpApp({
+    onDie: () => {},
+    registry: {
+      contentType: "text/plain",
+      metrics: () => Promise.reject(new Error("registry broke")),
+    },
+  });
+  const response = await failing.request("/metrics", {}, sent);
   assert.equal(response.status, 500);
   assert.equal(await response.text(), "internal server error");
-  const health = await app.request("/healthcheck", {}, sent);
+  const health = await failing.request("/healthcheck", {}, sent);
   assert.equal(health.status, 200);
 });

@@ -5,23 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { assertEchoes, bytes, connect } from "./_echo_client.ts";
+import { halfSentBody } from "./_http_raw.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
 
 /** Long enough for shutdown to hang on a broken bound, short enough for CI. */
 const LIMIT_MS = 15_000;
-
-/**
- * A request whose body says 100 bytes and stops after 3. It is answered (no
- * route reads a body), but its connection stays open for the rest.
- */
-async function halfSentBody(port: number): Promise<Deno.TcpConn> {
-  const conn = await connect(port);
-  await conn.write(bytes(
-    "POST /healthcheck HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
-  ));
-  return conn;
-}
 
 /**
  * A chunked POST /die whose body comes a byte every 100 ms: `/die` reads a

@@ -258,3 +258,21 @@ Deno.test("a bad value is one JSON line and exit 2 once the log format read is j
     );
   }
 });
+
+Deno.test("deno task start keeps stderr the service's own past Deno's update check, even with NODE_EXTRA_CA_CERTS naming no file", async () => {
+  // `deno run` checks for a new Deno half a second after start, and loading
+  // the root certificates for it writes a warning when NODE_EXTRA_CA_CERTS
+  // cannot be read (as when descriptors run out). The task turns the check
+  // off; a second of --shutdown-delay keeps the service up past it.
+  await using service = new ServiceProcess(
+    [...LOOPBACK_ANY_PORT, "--log-format", "json", "--shutdown-delay", "1"],
+    { task: "start", env: { NODE_EXTRA_CA_CERTS: "/nonexistent/ca.pem" } },
+  );
+  await withinTimeLimit(service.ports(), 10_000, "ports");
+  service.kill("SIGTERM");
+  assert.equal((await withinTimeLimit(service.status, 10_000, "exit")).code, 0);
+  assert.deepEqual(
+    service.stderr.lines.map((line) => JSON.parse(line).message),
+    ["draining: /readyz answers 503 until shutdown", "shutting down"],
+  );
+});

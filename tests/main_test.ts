@@ -6,7 +6,8 @@ import {
   LOOPBACK_ANY_PORT,
   ServiceProcess,
 } from "./_service_process.ts";
-import { test } from "./_time_limit.ts";
+import { makeTempDir, run } from "./_temp_files.ts";
+import { test, TEST_TIME_LIMIT_MS, withinTimeLimit } from "./_time_limit.ts";
 
 /** A client connected to `port` that has had `text` echoed. */
 async function echoClient(port: number, text: string): Promise<Deno.TcpConn> {
@@ -127,6 +128,69 @@ test("main.ts refuses, with exit 2 and one line, an HTTP address off loopback wi
       Deno.connect({ hostname: "127.0.0.1", port }),
       Deno.errors.ConnectionRefused,
       `port ${port}`,
+    );
+  }
+});
+
+test("main.ts exits 2 within a second, with one line, for a setting file that is a device or a FIFO", async () => {
+  const fifo = `${await makeTempDir()}/fifo`;
+  await run("mkfifo", [fifo]);
+  for (
+    const [args, message] of [
+      [
+        ["--die-token-file", "/dev/zero"],
+        '--die-token-file: "/dev/zero" is not a regular file but a character device',
+      ],
+      [
+        ["--die-token-file", "/dev/urandom"],
+        '--die-token-file: "/dev/urandom" is not a regular file but a character device',
+      ],
+      [
+        ["--tls-cert", "/dev/zero", "--tls-key", "/dev/zero"],
+        '--tls-cert: "/dev/zero" is not a regular file but a character device',
+      ],
+      [
+        ["--die-token-file", fifo],
+        `--die-token-file: "${fifo}" is not a regular file but a FIFO`,
+      ],
+    ] as const
+  ) {
+    await using service = new ServiceProcess([...args], {
+      permissions: ["--allow-net", "--allow-env", "--allow-read"],
+    });
+    await withinTimeLimit(service.exited, 1_000, args.join(" "));
+    await assertRefusesToStart(service, 2, message);
+  }
+});
+
+test("main.ts exits 1 saying it was stdout when its startup lines cannot be written", async () => {
+  for (const args of [LOOPBACK_ANY_PORT, ["--version"]]) {
+    // The shell gives it /dev/full for stdout: every write fails with ENOSPC.
+    const { code, stdout, stderr } = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'exec "$0" run --allow-net --allow-env main.ts "$@" > /dev/full',
+        Deno.execPath(),
+        ...args,
+      ],
+      cwd: new URL("..", import.meta.url).pathname,
+      clearEnv: true,
+      env: {
+        ...Object.fromEntries(
+          Object.entries(Deno.env.toObject()).filter(([name]) =>
+            !name.startsWith("ECHOSERVER__")
+          ),
+        ),
+        NO_COLOR: "1",
+      },
+      stdin: "null",
+      signal: AbortSignal.timeout(TEST_TIME_LIMIT_MS),
+    }).output();
+    assert.equal(code, 1, args.join(" "));
+    assert.deepEqual(stdout, new Uint8Array());
+    assert.equal(
+      new TextDecoder().decode(stderr),
+      "echoserver: cannot write to standard output: No space left on device (os error 28)\n",
     );
   }
 });

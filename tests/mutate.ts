@@ -35,6 +35,15 @@ const MAIN = ["main_test.ts"];
 
 /** The README's promises, broken one at a time. */
 const MUTANTS: Mutant[] = [
+  // Echo: how a connection ends.
+  {
+    name: "a TLS client closing without close_notify ends as closed",
+    file: "echo/echo.ts",
+    from: '  if (error instanceof Deno.errors.UnexpectedEof) return "closed";',
+    to:
+      '  if (handshaking && error instanceof Deno.errors.UnexpectedEof) return "closed";',
+    tests: ["echo_test.ts", "tls_test.ts"],
+  },
   // Echo: timeouts and the drain.
   {
     name: "a silent client is dropped at the initial timeout",
@@ -237,48 +246,81 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "a second SIGTERM exits 143",
-    file: "shutdown_signals.ts",
-    from:
-      "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;",
-    to:
-      "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 14 } as const;",
-    tests: ["shutdown_signals_test.ts"],
+    file: "process_signals.ts",
+    from: "SIGQUIT: 3, SIGTERM: 15 }",
+    to: "SIGQUIT: 3, SIGTERM: 14 }",
+    tests: ["process_signals_test.ts"],
   },
   {
     name: "SIGHUP stops the service at once",
-    file: "shutdown_signals.ts",
-    from:
-      "const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;",
-    to: "const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;",
+    file: "process_signals.ts",
+    from: "{ SIGHUP: 1, SIGINT: 2,",
+    to: "{ SIGINT: 2,",
     tests: ["http_shutdown_test.ts"],
   },
   {
+    name: "SIGQUIT stops the service at once, with no core dump",
+    file: "process_signals.ts",
+    from: "SIGINT: 2, SIGQUIT: 3, SIGTERM",
+    to: "SIGINT: 2, SIGTERM",
+    tests: ["main_signals_test.ts"],
+  },
+  {
+    name: "a second SIGQUIT exits 131",
+    file: "process_signals.ts",
+    from: "SIGQUIT: 3,",
+    to: "SIGQUIT: 4,",
+    tests: ["main_signals_test.ts"],
+  },
+  {
+    name: "SIGUSR1, SIGUSR2 and SIGALRM are ignored",
+    file: "process_signals.ts",
+    from: '["SIGUSR1", "SIGUSR2", "SIGALRM"]',
+    to: '["SIGUSR1", "SIGALRM"]',
+    tests: ["main_signals_test.ts"],
+  },
+  {
+    name:
+      "each ignored signal is logged at most once a second, apart from the others",
+    file: "process_signals.ts",
+    from: "ignoredLogs[signal]",
+    to: "ignoredLogs.SIGUSR1",
+    tests: ["process_signals_test.ts"],
+  },
+  {
+    name: "a stopping signal before the service runs ends the process at once",
+    file: "process_signals.ts",
+    from: "      served === undefined ||",
+    to: "      served === undefined && false ||",
+    tests: ["process_signals_test.ts"],
+  },
+  {
     name: "SIGTERM turns /readyz to 503 at once",
-    file: "shutdown_signals.ts",
-    from: "      draining.abort(signal);",
+    file: "process_signals.ts",
+    from: "    draining.abort(signal);",
     to: "",
-    tests: ["shutdown_signals_test.ts"],
+    tests: ["process_signals_test.ts"],
   },
   {
     name: "SIGINT stops at once, without the delay",
-    file: "shutdown_signals.ts",
-    from: '      if (signal === "SIGTERM" && delayMs > 0) {',
-    to: "      if (delayMs > 0) {",
+    file: "process_signals.ts",
+    from: '    if (signal === "SIGTERM" && delayMs > 0) {',
+    to: "    if (delayMs > 0) {",
     tests: MAIN,
   },
   {
     name: "shutdown begun another way cuts the delay short",
-    file: "shutdown_signals.ts",
-    from: "        pause(delayMs, shutdown.signal)",
-    to: "        pause(delayMs, new AbortController().signal)",
-    tests: ["shutdown_signals_test.ts"],
+    file: "process_signals.ts",
+    from: "      pause(delayMs, shutdown.signal)",
+    to: "      pause(delayMs, new AbortController().signal)",
+    tests: ["process_signals_test.ts"],
   },
   {
     name: "a pause cut short no longer keeps the process alive",
     file: "pause.ts",
     from: '      timeout.removeEventListener("abort", done);',
     to: "",
-    tests: ["shutdown_signals_test.ts", ...MAIN],
+    tests: ["process_signals_test.ts", ...MAIN],
   },
   {
     name: "a flag's value may start with a dash",
@@ -310,13 +352,113 @@ const MUTANTS: Mutant[] = [
     to: '  default: "1000",',
     tests: ["config_test.ts"],
   },
+  // Setting files: bounded, regular, never waited on.
+  {
+    name: "a token file of 64 KiB is read, and of one byte more refused",
+    file: "setting_files.ts",
+    from: "const MAX_TOKEN_FILE_BYTES = 64 * 1024;",
+    to: "const MAX_TOKEN_FILE_BYTES = 64 * 1024 + 1;",
+    tests: ["setting_files_test.ts"],
+  },
+  {
+    name: "a token file of exactly 64 KiB is read",
+    file: "setting_files.ts",
+    from: "const MAX_TOKEN_FILE_BYTES = 64 * 1024;",
+    to: "const MAX_TOKEN_FILE_BYTES = 64 * 1024 - 1;",
+    tests: ["setting_files_test.ts"],
+  },
+  {
+    name: "a certificate or key of 1 MiB is read, and of one byte more refused",
+    file: "setting_files.ts",
+    from: "const MAX_PEM_FILE_BYTES = 1024 * 1024;",
+    to: "const MAX_PEM_FILE_BYTES = 1024 * 1024 + 1;",
+    tests: ["setting_files_test.ts"],
+  },
+  {
+    name: "a certificate or key of exactly 1 MiB is read",
+    file: "setting_files.ts",
+    from: "const MAX_PEM_FILE_BYTES = 1024 * 1024;",
+    to: "const MAX_PEM_FILE_BYTES = 1024 * 1024 - 1;",
+    tests: ["setting_files_test.ts"],
+  },
+  {
+    name: "a setting file that is a FIFO is refused before it is opened",
+    file: "read_bounded_file.ts",
+    from: "  checkRegular(await Deno.stat(path));",
+    to: "",
+    tests: MAIN,
+  },
+  {
+    name: "a setting file is read only one byte past its bound",
+    file: "read_bounded_file.ts",
+    from: "new Uint8Array(maxBytes + 1)",
+    to: "new Uint8Array(maxBytes)",
+    tests: ["read_bounded_file_test.ts"],
+  },
   // The HTTP side: the Host check, serving again, the bounded drain.
   {
     name: "a Host that is not host[:port] gets 400",
     file: "http/request_target.ts",
     from: "  return host === null || VALID_HOST.test(host);",
     to: "  return true;",
-    tests: ["host_header_test.ts"],
+    tests: ["request_target_test.ts"],
+  },
+  {
+    name: "a request-target not in plain form gets 400 before routing",
+    file: "http/request_target.ts",
+    from: "    if (!PLAIN_URL.test(request.url)) {",
+    to: "    if (false) {",
+    tests: ["haproxy_test.ts", "request_target_test.ts"],
+  },
+  {
+    name: "a percent-encoded path gets 400",
+    file: "http/request_target.ts",
+    from: ",;=:@]+`;",
+    to: ",;=:@%]+`;",
+    tests: ["request_target_test.ts"],
+  },
+  {
+    name: "a path with a dot segment gets 400",
+    file: "http/request_target.ts",
+    from: "String.raw`(?!\\.\\.?(?:[/?]|$))",
+    to: "String.raw`",
+    tests: ["request_target_test.ts"],
+  },
+  {
+    name: "a path with an empty segment gets 400",
+    file: "http/request_target.ts",
+    from: ",;=:@]+`;",
+    to: ",;=:@]*`;",
+    tests: ["request_target_test.ts"],
+  },
+  {
+    name: "a request-target with a fragment gets 400",
+    file: "http/request_target.ts",
+    from: "(?:\\?[^#]*)?",
+    to: "(?:\\?.*)?",
+    tests: ["request_target_test.ts"],
+  },
+  {
+    name: "a request-target not in plain form is counted as route other",
+    file: "http/request_target.ts",
+    from: "  return hasValidHost(request) && PLAIN_URL.test(request.url)",
+    to: "  return hasValidHost(request)",
+    tests: ["request_target_test.ts"],
+  },
+  {
+    name: "a 400 before routing claims no close that Deno would not make",
+    file: "http/request_target.ts",
+    from: 'new Response("bad request target", { status: 400 })',
+    to:
+      'new Response("bad request target", { status: 400, headers: { connection: "close" } })',
+    tests: ["request_target_test.ts"],
+  },
+  {
+    name: "a /die body that cannot be read, such as malformed chunks, gets 400",
+    file: "http/discard_body.ts",
+    from: 'throw new HTTPException(400, { message: "bad request body" });',
+    to: 'throw new Error("bad request body");',
+    tests: ["discard_body_test.ts", "server_test.ts"],
   },
   {
     name: "the HTTP server listens again after its accept fails",

@@ -4,6 +4,7 @@ import { assertEchoes, bytes, connect } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
+import { readStatus } from "./_http_raw.ts";
 import { readExactly } from "./_read.ts";
 import { stub } from "./_stub.ts";
 import { loopbackConfig } from "./_loopback_config.ts";
@@ -252,4 +253,25 @@ test("startServer() once draining answers /readyz with 503 and serves everything
   assert.equal(await status("/healthcheck"), 200);
   using conn = await connect(server.echoAddr);
   await assertEchoes(conn, bytes("still echoing"));
+});
+
+test("POST /die with a malformed chunked body gets 400, counted as 400, and stops nothing", async () => {
+  await using server = serve();
+  using conn = await connect(server.httpAddr);
+  await conn.write(bytes(
+    "POST /die HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" +
+      "Expect: 100-continue\r\n\r\n",
+  ));
+  // Once Deno says continue, /die reads the body as it comes.
+  assert.equal(await readStatus(conn), 100);
+  await conn.write(bytes("3\r\nabc\r\nnot a chunk size\r\n"));
+  assert.equal(await readStatus(conn), 400);
+  const metrics = parseMetrics(
+    await (await fetch(`${server.httpUrl}/metrics`)).text(),
+  );
+  const requests = [...metrics].filter(([key]) => key.includes("route="));
+  assert.deepEqual(requests, [
+    ['echoserver_http_requests_total{route="/die",status="400"}', 1],
+  ]);
+  assert.equal(server.shutdown.signal.aborted, false);
 });

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { type Config, parseConfig } from "../src/config.ts";
 import { readSettingFiles } from "../src/setting_files.ts";
-import { makeTempDir, writeTextFile } from "./_temp_files.ts";
+import { makeTempDir, run, writeTextFile } from "./_temp_files.ts";
 import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
+import { test } from "./_time_limit.ts";
 
 const dir = await makeTempDir();
 
@@ -60,12 +61,80 @@ Deno.test("readSettingFiles() names the setting and the file it cannot read", as
       `^--tls-cert: "${missing}" cannot be read: No such file or directory`,
     ),
   );
-  assert.match(
-    await faultOf([], {
-      ECHOSERVER__TLS__CERT_FILE: CERTIFICATE.certFile,
-      ECHOSERVER__TLS__KEY_FILE: dir,
-    }),
-    new RegExp(`^ECHOSERVER__TLS__KEY_FILE: "${dir}" cannot be read: `),
+});
+
+test("readSettingFiles() refuses a device, a FIFO nobody writes to and a directory at once, naming the setting and the file", async () => {
+  const fifo = `${dir}/fifo`;
+  await run("mkfifo", [fifo]);
+  for (
+    const [args, env, message] of [
+      [
+        ["--die-token-file", "/dev/zero"],
+        {},
+        '--die-token-file: "/dev/zero" is not a regular file but a character device',
+      ],
+      [
+        ["--tls-cert", "/dev/urandom", "--tls-key", CERTIFICATE.keyFile],
+        {},
+        '--tls-cert: "/dev/urandom" is not a regular file but a character device',
+      ],
+      [
+        [],
+        {
+          ECHOSERVER__TLS__CERT_FILE: CERTIFICATE.certFile,
+          ECHOSERVER__TLS__KEY_FILE: fifo,
+        },
+        `ECHOSERVER__TLS__KEY_FILE: "${fifo}" is not a regular file but a FIFO`,
+      ],
+      [
+        ["--tls-cert", dir, "--tls-key", CERTIFICATE.keyFile],
+        {},
+        `--tls-cert: "${dir}" is not a regular file but a directory`,
+      ],
+    ] as const
+  ) {
+    assert.equal(await faultOf([...args], env), message);
+  }
+});
+
+/** `content` after a line of `#`, so that the file is `size` bytes in all. */
+function padded(content: string, size: number): string {
+  return "#".repeat(size - content.length - 1) + "\n" + content;
+}
+
+Deno.test("readSettingFiles() takes a token file of 65536 bytes and refuses one of 65537", async () => {
+  const atBound = await fileWith("token-64k", "t".repeat(65_536));
+  const config = await readSettingFiles(
+    configOf(["--die-token-file", atBound]),
+  );
+  assert.equal(config.dieToken, "t".repeat(65_536));
+  const over = await fileWith("token-64k-1", "t".repeat(65_537));
+  assert.equal(
+    await faultOf(["--die-token-file", over]),
+    `--die-token-file: "${over}" is larger than 65536 bytes`,
+  );
+});
+
+Deno.test("readSettingFiles() takes a certificate and a key of 1048576 bytes each and refuses either at 1048577", async () => {
+  const cert = padded(CERTIFICATE.cert, 1_048_576);
+  const key = padded(CERTIFICATE.key, 1_048_576);
+  const [certFile, keyFile] = [
+    await fileWith("cert-1m.pem", cert),
+    await fileWith("key-1m.pem", key),
+  ];
+  const config = await readSettingFiles(
+    configOf(["--tls-cert", certFile, "--tls-key", keyFile]),
+  );
+  assert.deepEqual(config.tls, { cert, key });
+  const certOver = await fileWith("cert-1m-1.pem", "#" + cert);
+  assert.equal(
+    await faultOf(["--tls-cert", certOver, "--tls-key", keyFile]),
+    `--tls-cert: "${certOver}" is larger than 1048576 bytes`,
+  );
+  const keyOver = await fileWith("key-1m-1.pem", "#" + key);
+  assert.equal(
+    await faultOf(["--tls-cert", certFile, "--tls-key", keyOver]),
+    `--tls-key: "${keyOver}" is larger than 1048576 bytes`,
   );
 });
 

@@ -278,3 +278,45 @@ test(
   },
   10_000,
 );
+
+test(
+  "startServer() over TLS takes openssl s_client closing without close_notify as closed, with no warning",
+  async () => {
+    await using server = serveTls();
+    // -quiet keeps s_client open at the end of its input; SIGTERM, as a
+    // Ctrl-C or a timeout does, ends it with no close_notify.
+    const client = new Deno.Command("openssl", {
+      args: [
+        "s_client",
+        "-quiet",
+        "-connect",
+        `127.0.0.1:${server.echoAddr.port}`,
+        "-CAfile",
+        CERTIFICATE.certFile,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = client.stdin.getWriter();
+    await writer.write(bytes("hey there\n"));
+    let echoed = "";
+    for await (
+      const text of client.stdout.pipeThrough(new TextDecoderStream())
+    ) {
+      echoed += text;
+      if (echoed.length >= 10) break; // cancels stdout
+    }
+    assert.equal(echoed, "hey there\n");
+    client.kill("SIGTERM");
+    await client.status;
+    await writer.close().catch(() => {});
+    const ended = await server.log.waitFor("connection ended");
+    assert.match(ended, /^info: connection ended .*reason=closed bytes=10 /);
+    assert.deepEqual(
+      server.log.lines.filter((line) => line.startsWith("warning")),
+      [],
+    );
+  },
+  10_000,
+);

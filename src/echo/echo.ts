@@ -18,7 +18,8 @@ export interface EchoStream {
 }
 
 /**
- * Why an echo connection ends: the client closed its sending side (`closed`),
+ * Why an echo connection ends: the client closed its sending side, or closed
+ * a TLS connection without TLS's close_notify, as most clients do (`closed`),
  * sent nothing for too long (`idle`), the service is shutting down
  * (`shutdown`), the connection broke, reset by the client or a broken pipe
  * (`reset`), the TLS handshake failed, as it does for a plaintext client
@@ -105,7 +106,9 @@ const BROKEN_CONNECTION = [
  * A TLS stream's handshake runs first, under the initial deadline, so a
  * client that never starts or finishes it is dropped as `idle`. A client
  * that hangs up before it is done has `closed`; one that fails it, such as a
- * plaintext client, ends as `handshake` and is never echoed.
+ * plaintext client, ends as `handshake` and is never echoed. A TLS client
+ * that closes without close_notify (openssl s_client, curl and most others
+ * do) has `closed` too: Deno reports it as an unexpected end of stream.
  *
  * @example
  * ```ts
@@ -198,9 +201,11 @@ export function isBroken(error: unknown): boolean {
 /** Why a stream error ended the connection. */
 function failure(error: unknown, handshaking: boolean): EchoEnd {
   if (isBroken(error)) return "reset";
-  if (!handshaking) return "error";
-  // An end of stream mid-handshake is a client that left, such as a TCP probe.
-  return error instanceof Deno.errors.UnexpectedEof ? "closed" : "handshake";
+  // A client that left: mid-handshake, such as a TCP probe, or after it
+  // without TLS's close_notify, as most TLS clients close ("peer closed
+  // connection without sending TLS close_notify").
+  if (error instanceof Deno.errors.UnexpectedEof) return "closed";
+  return handshaking ? "handshake" : "error";
 }
 
 async function writeAll(stream: EchoStream, data: Uint8Array): Promise<void> {

@@ -1,9 +1,12 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 
 /**
  * Middleware for a route that does not use the request body: it answers with
  * `onTooLarge` when the body is over `maxBytes`, and otherwise reads and
- * discards it before the route runs.
+ * discards it before the route runs. A body that cannot be read, such as a
+ * malformed chunked one, is the client's error: it throws an
+ * `HTTPException` of 400, `bad request body`.
  *
  * Hono's `bodyLimit` does the same but, for a body with no Content-Length
  * (a chunked POST, or curl's `-X POST` with no data), it re-creates the
@@ -41,10 +44,15 @@ export function discardBody(
       if (Number(length) > maxBytes) return onTooLarge(c);
     }
     let bytes = 0;
-    for await (const chunk of body) {
-      bytes += chunk.length;
-      // Leaving the loop early cancels the rest of the body.
-      if (bytes > maxBytes) return onTooLarge(c);
+    try {
+      for await (const chunk of body) {
+        bytes += chunk.length;
+        // Leaving the loop early cancels the rest of the body.
+        if (bytes > maxBytes) return onTooLarge(c);
+      }
+    } catch {
+      // Deno says "invalid HTTP/1 request" of a broken chunk.
+      throw new HTTPException(400, { message: "bad request body" });
     }
     return next();
   };

@@ -4,7 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
 import type { MetricsText } from "../observability/metrics.ts";
 import type { Counter } from "../observability/plain_metrics.ts";
-import { closingResponse, type Handler } from "./handler.ts";
+import type { Handler } from "./handler.ts";
 import { requestPath, urlPath } from "./request_target.ts";
 
 /**
@@ -95,8 +95,8 @@ export function createHttpApp(
       c.env.completed.then(onDie, onDie);
       return c.text("bye bye");
     })
-    // As Hono's default, but silent: such an error is a client's doing (a body
-    // cut off mid-read) and stderr carries only the service's own lines.
+    // As Hono's default, but silent: stderr carries only the service's own
+    // lines.
     .onError((error, c) =>
       error instanceof HTTPException
         ? error.getResponse()
@@ -112,8 +112,9 @@ export function createHttpApp(
 
 /**
  * Wraps a request handler so that once `signal` has aborted every request
- * gets 503 and its connection is closed: during shutdown a request arriving
- * on a kept-alive connection is answered, not left hanging.
+ * gets 503: during shutdown a request arriving on a connection still open is
+ * answered, not left hanging. (Deno closes each HTTP/1.1 connection after the
+ * response in flight once its own shutdown has begun.)
  *
  * @example
  * ```ts
@@ -133,17 +134,18 @@ export function refuseOnceAborted<Args extends unknown[]>(
 ): Handler<Args> {
   return (request, ...rest) =>
     signal.aborted
-      ? closingResponse(503, "shutting down")
+      ? new Response("shutting down", { status: 503 })
       : handler(request, ...rest);
 }
 
 /**
  * Wraps a request handler so that each request is counted in `counter` by
  * route and status, once answered. The route is the request-target's path
- * when the app knows it and `other` when not (or when a bad Host header hides
- * the path), so that clients cannot make up labels. Put it around
- * {@linkcode refuseBadHost}: then only a request answered 400 can have a bad
- * Host, and no other needs its headers read again.
+ * when the app knows it and `other` when not (or when a bad Host header or a
+ * request-target not in plain form hides the path), so that clients cannot
+ * make up labels. Put it around {@linkcode refuseBadTarget}: then only a
+ * request answered 400 can have a bad target, and no other needs it judged
+ * again.
  *
  * @example
  * ```ts

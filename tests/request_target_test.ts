@@ -1,6 +1,7 @@
 /**
- * The Host header cannot choose the route: Deno builds `request.url` from it,
- * so a `/` in it would become the path. Raw requests over a real socket, as an
+ * Neither the Host header nor a request-target in another form than its plain
+ * one can choose the route: Deno builds `request.url` from both as sent, and
+ * Hono routes on the decoded path. Raw requests over a real socket, as an
  * attacker sends them.
  */
 import assert from "node:assert/strict";
@@ -161,15 +162,134 @@ test("an absolute-form target routes on its own path, whatever the Host says", a
   });
 });
 
-Deno.test("requestPath() is the request-target's path, and unknown behind a bad Host", () => {
+/**
+ * Request-targets that are not in plain form, each of which a proxy's path
+ * rule for `/die` would miss and a router that decodes or normalises might
+ * take to `/die`.
+ */
+const NOT_PLAIN = [
+  "/%64ie", // percent-encoding of a letter
+  "/d%69e",
+  "/%2Fdie", // of a slash
+  "/die%00",
+  "/%2e%2e/die", // of a dot segment
+  "//die", // an empty segment
+  "/die/",
+  "/./die", // dot segments
+  "/a/../die",
+  "/healthcheck/../die",
+  "/die/.",
+  "/..",
+  "/\\die", // a backslash, a slash to some
+  "/a\\..\\die",
+  "/di\u00e9", // a byte outside ASCII (UTF-8 on the wire)
+  "/die#x", // a fragment, never valid in a request-target
+  "/healthcheck?x#/die",
+  "http://h?x/die", // absolute-form with no path, a query that hides one
+  "http://h#/die",
+  "http://user@h/die",
+  "http://h/%64ie",
+  "ftp://h/die",
+];
+
+test("a request-target not in plain form gets 400 before routing, counted as route other", async () => {
+  const metrics = createMetrics();
+  await withService(async (port, shutdown) => {
+    for (const target of NOT_PLAIN) {
+      assert.equal(
+        await rawHttpStatus(port, request("POST", target, "x")),
+        400,
+        target,
+      );
+    }
+    assert.equal(shutdown.aborted, false);
+  }, metrics);
+  const samples = parseMetrics(await metrics.registry.metrics());
+  assert.deepEqual([...samples].filter(([key]) => key.includes("route=")), [
+    [
+      'echoserver_http_requests_total{route="other",status="400"}',
+      NOT_PLAIN.length,
+    ],
+  ]);
+});
+
+test("a request-target in plain form is routed on its path as sent", async () => {
+  await withService(async (port, shutdown) => {
+    for (
+      const [target, status] of [
+        ["/healthcheck", 200],
+        ["/healthcheck?x=%2F..%2Fdie&y=/die", 200],
+        ["/healthcheck?", 200],
+        ["/", 404],
+        ["/healthcheck;x", 404],
+        ["/die.", 404],
+        ["/...", 404],
+        ["/a/b:c@d/~e", 404],
+        ["http://other.example:4001/livez", 200],
+      ] as const
+    ) {
+      assert.equal(
+        await rawHttpStatus(port, request("GET", target, "x")),
+        status,
+        target,
+      );
+    }
+    assert.equal(shutdown.aborted, false);
+  });
+});
+
+/** Sends `data` on one connection and reads until the server closes it. */
+async function exchange(port: number, data: string): Promise<string> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(data));
+  let received = "";
+  for await (
+    const chunk of conn.readable.pipeThrough(new TextDecoderStream())
+  ) {
+    received += chunk;
+  }
+  return received;
+}
+
+/** The `connection` header lines of an HTTP/1.1 answer's head. */
+function connectionHeaders(response: string): string[] {
+  const head = response.slice(0, response.indexOf("\r\n\r\n"));
+  return head.split("\r\n").filter((line) => /^connection:/i.test(line));
+}
+
+test("a 400 before routing leaves the connection to Deno, and says so at most once", async () => {
+  await withService(async (port) => {
+    // Kept alive: the 400 says nothing of the connection, and the request
+    // after it on the same connection is answered.
+    const bad = request("GET", "/%64ie", "x");
+    const last =
+      "GET /healthcheck HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const [refused, answered] = (await exchange(port, bad + last))
+      .split(/(?=HTTP\/1\.1 )/);
+    assert.match(refused, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(connectionHeaders(refused), []);
+    assert.match(answered, /^HTTP\/1\.1 200 [^]*ok computer$/);
+    assert.deepEqual(connectionHeaders(answered), ["connection: close"]);
+    // Asked to close: one `connection: close`, Deno's, and the close.
+    const closing = await exchange(
+      port,
+      "GET /healthcheck HTTP/1.1\r\nHost: x/die?\r\nConnection: close\r\n\r\n",
+    );
+    assert.match(closing, /^HTTP\/1\.1 400 [^]*bad host header$/);
+    assert.deepEqual(connectionHeaders(closing), ["connection: close"]);
+  });
+});
+
+Deno.test("requestPath() is the request-target's path, and unknown behind a bad Host or target", () => {
   const at = (url: string, host?: string) =>
     requestPath(
       new Request(url, host === undefined ? {} : { headers: { host } }),
     );
   assert.equal(at("http://localhost:4001/healthcheck"), "/healthcheck");
-  assert.equal(at("http://localhost:4001/metrics?x=/die#y"), "/metrics");
-  assert.equal(at("http://localhost:4001/livez#top"), "/livez");
+  assert.equal(at("http://localhost:4001/metrics?x=/die"), "/metrics");
   assert.equal(at("http://[::1]:4001/livez", "[::1]:4001"), "/livez");
   assert.equal(at("http://x/die?/healthcheck", "x/die?"), undefined);
   assert.equal(at("http://x#/healthcheck", "x#"), undefined);
+  assert.equal(at("http://localhost:4001/%64ie"), undefined);
+  assert.equal(at("http://localhost:4001/livez#top"), undefined);
 });
