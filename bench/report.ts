@@ -63,7 +63,11 @@ export function markdown(info: RunInfo, results: Results): string {
     "Met",
     "Client CPU",
   ];
-  const rows = results.figures().map((f) => [
+  // A figure no scenario of this run measured (a partial run) has no row.
+  const measured = results.figures().filter((f) =>
+    Object.keys(f.runs).length > 0
+  );
+  const rows = measured.map((f) => [
     f.figure.label,
     f.figure.better === "higher" ? "↑" : "↓",
     spread(f.median.service, f.runs.service),
