@@ -10,6 +10,7 @@ import {
   cpuShare,
   exited,
   killed,
+  onCore,
   readText,
   ROOT,
   spawn,
@@ -211,6 +212,19 @@ export async function runTlsHandshakes(
   };
 }
 
+/** How {@linkcode holdIdle} opens its connections. */
+export interface IdleOptions {
+  /** The descriptor limit the client runs with, under `prlimit`. */
+  fileLimit: number;
+  /** How long it may take to open and echo them all. */
+  timeoutMs: number;
+  /**
+   * Bytes each connection echoes before it goes idle.
+   * @default {1}
+   */
+  bytes?: number;
+}
+
 /**
  * Starts loadgen's idle mode under `prlimit` with descriptor limit
  * `fileLimit`, and waits until every connection has echoed or failed.
@@ -219,14 +233,23 @@ export async function holdIdle(
   clients: LoadClients,
   port: number,
   conns: number,
-  options: { fileLimit: number; timeoutMs: number },
+  options: IdleOptions,
 ): Promise<IdleHold> {
-  const { fileLimit, timeoutMs } = options;
+  const { fileLimit, timeoutMs, bytes = 1 } = options;
   const limit = `--nofile=${fileLimit}:${fileLimit}`;
-  const child = spawn([
-    ...["prlimit", limit, ...clients.loadgen],
-    ...["idle", String(port), String(conns), String(timeoutMs)],
-  ], "piped");
+  const child = spawn(
+    onCore("client", [
+      ...["prlimit", limit, ...clients.loadgen],
+      ...[
+        "idle",
+        String(port),
+        String(conns),
+        String(timeoutMs),
+        String(bytes),
+      ],
+    ]),
+    "piped",
+  );
   const stderr = readText(child.stderr);
   const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
@@ -262,8 +285,9 @@ async function firstLine(
 }
 
 /**
- * Runs a load client expected to take `runMs`, sampling its CPU use at 90%
- * of that; it must exit 0 within `runMs` plus a grace period.
+ * Runs a load client on the clients' core, expected to take `runMs`,
+ * sampling its CPU use at 90% of that; it must exit 0 within `runMs` plus a
+ * grace period.
  */
 async function runClient(
   argv: string[],
@@ -271,7 +295,7 @@ async function runClient(
   what: string,
 ): Promise<{ stdout: string; cpu?: number }> {
   const started = performance.now();
-  const child = spawn(argv);
+  const child = spawn(onCore("client", argv));
   const [stdout, stderr] = [readText(child.stdout), readText(child.stderr)];
   let cpu: Promise<number | undefined> = Promise.resolve(undefined);
   const sampler = setTimeout(() => {

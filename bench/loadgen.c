@@ -19,8 +19,9 @@
  *       CONNS clients at a time each connect, echo one byte and close, and
  *       start over; counts the connections that ended
  *       -> {"connections":N,"seconds":S}
- *   loadgen idle PORT CONNS TIMEOUT
- *       CONNS connections each echo one byte, then stay open
+ *   loadgen idle PORT CONNS TIMEOUT [BYTES]
+ *       CONNS connections, one after another, each echo BYTES bytes (1 by
+ *       default; 65536 for a burst) and then stay open
  *       -> {"echoed":N} once all are done (or TIMEOUT passed), then holds
  *       them until stdin closes (at most 10 minutes), then exits 0; run it
  *       with a descriptor limit above CONNS (the harness uses prlimit)
@@ -309,24 +310,38 @@ static void run_churn(int port, int conns, double warmup, double duration) {
 
 /* ---- idle ---- */
 
-/* 1 if a fresh connection echoed one byte within a second. */
-static int echo_one_byte(int fd) {
+/* 1 if a fresh connection echoed `size` bytes of the pattern, each read
+ * within a second. The whole burst is written before any is read back: the
+ * server's echo waits in this socket's receive buffer. */
+static int echo_bytes(int fd, size_t size, const unsigned char *pattern, unsigned char *buffer) {
   struct timeval timeout = {.tv_sec = 1};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  char byte = 'x', back = 0;
-  return write(fd, &byte, 1) == 1 && read(fd, &back, 1) == 1 && back == byte;
+  for (size_t sent = 0; sent < size;) {
+    ssize_t put = write(fd, pattern + sent, size - sent);
+    if (put <= 0) return 0;
+    sent += put;
+  }
+  for (size_t received = 0; received < size;) {
+    ssize_t got = read(fd, buffer + received, size - received);
+    if (got <= 0) return 0;
+    received += got;
+  }
+  return memcmp(buffer, pattern, size) == 0;
 }
 
-static void run_idle(int port, int conns, double timeout) {
+static void run_idle(int port, int conns, double timeout, size_t size) {
+  if (size == 0) fail("bad bytes: 0");
   int *fds = malloc(conns * sizeof *fds);
-  if (!fds) fail("out of memory");
+  unsigned char *pattern = malloc(size), *buffer = malloc(size);
+  if (!fds || !pattern || !buffer) fail("out of memory");
+  for (size_t i = 0; i < size; i++) pattern[i] = (unsigned char)('x' + i % PATTERN_PERIOD);
   int open = 0, echoed = 0;
   double end = now_ms() + timeout;
   while (open < conns && now_ms() < end) {
     int fd = connect_local(port);
     if (fd < 0) break;
     fds[open++] = fd;
-    echoed += echo_one_byte(fd);
+    echoed += echo_bytes(fd, size, pattern, buffer);
   }
   printf("{\"echoed\":%d}\n", echoed);
   fflush(stdout);
@@ -352,9 +367,9 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "churn") == 0 && argc == 6) {
     run_churn(parse_number(argv[2], "port"), parse_number(argv[3], "conns"),
               parse_number(argv[4], "warmup"), parse_number(argv[5], "duration"));
-  } else if (strcmp(mode, "idle") == 0 && argc == 5) {
+  } else if (strcmp(mode, "idle") == 0 && (argc == 5 || argc == 6)) {
     run_idle(parse_number(argv[2], "port"), parse_number(argv[3], "conns"),
-             parse_number(argv[4], "timeout"));
+             parse_number(argv[4], "timeout"), argc == 6 ? parse_number(argv[5], "bytes") : 1);
   } else {
     fail("usage: loadgen pingpong|stream|http|churn|idle PORT ... (see the comment in loadgen.c)");
   }

@@ -245,22 +245,20 @@ async function idle(
   port: number,
   conns: number,
   timeoutMs: number,
+  bytes = 1,
 ): Promise<void> {
+  const pattern = Uint8Array.from(
+    { length: bytes },
+    (_, i) => 120 + i % PATTERN_PERIOD,
+  );
   const end = performance.now() + timeoutMs;
   const held: Deno.Conn[] = [];
   let echoed = 0;
   while (held.length < conns && performance.now() < end) {
     const conn = await connect(port);
     held.push(conn);
-    await writeAll(conn, Uint8Array.of(120));
-    const back = new Uint8Array(1);
-    const size = await Promise.race([
-      conn.read(back),
-      new Promise<null>((resolve) =>
-        setTimeout(() => resolve(null), IDLE_READ_LIMIT_MS)
-      ),
-    ]);
-    if (size === 1 && back[0] === 120) echoed++;
+    await writeAll(conn, pattern);
+    if (await echoedWithin(conn, pattern, IDLE_READ_LIMIT_MS)) echoed++;
   }
   console.log(JSON.stringify({ echoed }));
   const released = (async () => {
@@ -271,6 +269,28 @@ async function idle(
     new Promise((resolve) => setTimeout(resolve, HOLD_LIMIT_MS)),
   ]);
   for (const conn of held) conn.close();
+}
+
+/** Whether `conn` echoes `sent` back, each read within `limitMs`. */
+async function echoedWithin(
+  conn: Deno.Conn,
+  sent: Uint8Array,
+  limitMs: number,
+): Promise<boolean> {
+  const back = new Uint8Array(sent.length);
+  for (let received = 0; received < sent.length;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const size = await Promise.race([
+      conn.read(back.subarray(received)),
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), limitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (size === null) return false;
+    received += size;
+  }
+  return back.every((byte, i) => byte === sent[i]);
 }
 
 async function main(args: string[]): Promise<void> {
@@ -296,8 +316,10 @@ async function main(args: string[]): Promise<void> {
     // Over TLS each new connection is a handshake: the churn, counted so.
     const { connections, seconds } = await churn(port, a, b, c);
     console.log(JSON.stringify({ handshakes: connections, seconds }));
-  } else if (mode === "idle" && numbers.length === 3) {
-    await idle(port, a, b);
+  } else if (
+    mode === "idle" && (numbers.length === 3 || numbers.length === 4)
+  ) {
+    await idle(port, a, b, c || 1);
   } else {
     throw new Error("usage: see loadgen.c");
   }

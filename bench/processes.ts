@@ -40,6 +40,38 @@ export function spawn(
   return child;
 }
 
+/** The two sides of a benchmark: the server under test, and its clients. */
+export type Side = "server" | "client";
+
+/**
+ * The cores each side is pinned to with `taskset`: the server to core 0 and
+ * its clients to core 1, so that the two never take turns on one core, which
+ * swings every ratio. Undefined, and nothing pinned, on a single core or
+ * without `taskset`.
+ */
+export const PINNED_CORES: Record<Side, number> | undefined =
+  await pinnedCores();
+
+/** `argv` run on its side's core, when sides are pinned. */
+export function onCore(side: Side, argv: string[]): string[] {
+  if (PINNED_CORES === undefined) return argv;
+  return ["taskset", "--cpu-list", String(PINNED_CORES[side]), ...argv];
+}
+
+async function pinnedCores(): Promise<Record<Side, number> | undefined> {
+  if (navigator.hardwareConcurrency < 2) return undefined;
+  try {
+    const { success } = await new Deno.Command("taskset", {
+      args: ["--cpu-list", "1", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success ? { server: 0, client: 1 } : undefined;
+  } catch {
+    return undefined; // no taskset
+  }
+}
+
 /** Kills every child still running; for the harness's last moments. */
 export function killAll(): void {
   for (const child of live) kill(child);

@@ -6,7 +6,7 @@
  */
 import { type ChartResults, chartSvg } from "./chart.ts";
 import type { LoadClients } from "./clients.ts";
-import { output, readProc, ROOT } from "./processes.ts";
+import { output, PINNED_CORES, readProc, ROOT } from "./processes.ts";
 import { CLIENT_BOUND, type FigureResult, type Results } from "./results.ts";
 import type { Settings } from "./settings.ts";
 
@@ -63,7 +63,11 @@ export function markdown(info: RunInfo, results: Results): string {
     "Met",
     "Client CPU",
   ];
-  const rows = results.figures().map((f) => [
+  // A figure no scenario of this run measured (a partial run) has no row.
+  const measured = results.figures().filter((f) =>
+    Object.keys(f.runs).length > 0
+  );
+  const rows = measured.map((f) => [
     f.figure.label,
     f.figure.better === "higher" ? "↑" : "↓",
     spread(f.median.service, f.runs.service),
@@ -127,20 +131,30 @@ function notes(info: RunInfo, results: Results): string[] {
     `Medians of ${settings.rounds} round(s), each running the service, ` +
     "bare Deno and Node in turn, ± half the runs' range; ratios are " +
     "service ÷ baseline.",
+    PINNED_CORES
+      ? `Pinned: every server runs on core ${PINNED_CORES.server} and its ` +
+        `clients on core ${PINNED_CORES.client} (taskset), so that they ` +
+        "never take turns on one core."
+      : "Not pinned (one core, or no taskset): the server and its clients " +
+        "share the cores, which swings the ratios.",
     `Load: ${settings.warmupMs} ms warm-up + ${settings.durationMs} ms ` +
     `measured per run; echo client ${clients.loadgenName}; health check ` +
     `client ${clients.healthName}.`,
     `Idle: ${settings.idleConnections} connections, each echoing 1 byte; ` +
     "(VmRSS after − VmRSS before) / connections; descriptor limit " +
-    `${info.fileLimit} for server and client.`,
+    `${info.fileLimit} for server and client. After a burst: ` +
+    `${settings.burstConnections} connections, one after another, each ` +
+    `echoing ${settings.burstBytes / 1024} KiB written at once and then ` +
+    `idle, against ${settings.burstConnections} that echo 1 byte, each on ` +
+    "a fresh server; the paired figure is each round's burst ÷ 1 byte.",
     "TLS: the same servers over TLS (Deno.listenTls, node:tls) with a " +
     "self-signed P-256 certificate; the stream client is loadgen_deno.ts " +
     "--tls (the C client speaks no TLS); handshakes are full ones from one " +
     "`openssl s_time -new` client.",
     `Start: ${settings.starts} starts of each server per round, in turns, ` +
     "from spawn until the echo port accepts and `GET /healthcheck` answers " +
-    "200; the paired figure is the median of the service's start minus bare " +
-    "Deno's in the same turn.",
+    "200; the paired figure is the median of the service's start divided " +
+    "by bare Deno's in the same turn.",
     "Health check CPU: the server's user + system time over the whole wrk " +
     "run, divided by the requests wrk counted.",
     "Stop: `POST /die` for the service, SIGTERM for the baselines.",
@@ -188,6 +202,7 @@ function toJson(
     mode: info.settings.mode,
     seconds: Math.round(info.seconds * 10) / 10,
     machine: info.machine,
+    pinnedCores: PINNED_CORES ?? null,
     settings: info.settings,
     clients: { echo: info.clients.loadgenName, http: info.clients.healthName },
     fileLimit: info.fileLimit,

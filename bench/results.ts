@@ -47,6 +47,11 @@ export interface Figure {
   /** The scenario whose load client produced it. */
   scenario?: LoadScenario;
   target?: Target;
+  /**
+   * Whether it is a ratio of two of each server's own runs (such as a burst
+   * over 1 byte), which no baseline's figure divides.
+   */
+  paired?: boolean;
 }
 
 /** A load client at or above this share of a core makes ratios meaningless. */
@@ -77,6 +82,10 @@ export const FIGURES = {
     `health check ${busy}, req/s`,
     "higher",
     "health",
+    // To be re-measured with `bench/run.ts --http` once the HTTP port is
+    // hardened (descriptors held past their deadlines): probes and scrapers
+    // are its clients, so the target then becomes ≥0.75x, with its server
+    // CPU per request compared and both TLS figures still ≥0.95x.
     ratioTarget({ toDeno: 0.95 }),
   ),
   healthCpu: fig("health check, server CPU µs/req", "lower"),
@@ -86,7 +95,7 @@ export const FIGURES = {
     "churn info ÷ warning, paired",
     "higher",
     undefined,
-    pairedTarget(0.90),
+    pairedTarget(0.90, "higher"),
   ),
   churnWarningCpu: fig("churn, warning, server CPU µs/conn", "lower"),
   churnInfoCpu: fig("churn, info, server CPU µs/conn", "lower"),
@@ -94,7 +103,7 @@ export const FIGURES = {
     "churn CPU/conn warning ÷ info, paired",
     "higher",
     undefined,
-    pairedTarget(0.90),
+    pairedTarget(0.90, "higher"),
   ),
   tlsStreamRate: fig(
     "TLS stream 64 KiB writes, MB/s",
@@ -109,21 +118,45 @@ export const FIGURES = {
     ratioTarget({ toDeno: 0.95 }),
   ),
   idleKiB: fig(
-    "idle memory, KiB/conn",
+    "idle memory, 1 byte echoed, KiB/conn",
     "lower",
     undefined,
-    limitTarget(9, "KiB", true),
+    limitTarget(10, "KiB", true),
   ),
+  burstBaseKiB: fig(
+    "idle memory, 1 byte echoed, as many as bursts, KiB/conn",
+    "lower",
+  ),
+  burstIdleKiB: fig(
+    "idle after a 64 KiB burst, KiB/conn",
+    "lower",
+    undefined,
+    limitTarget(12, "KiB", true),
+  ),
+  burstOverBase: {
+    ...fig(
+      "idle after a burst ÷ after 1 byte, paired",
+      "lower",
+      undefined,
+      pairedTarget(1.3, "lower"),
+    ),
+    paired: true,
+  },
   startMs: fig(
     "start to ready (echo accepts, /healthcheck 200), ms",
     "lower",
     undefined,
-    limitTarget(40, "ms", true),
+    ratioTarget({ toDeno: 1.25 }, "lower"),
   ),
-  startOverDenoMs: fig(
-    "start to ready, service − bare Deno, paired, ms",
-    "lower",
-  ),
+  startOverDeno: {
+    ...fig(
+      "start to ready ÷ bare Deno's in the same turn, paired",
+      "lower",
+      undefined,
+      pairedTarget(1.25, "lower"),
+    ),
+    paired: true,
+  },
   stopMs: fig(
     "stop request to exit, ms",
     "lower",
@@ -179,7 +212,7 @@ export class Results {
       const key = name as FigureKey;
       const runs = this.#runs.get(key) ?? {};
       const median = mapValues(runs, medianOf);
-      const ratio = {
+      const ratio = figure.paired ? {} : {
         toDeno: divide(median.service, median.deno),
         toNode: divide(median.service, median.node),
       };
@@ -216,18 +249,26 @@ function fig(
   return { label, better, scenario, target };
 }
 
-/** At least these ratios to the baselines named. */
-function ratioTarget(minimum: Ratios): Target {
+/**
+ * At least these ratios to the baselines named; at most, for a figure better
+ * lower.
+ */
+function ratioTarget(
+  bound: Ratios,
+  better: Figure["better"] = "higher",
+): Target {
   const names = { toNode: "Node", toDeno: "Deno" } as const;
-  const entries = Object.entries(minimum) as [keyof Ratios, number][];
+  const entries = Object.entries(bound) as [keyof Ratios, number][];
   return {
-    text: entries.map(([to, least]) =>
-      `≥${least.toFixed(2).replace(/0$/, "")}x ${names[to]}`
+    text: entries.map(([to, ratio]) =>
+      `${better === "higher" ? "≥" : "≤"}${
+        ratio.toFixed(2).replace(/0$/, "")
+      }x ${names[to]}`
     )
       .join(", "),
     met: ({ ratio }) =>
-      all(...entries.map(([to, least]) => atLeast(ratio[to], least))),
-    ratios: () => minimum,
+      all(...entries.map(([to, bound]) => within(ratio[to], bound, better))),
+    ratios: () => bound,
   };
 }
 
@@ -243,20 +284,26 @@ function limitTarget(limit: number, unit: string, inclusive: boolean): Target {
   };
 }
 
-/** A paired figure of the service alone, such as info ÷ warning, at least `least`. */
-function pairedTarget(least: number): Target {
+/**
+ * A paired figure of the service alone, such as info ÷ warning, at least
+ * `bound`; at most, for a figure better lower.
+ */
+function pairedTarget(bound: number, better: Figure["better"]): Target {
   return {
-    text: `≥${least.toFixed(2)}`,
-    met: ({ median }) => atLeast(median.service, least),
+    text: `${better === "higher" ? "≥" : "≤"}${bound.toFixed(2)}`,
+    met: ({ median }) => within(median.service, bound, better),
     ratios: () => ({}),
   };
 }
 
-function atLeast(
-  ratio: number | undefined,
-  minimum: number,
+/** Whether `value` is at least `bound`, or at most for a figure better lower. */
+function within(
+  value: number | undefined,
+  bound: number,
+  better: Figure["better"],
 ): boolean | undefined {
-  return ratio === undefined ? undefined : ratio >= minimum;
+  if (value === undefined) return undefined;
+  return better === "higher" ? value >= bound : value <= bound;
 }
 
 function all(...checks: (boolean | undefined)[]): boolean | undefined {

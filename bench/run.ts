@@ -4,13 +4,20 @@
  * ratios to a Markdown table (stdout and RESULTS.md) and results.json.
  *
  * ```sh
- * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn]
+ * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn | --idle | --http]
  * ```
  *
+ * With two cores or more, each server runs on core 0 and its clients on
+ * core 1 (`taskset`).
+ *
  * `--tiny` is a smoke run of a few seconds that writes into bench/.build/;
- * `--deno-client` uses loadgen_deno.ts even when a C compiler is there;
- * `--churn` runs only the churn pairs (info against warning), in a minute,
- * and writes into bench/.build/.
+ * `--deno-client` uses loadgen_deno.ts even when a C compiler is there.
+ * Three flags each run one part, in full rounds, and write into
+ * bench/.build/: `--churn` the churn pairs (info against warning), in a
+ * minute; `--idle` the idle memory, after 1 byte and after a burst; `--http`
+ * the health check and the TLS scenarios, which is how to measure what a
+ * change to the HTTP port costs against bare Deno + Hono (its server CPU per
+ * request is the figure the load client does not blur).
  * Exits 1 if any scenario failed, 2 for an unknown flag.
  *
  * @module
@@ -31,7 +38,16 @@ import {
 import { SERVERS } from "./servers.ts";
 import { FULL, IDLE_FILE_LIMIT, TINY } from "./settings.ts";
 
-const FLAGS = ["--tiny", "--deno-client", "--churn"];
+/** The parts of a run, in the order each round runs them. */
+type Part = "starts" | "echo" | "health" | "idle" | "tls" | "churn";
+const ALL_PARTS: Part[] = ["starts", "echo", "health", "idle", "tls", "churn"];
+/** The flags that run one part of the benchmark alone. */
+const ONE_PART: Record<string, Part[]> = {
+  "--churn": ["churn"],
+  "--idle": ["idle"],
+  "--http": ["health", "tls"],
+};
+const FLAGS = ["--tiny", "--deno-client", ...Object.keys(ONE_PART)];
 const PERMISSIONS = "--allow-run --allow-net --allow-read --allow-write " +
   "--allow-env --allow-sys";
 
@@ -41,11 +57,16 @@ async function main(args: string[]): Promise<number> {
     console.error(`bench: unknown flag ${unknown[0]}; flags: ${FLAGS}`);
     return 2;
   }
-  const churnOnly = args.includes("--churn");
+  const picked = args.filter((arg) => arg in ONE_PART);
+  if (picked.length > 1) {
+    console.error(`bench: ${picked.join(" and ")} cannot go together`);
+    return 2;
+  }
+  const parts = new Set(picked.length ? ONE_PART[picked[0]] : ALL_PARTS);
   // A partial run leaves the committed results alone.
   const settings = {
     ...(args.includes("--tiny") ? TINY : FULL),
-    ...(churnOnly ? { outputDir: TINY.outputDir } : {}),
+    ...(picked.length ? { outputDir: TINY.outputDir } : {}),
   };
   const date = new Date();
   const started = performance.now();
@@ -57,19 +78,25 @@ async function main(args: string[]): Promise<number> {
     tls: await makeTestCertificate(),
     results: new Results(),
   };
+  const load = { echo: parts.has("echo"), health: parts.has("health") };
+  const perServer = load.echo || load.health || parts.has("idle") ||
+    parts.has("tls");
   for (let round = 1; round <= settings.rounds; round++) {
-    if (!churnOnly) {
-      console.error(`round ${round}/${settings.rounds}: starts`);
+    const now = `round ${round}/${settings.rounds}`;
+    if (parts.has("starts")) {
+      console.error(`${now}: starts`);
       await benchStarts(bench, SERVERS);
     }
-    for (const spec of churnOnly ? [] : SERVERS) {
-      console.error(`round ${round}/${settings.rounds}: ${spec.label}`);
-      await benchLoad(bench, spec);
-      await benchIdle(bench, spec);
-      await benchTls(bench, spec);
+    for (const spec of perServer ? SERVERS : []) {
+      console.error(`${now}: ${spec.label}`);
+      if (load.echo || load.health) await benchLoad(bench, spec, load);
+      if (parts.has("idle")) await benchIdle(bench, spec);
+      if (parts.has("tls")) await benchTls(bench, spec);
     }
-    console.error(`round ${round}/${settings.rounds}: churn, info and warning`);
-    await benchChurn(bench, round);
+    if (parts.has("churn")) {
+      console.error(`${now}: churn, info and warning`);
+      await benchChurn(bench, round);
+    }
   }
   const table = await writeReports({
     command: ["deno run", PERMISSIONS, "bench/run.ts", ...args].join(" "),

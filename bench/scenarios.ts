@@ -49,9 +49,9 @@ const PINGPONG = {
 
 /**
  * Starts and stops every server `settings.starts` times, one after the
- * other in turn, timing each start; and records, for each turn, how much
- * longer the service took than bare Deno, which carries over to another
- * machine better than either figure.
+ * other in turn, timing each start; and records, for each turn, the
+ * service's start over bare Deno's, which carries over to another machine
+ * better than either figure.
  */
 export async function benchStarts(
   bench: Bench,
@@ -69,67 +69,110 @@ export async function benchStarts(
       await step("stop after start", () => server.stop());
     }
     if (startMs.service !== undefined && startMs.deno !== undefined) {
-      results.add("startOverDenoMs", "service", startMs.service - startMs.deno);
+      results.add("startOverDeno", "service", startMs.service / startMs.deno);
     }
   }
 }
 
+/** Which of {@linkcode benchLoad}'s scenarios run. */
+export interface LoadParts {
+  /** Ping-pong with 1 and with many connections, and the stream. */
+  echo: boolean;
+  /** The health check. */
+  health: boolean;
+}
+
 /**
  * Starts the server with its defaults, runs ping-pong with 1 and with
- * {@linkcode BUSY_CONNECTIONS} connections, the stream and the health check,
- * then stops it (timing the stop).
+ * {@linkcode BUSY_CONNECTIONS} connections, the stream and the health check
+ * (those `parts` asks for), then stops it (timing the stop).
  */
-export async function benchLoad(bench: Bench, spec: ServerSpec): Promise<void> {
+export async function benchLoad(
+  bench: Bench,
+  spec: ServerSpec,
+  parts: LoadParts = { echo: true, health: true },
+): Promise<void> {
   const { results } = bench;
   const step = stepper(bench, spec);
   const server = await step("start", () => startServer(spec));
   if (!server) return;
 
-  await step("ping-pong 1", () => pingpong(bench, server, 1, PINGPONG.single));
-  await step(
-    `ping-pong ${BUSY_CONNECTIONS}`,
-    () => pingpong(bench, server, BUSY_CONNECTIONS, PINGPONG.busy),
-  );
-  await step("stream", () => stream(bench, server));
-  await step("health", () => health(bench, server));
+  if (parts.echo) {
+    await step(
+      "ping-pong 1",
+      () => pingpong(bench, server, 1, PINGPONG.single),
+    );
+    await step(
+      `ping-pong ${BUSY_CONNECTIONS}`,
+      () => pingpong(bench, server, BUSY_CONNECTIONS, PINGPONG.busy),
+    );
+    await step("stream", () => stream(bench, server));
+  }
+  if (parts.health) await step("health", () => health(bench, server));
 
   const stopMs = await step("stop", () => server.stop());
   if (stopMs !== undefined) results.add("stopMs", spec.name, stopMs);
 }
 
 /**
- * Starts a fresh server with the descriptor limit raised (and the service
- * with long idle timeouts), has every idle connection echo one byte and stay
- * open, and records the server's extra resident memory per connection.
+ * Records the server's extra resident memory per idle connection, each on a
+ * fresh server: with `settings.idleConnections` that echoed 1 byte each; and
+ * with `settings.burstConnections` that echoed a burst each against as many
+ * that echoed 1 byte, and the ratio of the two.
  */
 export async function benchIdle(bench: Bench, spec: ServerSpec): Promise<void> {
-  const { settings, clients, results, fileLimit } = bench;
-  const conns = settings.idleConnections;
+  const { settings, results } = bench;
+  const idle = await idleKiB(bench, spec, settings.idleConnections, 1);
+  if (idle !== undefined) results.add("idleKiB", spec.name, idle);
+  const { burstConnections: conns, burstBytes } = settings;
+  const base = await idleKiB(bench, spec, conns, 1);
+  const burst = await idleKiB(bench, spec, conns, burstBytes);
+  if (base !== undefined) results.add("burstBaseKiB", spec.name, base);
+  if (burst !== undefined) results.add("burstIdleKiB", spec.name, burst);
+  if (base !== undefined && burst !== undefined) {
+    results.add("burstOverBase", spec.name, burst / base);
+  }
+}
+
+/**
+ * Starts a fresh server with the descriptor limit raised (and the service
+ * with long idle timeouts), has `conns` connections each echo `bytes` and
+ * stay open, and returns the server's extra resident memory per connection,
+ * in KiB; undefined, with the failure recorded, if that fails.
+ */
+async function idleKiB(
+  bench: Bench,
+  spec: ServerSpec,
+  conns: number,
+  bytes: number,
+): Promise<number | undefined> {
+  const { settings, clients, fileLimit } = bench;
   const step = stepper(bench, spec);
+  const what = `idle after ${bytes} B`;
   const server = await step(
-    "idle start",
+    `${what} start`,
     () => startServer(spec, { idle: true, fileLimit }),
   );
-  if (!server) return;
-
-  await step("idle", async () => {
+  if (!server) return undefined;
+  const kiB = await step(what, async () => {
     const before = await rssKiB(server.pid);
     const hold = await holdIdle(clients, server.ports.echo, conns, {
       fileLimit,
       timeoutMs: settings.idleOpenLimitMs,
+      bytes,
     });
     try {
       if (hold.echoed < conns) {
         throw new Error(`only ${hold.echoed} of ${conns} connections echoed`);
       }
       await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
-      const after = await rssKiB(server.pid);
-      results.add("idleKiB", spec.name, (after - before) / conns);
+      return (await rssKiB(server.pid) - before) / conns;
     } finally {
       await hold.release();
     }
   });
-  await step("idle stop", () => server.stop());
+  await step(`${what} stop`, () => server.stop());
+  return kiB;
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import { withinTimeLimit } from "../tests/_time_limit.ts";
-import { exited, killed, readText, spawn } from "./processes.ts";
+import { exited, killed, onCore, readText, spawn } from "./processes.ts";
 
 /** The short names of the servers, as used in results.json. */
 export type ServerName = "service" | "deno" | "node";
@@ -174,9 +174,10 @@ export class Server {
 }
 
 /**
- * Starts a server and times it until it has printed both ports, the echo
- * port accepts a connection and `GET /healthcheck` answers 200. Throws, with the server stopped, if that takes over
- * 15 s or the server exits first.
+ * Starts a server on the server's core and times it until it has printed
+ * both ports, the echo port accepts a connection and `GET /healthcheck`
+ * answers 200. Throws, with the server stopped, if that takes over 15 s or
+ * the server exits first.
  */
 export async function startServer(
   spec: ServerSpec,
@@ -189,7 +190,7 @@ export async function startServer(
     ...(idle ? spec.idleArgs : []),
   ];
   const started = performance.now();
-  const child = spawn(argv);
+  const child = spawn(onCore("server", argv));
   const stderr = readText(child.stderr);
   try {
     const ports = await withinTimeLimit(

@@ -16,8 +16,15 @@ export interface Settings {
   warmupMs: number;
   /** Each load measurement, after the warm-up. */
   durationMs: number;
-  /** Connections held open in the idle scenario. */
+  /** Connections held open in the idle scenario, each after 1 byte. */
   idleConnections: number;
+  /**
+   * Connections held open after a burst of `burstBytes` each, and as many
+   * after 1 byte each, to compare.
+   */
+  burstConnections: number;
+  /** The burst each connection echoes before it goes idle. */
+  burstBytes: number;
   /** How long the idle client may take to open and echo them all. */
   idleOpenLimitMs: number;
   /** Bytes per ping-pong message. */
@@ -40,9 +47,13 @@ export const BUSY_CONNECTIONS = 50;
  */
 export const IDLE_FILE_LIMIT = 65_536;
 
-const COMMON = { messageSize: 64, streamChunk: 64 * 1024 };
+const COMMON = {
+  messageSize: 64,
+  streamChunk: 64 * 1024,
+  burstBytes: 64 * 1024,
+};
 
-/** About 5 minutes on 2 cores: 3 rounds of 5 s per load scenario. */
+/** About 7 minutes on 2 cores: 3 rounds of 5 s per load scenario. */
 export const FULL: Settings = {
   ...COMMON,
   mode: "full",
@@ -51,6 +62,7 @@ export const FULL: Settings = {
   warmupMs: 1_000,
   durationMs: 4_000,
   idleConnections: 10_000,
+  burstConnections: 3_000,
   idleOpenLimitMs: 60_000,
   allowWrk: true,
   outputDir: "bench",
@@ -65,6 +77,7 @@ export const TINY: Settings = {
   warmupMs: 50,
   durationMs: 150,
   idleConnections: 100,
+  burstConnections: 50,
   idleOpenLimitMs: 5_000,
   allowWrk: false,
   outputDir: "bench/.build",

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { handleEchoConnection } from "../src/echo/echo.ts";
+import { type EchoStream, handleEchoConnection } from "../src/echo/echo.ts";
+import { ReadBufferPool } from "../src/echo/read_buffers.ts";
 import { bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
-import { memoryStreamPair } from "./_memory_stream.ts";
+import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
 import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
@@ -75,26 +76,88 @@ test("handleEchoConnection() over a lockstep stream writes each chunk before rea
   assert.deepEqual(await served, { reason: "closed", bytesEchoed: 11 });
 });
 
-test("handleEchoConnection() grows its read buffer only while reads fill it", async () => {
-  const [server, client] = memoryStreamPair();
-  const sizes: number[] = [];
-  const served = handleEchoConnection({
+/** `stream`, with every buffer the server reads into recorded, in order. */
+function recordingReads(stream: MemoryStream) {
+  const buffers: Uint8Array[] = [];
+  const recorded: EchoStream = {
     read(buffer) {
-      sizes.push(buffer.length);
-      return server.read(buffer);
+      buffers.push(buffer);
+      return stream.read(buffer);
     },
-    write: (data) => server.write(data),
-    close: () => server.close(),
-  }, { timeouts });
+    write: (data) => stream.write(data),
+    close: () => stream.close(),
+  };
+  return { recorded, buffers };
+}
+
+/** Writes `size` bytes at once and reads them all back. */
+async function echoBurst(client: MemoryStream, size: number): Promise<void> {
+  const burst = new Uint8Array(size).fill(7);
+  await client.write(burst);
+  assert.deepEqual(await readExactly(client, size), burst);
+  await jobsRun(); // the server is back waiting to read
+}
+
+test("handleEchoConnection() reads into 64 bytes, 1 KiB, then 64 KiB while reads fill them, and waits on 64 bytes again", async () => {
+  const [server, client] = memoryStreamPair();
+  const { recorded, buffers } = recordingReads(server);
+  const served = handleEchoConnection(recorded, { timeouts });
   await client.write(bytes("x"));
   await readExactly(client, 1);
-  const large = new Uint8Array(1 << 20).fill(7);
-  await client.write(large);
-  assert.deepEqual(await readExactly(client, large.length), large);
+  await echoBurst(client, 64 * 1024);
+  // 64 + 1,024 bytes fill the first two; the 64 KiB read gets the other
+  // 64,448, short, so the read that waits for more is on 64 bytes again.
+  assert.deepEqual(buffers.map((buffer) => buffer.length), [
+    64,
+    64,
+    1024,
+    65_536,
+    64,
+  ]);
+  assert.equal(buffers.at(-1)!.buffer, buffers[0].buffer, "not its own");
   client.closeWrite();
   await served;
-  assert.deepEqual(sizes.slice(0, 3), [64, 64, 128]);
-  assert.equal(Math.max(...sizes), 64 * 1024);
+});
+
+test("handleEchoConnection() reads a steady stream into one buffer, and the next burst into the same", async () => {
+  const [server, client] = memoryStreamPair();
+  const { recorded, buffers } = recordingReads(server);
+  const served = handleEchoConnection(recorded, { timeouts });
+  await echoBurst(client, 1 << 20);
+  await echoBurst(client, 1 << 20);
+  client.closeWrite();
+  await served;
+  const large = buffers.filter((buffer) => buffer.length === 65_536);
+  // 15 full reads and a short one per MiB, after 64 bytes and 1 KiB.
+  assert.equal(large.length, 32);
+  assert.equal(new Set(large.map((buffer) => buffer.buffer)).size, 1);
+});
+
+test("handleEchoConnection() gives a borrowed buffer back to its pool however it ends", async () => {
+  const ends = {
+    closed: (client: MemoryStream) => client.closeWrite(),
+    reset: (client: MemoryStream) => client.reset(),
+    shutdown: (_: MemoryStream, shutdown: AbortController) => shutdown.abort(),
+  };
+  for (const [reason, end] of Object.entries(ends)) {
+    const pool = new ReadBufferPool();
+    const shutdown = new AbortController();
+    const [server, client] = memoryStreamPair();
+    const { recorded, buffers } = recordingReads(server);
+    const served = handleEchoConnection(recorded, {
+      timeouts,
+      signal: shutdown.signal,
+      readBuffers: pool,
+    });
+    // 64 + 1,024 bytes fill both reads exactly: the read that waits for more
+    // is on a borrowed 64 KiB, until the client sends again or leaves.
+    await echoBurst(client, 64 + 1024);
+    const waiting = buffers.at(-1)!;
+    assert.equal(waiting.length, 65_536);
+    end(client, shutdown);
+    assert.equal((await served).reason, reason);
+    assert.equal(pool.take(65_536), waiting, `not given back once ${reason}`);
+  }
 });
 
 test("handleEchoConnection() drops a silent client exactly at the initial timeout", async () => {

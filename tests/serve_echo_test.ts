@@ -37,9 +37,13 @@ class ScriptedListener implements EchoListener {
    */
   connect(
     port: number,
-    options: MemoryStreamOptions & { reads?: { remoteAddr: number } } = {},
+    options: MemoryStreamOptions & {
+      reads?: { remoteAddr: number };
+      /** Each buffer the server reads into, in order. */
+      buffers?: Uint8Array[];
+    } = {},
   ): MemoryStream {
-    const { reads = { remoteAddr: 0 }, ...streamOptions } = options;
+    const { reads = { remoteAddr: 0 }, buffers, ...streamOptions } = options;
     const [server, client] = memoryStreamPair(streamOptions);
     const remoteAddr: Deno.NetAddr = {
       transport: "tcp",
@@ -48,6 +52,10 @@ class ScriptedListener implements EchoListener {
     };
     this.#push({
       ...server,
+      read(buffer) {
+        buffers?.push(buffer);
+        return server.read(buffer);
+      },
       get remoteAddr() {
         reads.remoteAddr++;
         return remoteAddr;
@@ -149,6 +157,23 @@ test("serveEcho() keeps a client's fault from touching other clients", async () 
   );
   await assertEchoes(healthy, "still two");
   await assertEchoes(listener.connect(3), "three");
+  await stop();
+});
+
+test("serveEcho() lends one pool's buffers to its connections in turn", async () => {
+  const { listener, log, stop } = serve();
+  const burst = new Uint8Array(100_000).fill(7);
+  const large: Uint8Array[] = [];
+  for (const client of [1, 2]) {
+    const buffers: Uint8Array[] = [];
+    const stream = listener.connect(client, { buffers });
+    await stream.write(burst);
+    assert.deepEqual(await readExactly(stream, burst.length), burst);
+    stream.closeWrite();
+    await log.waitFor("connection ended", client);
+    large.push(buffers.find((buffer) => buffer.length === 65_536)!);
+  }
+  assert.equal(large[1].buffer, large[0].buffer);
   await stop();
 });
 

@@ -1,5 +1,6 @@
 import type { IdleTimeouts } from "../config.ts";
 import { IdleDeadlines } from "./idle_deadline.ts";
+import { ReadBuffer, ReadBufferPool } from "./read_buffers.ts";
 import { StreamEnding } from "./stream_ending.ts";
 
 /**
@@ -73,16 +74,14 @@ export interface EchoOptions {
    * @default a set of this connection's own
    */
   deadlines?: IdleDeadlines;
+  /**
+   * Where reads borrow buffers larger than the connection's own 64 bytes: a
+   * server shares one among its connections, so that a burst reuses the
+   * buffers of bursts before it.
+   * @default a pool of this connection's own
+   */
+  readBuffers?: ReadBufferPool;
 }
-
-/**
- * The first read buffer: small, so that idle connections stay cheap (a
- * typed array this small lives in V8's heap, with no buffer of its own),
- * and one short line fits.
- */
-const MIN_READ_SIZE = 64;
-/** The read buffer doubles up to this while reads fill it. */
-const MAX_READ_SIZE = 64 * 1024;
 
 /** Errors that mean the connection broke, rather than that anything failed. */
 const BROKEN_CONNECTION = [
@@ -96,7 +95,9 @@ const BROKEN_CONNECTION = [
  * Echoes every byte the client sends until it closes, goes idle, or the
  * signal aborts; then closes the stream. Each chunk read is written back
  * completely before the next read, so a connection holds at most one read
- * buffer of client data and a client that does not read is not read from.
+ * buffer of client data (64 KiB at most) and a client that does not read is
+ * not read from. A read that waits for the client is on the connection's own
+ * 64 bytes, whatever the client sent before (see `read_buffers.ts`).
  *
  * The idle deadline starts at `timeouts.initialMs` and moves to
  * `timeouts.refreshMs` after each chunk received; the server's own writes
@@ -138,6 +139,7 @@ export async function handleEchoConnection(
     drainMs = 1_000,
     bytesCounter,
     deadlines = new IdleDeadlines(),
+    readBuffers = new ReadBufferPool(),
   } = options;
   let writing = false;
   using ending: StreamEnding = new StreamEnding(stream, {
@@ -151,6 +153,9 @@ export async function handleEchoConnection(
     },
   });
 
+  // Disposed once every read and write has settled: it gives back a
+  // borrowed buffer.
+  using reads = new ReadBuffer(readBuffers);
   let bytesEchoed = 0;
   let handshaking = false;
   try {
@@ -159,8 +164,8 @@ export async function handleEchoConnection(
       await stream.handshake();
       handshaking = false;
     }
-    let buffer = new Uint8Array(MIN_READ_SIZE);
     while (!signal?.aborted) {
+      const buffer = reads.current;
       const size = await stream.read(buffer);
       if (size === null) break;
       ending.deadline.reset(timeouts.refreshMs);
@@ -169,9 +174,7 @@ export async function handleEchoConnection(
       writing = false;
       bytesEchoed += size;
       bytesCounter?.inc(size);
-      if (size === buffer.length && size < MAX_READ_SIZE) {
-        buffer = new Uint8Array(2 * size);
-      }
+      reads.afterRead(size);
     }
     ending.end(signal?.aborted ? "shutdown" : "closed");
   } catch (error) {

@@ -13,6 +13,7 @@ import { formatHostPort } from "../net_addr.ts";
 import { onAbort } from "../on_abort.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
 import { readProxyHeader } from "./read_proxy_header.ts";
+import { ReadBufferPool } from "./read_buffers.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
@@ -30,7 +31,7 @@ export interface EchoListener {
 
 /** What {@linkcode serveEcho} needs besides the listener. */
 export interface ServeEchoOptions
-  extends Omit<EchoOptions, "bytesCounter" | "deadlines"> {
+  extends Omit<EchoOptions, "bytesCounter" | "deadlines" | "readBuffers"> {
   /** Aborting it closes the listener and then each connection. */
   signal: AbortSignal;
   logger: Logger;
@@ -107,6 +108,7 @@ export async function serveEcho(
     ...options,
     bytesCounter: metrics.bytesEchoed,
     deadlines: new IdleDeadlines(),
+    readBuffers: new ReadBufferPool(),
   };
 
   // A count, not a set of promises: an idle client costs no more than its
