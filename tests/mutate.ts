@@ -102,21 +102,21 @@ const MUTANTS: Mutant[] = [
   // Idle deadlines.
   {
     name: "limit() only ever brings a deadline sooner",
-    file: "echo/idle_deadline.ts",
+    file: "idle_deadline.ts",
     from: "    if (performance.now() + ms < entry.expiresAt) this.reset(ms);",
     to: "    this.reset(ms);",
     tests: ["idle_deadline_test.ts", ...ECHO],
   },
   {
     name: "no deadline timer outlives its last connection",
-    file: "echo/idle_deadline.ts",
+    file: "idle_deadline.ts",
     from: '      this.#timer?.removeEventListener("abort", this.#fire);',
     to: "",
     tests: ["idle_deadline_test.ts", ...ECHO],
   },
   {
     name: "clients one at a time do not each leave a timer behind",
-    file: "echo/idle_deadline.ts",
+    file: "idle_deadline.ts",
     from: "    if (this.#timer === undefined || this.#timer.aborted) {",
     to: "    if (true) {",
     tests: ["idle_deadline_test.ts"],

@@ -1,5 +1,5 @@
 import type { IdleTimeouts } from "../config.ts";
-import { IdleDeadlines } from "./idle_deadline.ts";
+import { IdleDeadlines } from "../idle_deadline.ts";
 import { StreamEnding } from "./stream_ending.ts";
 
 /**

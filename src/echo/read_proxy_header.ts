@@ -1,5 +1,5 @@
 import { type EchoResult, type EchoStream, isBroken } from "./echo.ts";
-import { IdleDeadlines } from "./idle_deadline.ts";
+import { IdleDeadlines } from "../idle_deadline.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 import { StreamEnding } from "./stream_ending.ts";
 

@@ -6,7 +6,7 @@ import {
 } from "./echo.ts";
 import { Backoff } from "../backoff.ts";
 import { errorCode, errorMessage } from "../error_message.ts";
-import { IdleDeadlines } from "./idle_deadline.ts";
+import { IdleDeadlines } from "../idle_deadline.ts";
 import type { LogFields, Logger } from "../observability/log.ts";
 import type { EchoMetrics } from "../observability/metrics.ts";
 import { formatHostPort } from "../net_addr.ts";

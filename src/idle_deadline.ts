@@ -1,4 +1,4 @@
-import { MAX_TIMER_DELAY_MS } from "../pause.ts";
+import { MAX_TIMER_DELAY_MS } from "./pause.ts";
 
 /**
  * A set of idle deadlines that share a handful of timers: deadlines set with
