@@ -4,8 +4,8 @@ import {
   type EchoStream,
   handleEchoConnection,
 } from "./echo.ts";
-import { Backoff } from "../backoff.ts";
-import { errorCode, errorMessage } from "../error_message.ts";
+import { AcceptFailures } from "../accept_failures.ts";
+import { errorMessage } from "../error_message.ts";
 import { IdleDeadlines } from "../idle_deadline.ts";
 import type { LogFields, Logger } from "../observability/log.ts";
 import type { EchoMetrics } from "../observability/metrics.ts";
@@ -55,9 +55,6 @@ const FLOOD_WARNINGS = {
   proxy_header: "bad PROXY protocol header",
   handshake: "TLS handshake failed",
 } as const;
-/** Accept errors that say the process or system is out of something. */
-const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
-
 /**
  * Serves every client of `listener` with {@linkcode handleEchoConnection}
  * until the signal aborts, then closes the listener and settles once every
@@ -94,7 +91,11 @@ export async function serveEcho(
   const { signal, logger, metrics, maxConnections } = options;
   onAbort(signal, () => listener.close());
   const throttled = { signal };
-  const acceptFailures = new ThrottledLog(logger, throttled);
+  const acceptFailures = new AcceptFailures({
+    counter: metrics.acceptErrors,
+    logger,
+    signal,
+  });
   const rejections = new ThrottledLog(logger, throttled);
   const rejectionEnds = new ThrottledLog(logger, throttled);
   const floods = new Map(
@@ -117,21 +118,15 @@ export async function serveEcho(
     if (--served === 0) allEnded?.resolve();
   };
   let nextId = 1;
-  const backoff = new Backoff();
   while (!signal.aborted) {
     let conn: EchoConn;
     try {
       conn = await listener.accept();
-      backoff.reset();
+      acceptFailures.succeeded();
     } catch (error) {
-      // Once aborted this is the closed listener. Before, it is one client's
-      // failure (such as a reset before the accept), or a shortage, such as
-      // of descriptors, that retrying at once would only spin on.
+      // Once aborted this is the closed listener.
       if (signal.aborted) break;
-      const code = errorCode(error);
-      metrics.acceptErrors.inc({ code });
-      acceptFailures.warning("accept failed", { error: errorMessage(error) });
-      if (OUT_OF_RESOURCES.has(code)) await backoff.pause(signal);
+      await acceptFailures.failed(error);
       continue;
     }
     metrics.accepted.inc();
