@@ -18,6 +18,12 @@ import { ThrottledLog } from "../observability/throttled_log.ts";
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
 export interface EchoConn extends EchoStream {
   readonly remoteAddr: Deno.NetAddr;
+  /**
+   * Settles once every descriptor behind the connection is closed, when that
+   * can be later than `close()`, as with a relayed TLS client: until then it
+   * counts against the limit.
+   */
+  readonly closed?: Promise<void>;
 }
 
 /** Accepts echo clients; a `Deno.TcpListener` is one. */
@@ -205,6 +211,7 @@ async function serveClient(
       error: errorMessage(error),
     });
   }
+  if (conn.closed) await conn.closed;
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import { ECHO_ENDS } from "../echo/echo.ts";
+import { HTTP_CONNECTION_ENDS } from "../http/http_connections.ts";
 import {
   Counter,
   Gauge,
@@ -35,9 +36,17 @@ export interface EchoMetrics {
 export interface HttpMetrics {
   /** Requests answered, by route (`other` for an unknown path) and status. */
   requests: Counter<"route" | "status">;
+  /** Connections open now, counted until every descriptor is closed. */
+  open: Gauge;
+  /** Connections accepted, including those then rejected. */
+  accepted: Counter;
+  /** Connections closed at once because `--http-max-connections` were open. */
+  rejected: Counter;
+  /** Connections that ended, by reason: one of `HTTP_CONNECTION_ENDS`. */
+  ended: Counter<"reason">;
   /**
-   * Times the HTTP server stopped accepting (such as out of descriptors) or
-   * could not listen again, by error code.
+   * Clients that failed before they were accepted, and times the server
+   * inside stopped accepting (such as out of descriptors), by error code.
    */
   acceptErrors: Counter<"code">;
 }
@@ -130,10 +139,30 @@ export function createMetrics(): ServiceMetrics {
       help: "HTTP requests answered, by route and status.",
       labelNames: ["route", "status"],
     }),
+    open: new Gauge({
+      name: "echoserver_http_connections_open",
+      help: "HTTP connections open now.",
+    }),
+    accepted: new Counter({
+      name: "echoserver_http_connections_accepted_total",
+      help: "HTTP connections accepted, including those then rejected.",
+    }),
+    rejected: new Counter({
+      name: "echoserver_http_connections_rejected_total",
+      help:
+        "HTTP connections closed at once: --http-max-connections were open.",
+    }),
+    ended: new Counter({
+      name: "echoserver_http_connections_ended_total",
+      help: `HTTP connections that ended, by reason: ${
+        HTTP_CONNECTION_ENDS.join(", ")
+      }.`,
+      labelNames: ["reason"],
+    }),
     acceptErrors: new Counter({
       name: "echoserver_http_accept_errors_total",
       help:
-        "Times the HTTP server failed to accept or to listen again, by error code.",
+        "HTTP clients that failed before they were accepted, and times the server inside stopped accepting, by error code.",
       labelNames: ["code"],
     }),
   };
@@ -145,6 +174,7 @@ export function createMetrics(): ServiceMetrics {
   };
   // Every reason from the start, so that a rate over any of them is defined.
   for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
+  for (const reason of HTTP_CONNECTION_ENDS) http.ended.inc({ reason }, 0);
   const all = [echo, http, log].flatMap((group) => Object.values(group));
   return { registry: metricsText(all), echo, http, log };
 }
