@@ -86,6 +86,7 @@ export class Relay {
   #closing = false;
   #ignoring = false;
   #finishing = false;
+  #heard = false;
   #error?: unknown;
 
   /**
@@ -104,6 +105,11 @@ export class Relay {
     this.closed = Promise.all([this.#fromClient(), this.#toClient()]).then(
       () => this.#error === undefined ? {} : { error: this.#error },
     );
+  }
+
+  /** Whether any byte has come from the client yet. */
+  get heardFromClient(): boolean {
+    return this.#heard;
   }
 
   /** Whether the client is heard no more: it is ignored, or closed. */
@@ -146,6 +152,7 @@ export class Relay {
         const size = await client.read(buffer);
         if (this.ignoringClient) return;
         if (size === null) break;
+        this.#heard = true;
         this.#onClientData?.();
         await writeAll(server, buffer, size);
         if (size === buffer.length && size < MAX_BUFFER_SIZE) {

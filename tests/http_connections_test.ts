@@ -20,14 +20,20 @@ import { test } from "./_time_limit.ts";
 /** The defaults: `--http-idle-timeout 5`, `--http-request-timeout 10`. */
 const timeouts = { idleMs: 5_000, requestMs: 10_000 };
 
-/** Routes of the server inside: a plain answer, a closing one, a body read. */
-function handler(request: Request): Response | Promise<Response> {
-  const path = new URL(request.url).pathname;
-  if (path === "/refused") return closingResponse(400, "bad host header");
-  if (path === "/body") {
-    return request.text().then((text) => new Response(text));
-  }
-  return new Response("ok");
+/**
+ * Routes of the server inside: a plain answer, a closing one, and a body
+ * read, which says so in `log` as it begins.
+ */
+function routes(log: LineCapture) {
+  return (request: Request): Response | Promise<Response> => {
+    const path = new URL(request.url).pathname;
+    if (path === "/refused") return closingResponse(400, "bad host header");
+    if (path === "/body") {
+      log.add("body read");
+      return request.text().then((text) => new Response(text));
+    }
+    return new Response("ok");
+  };
 }
 
 /** serveHttp() on loopback; stopped when disposed. */
@@ -35,7 +41,7 @@ function serve(maxConnections = 512) {
   const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
-  const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, handler, {
+  const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, routes(log), {
     signal: shutdown.signal,
     logger: log.logger,
     metrics: metrics.http,
@@ -175,24 +181,76 @@ test("an HTTP body sent slowly is cut 10 s after the first byte of its request",
   assert.equal(closed.at, 10_000);
 });
 
-test("an HTTP client over --http-max-connections is closed at once, counted, and logged once a second; the next is served once a slot frees", async () => {
+/** A request whose body never comes: its handler stays in flight. */
+const SLOW_BODY =
+  "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\na";
+
+/** Accepted = rejected + open + every end: each connection counted once. */
+function assertEachCountedOnce(samples: Map<string, number>): void {
+  const ended = [...samples].filter(([name]) =>
+    name.startsWith("echoserver_http_connections_ended_total")
+  ).reduce((sum, [, value]) => sum + value, 0);
+  assert.equal(
+    samples.get("echoserver_http_connections_accepted_total"),
+    samples.get("echoserver_http_connections_rejected_total")! +
+      samples.get("echoserver_http_connections_open")! + ended,
+  );
+}
+
+test("at --http-max-connections a new client takes the place of a silent one first, then of the one longest with no request in flight", async () => {
+  await using server = serve(2);
+  using silent = await connect(server.port);
+  using keptAlive = await connect(server.port);
+  await keptAlive.write(bytes(GET));
+  assert.match(await readResponse(keptAlive), /^HTTP\/1\.1 200 /);
+  // Full: the silent one goes, though it came first and the other is idle.
+  using third = await connect(server.port);
+  await third.write(bytes(GET));
+  assert.match(await readResponse(third), /^HTTP\/1\.1 200 /);
+  await closedByServer(silent);
+  // Full again: the kept-alive one has been idle longest.
+  using fourth = await connect(server.port);
+  await fourth.write(bytes(GET));
+  assert.match(await readResponse(fourth), /^HTTP\/1\.1 200 /);
+  await closedByServer(keptAlive);
+  await third.write(bytes(GET));
+  assert.match(await readResponse(third), /^HTTP\/1\.1 200 /);
+  const samples = await server.samples();
+  assert.equal(samples.get("echoserver_http_connections_evicted_total"), 2);
+  assert.equal(samples.get("echoserver_http_connections_rejected_total"), 0);
+  assert.equal(
+    samples.get('echoserver_http_connections_ended_total{reason="idle"}'),
+    2,
+  );
+  assertEachCountedOnce(samples);
+  assert.deepEqual(server.log.lines, []);
+});
+
+test("an HTTP client over --http-max-connections, every one with a request in flight, is closed at once, counted, and logged once a second; the next is served once a slot frees", async () => {
   await using server = serve(2);
   using first = await connect(server.port);
   using second = await connect(server.port);
-  for (const conn of [first, second]) {
-    await conn.write(bytes(GET));
-    assert.match(await readResponse(conn), /^HTTP\/1\.1 200 /);
-  }
+  for (const conn of [first, second]) await conn.write(bytes(SLOW_BODY));
+  await server.log.waitFor("body read");
+  await server.log.waitFor("body read", 2);
   for (let i = 0; i < 3; i++) {
     using over = await connect(server.port);
     await over.write(bytes(GET)).catch(() => {});
     assert.equal(await readResponse(over), "");
   }
-  assert.deepEqual(server.log.lines, [
-    "warning: http connection limit reached max_connections=2",
-  ]);
+  assert.deepEqual(
+    server.log.lines.filter((line) => line.startsWith("warning")),
+    [
+      "warning: http connection limit reached max_connections=2",
+    ],
+  );
+  assert.equal(
+    (await server.samples()).get("echoserver_http_connections_evicted_total"),
+    0,
+  );
   first.close();
-  // Once its relay has closed, a slot is free: closed at once until then.
+  // Once its relay has closed, or its request is over, a slot is free:
+  // closed at once until then.
   let status = "";
   let refused = 0;
   while (!status.startsWith("HTTP/1.1 200") && refused < 50) {
@@ -207,15 +265,7 @@ test("an HTTP client over --http-max-connections is closed at once, counted, and
     samples.get("echoserver_http_connections_rejected_total"),
     3 + refused,
   );
-  const accepted = samples.get("echoserver_http_connections_accepted_total")!;
-  const ended = [...samples].filter(([name]) =>
-    name.startsWith("echoserver_http_connections_ended_total")
-  ).reduce((sum, [, value]) => sum + value, 0);
-  assert.equal(
-    accepted,
-    samples.get("echoserver_http_connections_rejected_total")! +
-      samples.get("echoserver_http_connections_open")! + ended,
-  );
+  assertEachCountedOnce(samples);
 });
 
 test("a response that says Connection: close closes its connection: what the client sends next gets nothing", async () => {
@@ -267,7 +317,7 @@ test("the server inside answers 403 to a request that did not come through a rel
     maxConnections: 512,
     timeouts,
   });
-  const response = await connections.handler(handler)(
+  const response = await connections.handler(routes(new LineCapture()))(
     new Request("http://x/"),
     {
       remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },

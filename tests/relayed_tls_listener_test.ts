@@ -59,6 +59,8 @@ test("listenTlsRelayed() serves TLS with the client's own address, and a stream 
   const conn = await listener.accept();
   assert.deepEqual(conn.remoteAddr, client.localAddr);
   await conn.handshake();
+  // The ClientHello came from the client: it has been heard.
+  assert.equal(conn.heard, true);
   await assertEchoes(
     { read: (b) => conn.read(b), write: (d) => client.write(d) },
     "up",
@@ -81,9 +83,11 @@ test("listenTlsRelayed() frees all three descriptors at once for a silent client
   const before = await sockets();
   using client = await connect(listener.addr);
   const conn = await listener.accept();
+  assert.equal(conn.heard, false);
   // The client's, and the service's three: its own, the relay's, the inner one.
   assert.equal(await sockets(), before + 4);
   conn.close();
+  conn.close(); // once is enough
   await conn.closed;
   assert.equal(await client.read(new Uint8Array(1)), null);
   // Deno frees the inner TLS socket once its peer, the relay, has gone.

@@ -167,6 +167,7 @@ export class RelayedTlsConn implements EchoConn {
   #setDeadline: (ms: number) => IdleDeadline;
   #drainMs: number;
   #handshaken = false;
+  #closed = false;
   #ended = false;
   #drain?: IdleDeadline;
 
@@ -195,6 +196,11 @@ export class RelayedTlsConn implements EchoConn {
     });
   }
 
+  /** Whether any byte has come from the client yet, handshake included. */
+  get heard(): boolean {
+    return this.#relay.heardFromClient;
+  }
+
   read(buffer: Uint8Array): Promise<number | null> {
     return this.#tls.read(buffer);
   }
@@ -211,11 +217,14 @@ export class RelayedTlsConn implements EchoConn {
   }
 
   /**
-   * Closes the TLS stream. Before the handshake has finished there is nothing
-   * to pass on, and the relay is cut at once; after, the relay hands on what
-   * was written, and the TLS close, within the drain bound.
+   * Closes the TLS stream, once however often called. Before the handshake
+   * has finished there is nothing to pass on, and the relay is cut at once;
+   * after, the relay hands on what was written, and the TLS close, within
+   * the drain bound.
    */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#tls.close();
     if (!this.#handshaken) return this.cut();
     this.#relay.finish();

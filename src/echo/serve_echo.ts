@@ -13,6 +13,7 @@ import { formatHostPort } from "../net_addr.ts";
 import { onAbort } from "../on_abort.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
 import { readProxyHeader } from "./read_proxy_header.ts";
+import { SilentClients } from "./silent_clients.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
@@ -24,6 +25,12 @@ export interface EchoConn extends EchoStream {
    * counts against the limit.
    */
   readonly closed?: Promise<void>;
+  /**
+   * Whether anything has come from the client yet, when the connection can
+   * tell (a relayed TLS client can): one that has not is the first to make
+   * room at the limit.
+   */
+  readonly heard?: boolean;
 }
 
 /** Accepts echo clients; a `Deno.TcpListener` is one. */
@@ -115,6 +122,7 @@ export async function serveEcho(
     bytesCounter: metrics.bytesEchoed,
     deadlines: new IdleDeadlines(),
   };
+  const silent = new SilentClients();
 
   // A count, not a set of promises: an idle client costs no more than its
   // own connection's state.
@@ -137,7 +145,11 @@ export async function serveEcho(
     }
     metrics.accepted.inc();
     const id = nextId++;
-    if (served >= maxConnections) {
+    // At the limit a new client takes the place of the longest silent one,
+    // if the connections can tell (relayed TLS ones can).
+    if (served >= maxConnections && silent.evictOldest()) {
+      metrics.evicted.inc();
+    } else if (served >= maxConnections) {
       conn.close();
       metrics.rejected.inc();
       if (logger.isEnabled("info")) {
@@ -152,7 +164,10 @@ export async function serveEcho(
       continue;
     }
     served++;
-    serveClient(id, conn, echoOptions, options, floods).finally(ended);
+    silent.add(conn);
+    serveClient(id, conn, { echoOptions, options, floods, silent }).finally(
+      ended,
+    );
   }
   if (served > 0) {
     allEnded = Promise.withResolvers();
@@ -160,12 +175,18 @@ export async function serveEcho(
   }
 }
 
+/** What {@linkcode serveClient} shares with the other clients of its server. */
+interface ServerContext {
+  echoOptions: EchoOptions;
+  options: ServeEchoOptions;
+  floods: Map<string, ThrottledLog>;
+  silent: SilentClients;
+}
+
 async function serveClient(
   id: number,
   conn: EchoConn,
-  echoOptions: EchoOptions,
-  options: ServeEchoOptions,
-  floods: Map<string, ThrottledLog>,
+  { echoOptions, options, floods, silent }: ServerContext,
 ): Promise<void> {
   const { logger, metrics } = options;
   const started = performance.now();
@@ -188,6 +209,8 @@ async function serveClient(
     }
     result = await handleEchoConnection(proxied?.stream ?? conn, echoOptions);
   }
+  // Closed to make room, it was silent: idle, whatever its stream said.
+  if (silent.forget(conn)) result = { reason: "idle", bytesEchoed: 0 };
   const { reason, bytesEchoed, error } = result;
   const seconds = (performance.now() - started) / 1000;
   metrics.open.dec();

@@ -37,6 +37,7 @@ export type DeadlineEnd = "idle" | "request_timeout";
 export class ConnectionDeadline implements Disposable {
   #timeouts: HttpTimeouts;
   #deadline: IdleDeadline;
+  #onExpire: (end: DeadlineEnd) => void;
   #waiting = true;
   /** Requests whose handler has started and whose response is not out. */
   #inFlight = 0;
@@ -54,10 +55,19 @@ export class ConnectionDeadline implements Disposable {
   ) {
     const { timeouts, onExpire } = options;
     this.#timeouts = timeouts;
-    this.#deadline = deadlines.set(
-      timeouts.idleMs,
-      () => onExpire(this.#waiting ? "idle" : "request_timeout"),
-    );
+    this.#onExpire = onExpire;
+    this.#deadline = deadlines.set(timeouts.idleMs, () => this.#expire());
+  }
+
+  /** Whether a request is in flight: a handler started, its response not out. */
+  get busy(): boolean {
+    return this.#inFlight > 0;
+  }
+
+  /** Brings the deadline forward to now: it passes at once. */
+  expireNow(): void {
+    this.#deadline.clear();
+    this.#expire();
   }
 
   /** The client sent bytes: while waiting, a request has begun. */
@@ -81,6 +91,10 @@ export class ConnectionDeadline implements Disposable {
   /** Stops the deadline: the connection has ended. */
   [Symbol.dispose](): void {
     this.#deadline.clear();
+  }
+
+  #expire(): void {
+    this.#onExpire(this.#waiting ? "idle" : "request_timeout");
   }
 
   #beginRequest(): void {

@@ -97,6 +97,13 @@ export class HttpConnections {
   #deadlines = new IdleDeadlines();
   /** The open connections by the port their relay connects from. */
   #byRelayPort = new Map<number, HttpConnection>();
+  /**
+   * The open connections with no request in flight, longest so first: those
+   * a new client may take the place of at the limit.
+   */
+  #evictable = new Set<HttpConnection>();
+  /** Those of them that have sent nothing at all, which go first. */
+  #silent = new Set<HttpConnection>();
   /** Connections counted against the limit: from accept to both closed. */
   #open = 0;
   #allClosed?: PromiseWithResolvers<void>;
@@ -136,7 +143,9 @@ export class HttpConnections {
         await failures.failed(error);
         continue;
       }
-      if (this.#open >= maxConnections) {
+      if (this.#open >= maxConnections && this.#evictOne()) {
+        metrics.evicted.inc();
+      } else if (this.#open >= maxConnections) {
         client.close();
         metrics.accepted.inc();
         metrics.rejected.inc();
@@ -174,6 +183,7 @@ export class HttpConnections {
     return (request, info) => {
       const connection = this.#byRelayPort.get(info.remoteAddr.port);
       if (connection === undefined) return closingResponse(403, "forbidden");
+      this.#evictable.delete(connection);
       connection.requestStarted();
       const { completed } = info;
       completed.then(connection.requestCompleted, connection.requestCompleted);
@@ -209,6 +219,19 @@ export class HttpConnections {
     return this.#allClosed.promise;
   }
 
+  /**
+   * Brings forward the deadline of the connection that has gone longest with
+   * no request in flight, which closes it: whether there was one.
+   */
+  #evictOne(): boolean {
+    const [oldest] = this.#silent.size > 0 ? this.#silent : this.#evictable;
+    if (oldest === undefined) return false;
+    this.#silent.delete(oldest);
+    this.#evictable.delete(oldest);
+    oldest.evict();
+    return true;
+  }
+
   async #relay(client: Deno.Conn, server: Deno.TcpConn): Promise<void> {
     const { signal, metrics, timeouts } = this.#options;
     this.#open++;
@@ -217,10 +240,16 @@ export class HttpConnections {
     const connection = new HttpConnection(client, server, {
       deadlines: this.#deadlines,
       timeouts,
+      onIdle: () => this.#evictable.add(connection),
+      onHeard: () => this.#silent.delete(connection),
     });
     this.#byRelayPort.set(port, connection);
+    this.#evictable.add(connection);
+    this.#silent.add(connection);
     const reason = await connection.ended(signal);
     this.#byRelayPort.delete(port);
+    this.#evictable.delete(connection);
+    this.#silent.delete(connection);
     metrics.open.dec();
     metrics.ended.inc({ reason });
     if (--this.#open === 0) {
@@ -234,14 +263,25 @@ export class HttpConnections {
 class HttpConnection {
   #relay: Relay;
   #deadline: ConnectionDeadline;
+  #onIdle: () => void;
   /** Why the service closed it, when it did: a deadline, or shutdown. */
   #cutFor?: HttpConnectionEnd;
+  #ended = false;
 
   constructor(
     client: Deno.Conn,
     server: Deno.TcpConn,
-    options: { deadlines: IdleDeadlines; timeouts: HttpTimeouts },
+    options: {
+      deadlines: IdleDeadlines;
+      timeouts: HttpTimeouts;
+      /** Called when its last request in flight is done. */
+      onIdle: () => void;
+      /** Called when its client's first bytes arrive. */
+      onHeard: () => void;
+    },
   ) {
+    this.#onIdle = options.onIdle;
+    let heard = false;
     const deadline = this.#deadline = new ConnectionDeadline(
       options.deadlines,
       {
@@ -250,7 +290,10 @@ class HttpConnection {
       },
     );
     this.#relay = new Relay(client, server, {
-      onClientData: () => deadline.clientData(),
+      onClientData: () => {
+        deadline.clientData();
+        if (!heard) heard = true, options.onHeard();
+      },
     });
   }
 
@@ -264,7 +307,15 @@ class HttpConnection {
   }
 
   /** A response has been handed over, or could not be. */
-  requestCompleted = (): void => this.#deadline.requestCompleted();
+  requestCompleted = (): void => {
+    this.#deadline.requestCompleted();
+    if (!this.#deadline.busy && !this.#ended) this.#onIdle();
+  };
+
+  /** Closes it now, for the reason its deadline would have given. */
+  evict(): void {
+    this.#deadline.expireNow();
+  }
 
   /**
    * Returns `response`; when it closes the connection, the client is heard
@@ -297,6 +348,7 @@ class HttpConnection {
   /** Why the connection ended, once both sockets are closed. */
   async ended(signal: AbortSignal): Promise<HttpConnectionEnd> {
     const { error } = await this.#relay.closed;
+    this.#ended = true;
     this.#deadline[Symbol.dispose]();
     if (this.#cutFor !== undefined) return this.#cutFor;
     if (error !== undefined) return isBroken(error) ? "reset" : "error";

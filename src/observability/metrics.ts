@@ -22,6 +22,11 @@ export interface EchoMetrics {
   accepted: Counter;
   /** Connections closed at once because `--max-connections` were open. */
   rejected: Counter;
+  /**
+   * Silent connections closed early, at `--max-connections`, to make room
+   * for a new one; each also ends, as `idle`.
+   */
+  evicted: Counter;
   /** Served connections that ended, by reason: one of `ECHO_ENDS`. */
   ended: Counter<"reason">;
   /** Clients that failed before they were accepted, by error code. */
@@ -42,6 +47,11 @@ export interface HttpMetrics {
   accepted: Counter;
   /** Connections closed at once because `--http-max-connections` were open. */
   rejected: Counter;
+  /**
+   * Connections with no request in flight closed early, at
+   * `--http-max-connections`, to make room for a new one; each also ends.
+   */
+  evicted: Counter;
   /** Connections that ended, by reason: one of `HTTP_CONNECTION_ENDS`. */
   ended: Counter<"reason">;
   /**
@@ -110,6 +120,11 @@ export function createMetrics(): ServiceMetrics {
       name: "echoserver_echo_connections_rejected_total",
       help: "Echo connections closed at once: --max-connections were open.",
     }),
+    evicted: new Counter({
+      name: "echoserver_echo_connections_evicted_total",
+      help:
+        "Silent echo connections closed early to make room at --max-connections.",
+    }),
     ended: new Counter({
       name: "echoserver_echo_connections_ended_total",
       help: `Served echo connections that ended, by reason: ${
@@ -151,6 +166,11 @@ export function createMetrics(): ServiceMetrics {
       name: "echoserver_http_connections_rejected_total",
       help:
         "HTTP connections closed at once: --http-max-connections were open.",
+    }),
+    evicted: new Counter({
+      name: "echoserver_http_connections_evicted_total",
+      help:
+        "HTTP connections with no request in flight closed early to make room at --http-max-connections.",
     }),
     ended: new Counter({
       name: "echoserver_http_connections_ended_total",
