@@ -3,14 +3,15 @@
  * past its deadlines. The service runs over TLS under `prlimit --nofile=256`
  * with 1 s deadlines, while a process of attackers (`siege/attackers.ts`)
  * keeps up silent clients on the TLS echo port and slowloris clients on the
- * HTTPS port (1,000 of each by default), each reconnecting as it is cut.
+ * HTTPS port (1,000 of each by default), opening new ones as they are cut,
+ * at most 200 a second of each kind (as slowhttptest's `-c` and `-r` do).
  * Once the first deadlines have passed, a fresh TLS echo client and a fresh
  * `/healthcheck` over a new connection are each tried once a second, and
  * each must be served within a second. When the attackers go, the service's
  * sockets must come back to what they were before.
  *
  * ```sh
- * deno task siege [--seconds 30] [--attackers 1000] [--pause-ms 100]
+ * deno task siege [--seconds 30] [--attackers 1000] [--rate 200]
  * ```
  *
  * Prints a report; exits 0 when every probe was served in time and the
@@ -28,12 +29,12 @@ const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "30" },
     attackers: { type: "string", default: "1000" },
-    "pause-ms": { type: "string", default: "100" },
+    rate: { type: "string", default: "200" },
   },
 });
 const seconds = Number(values.seconds);
 const attackers = Number(values.attackers);
-const pauseMs = Number(values["pause-ms"]);
+const rate = Number(values.rate);
 
 /** The descriptors the service may have, and the limits that fit in them. */
 const NOFILE = 256;
@@ -188,9 +189,7 @@ const attack = spawn([
   "--allow-net",
   `--allow-read=${certificate.certFile}`,
   "bench/siege/attackers.ts",
-  ...[echo, http, certificate.certFile, attackers, attackers, pauseMs].map(
-    String,
-  ),
+  ...[echo, http, certificate.certFile, attackers, rate].map(String),
 ]);
 const attackLines: string[] = [];
 collectLines(attack.stdout, attackLines);
@@ -236,9 +235,9 @@ const missed = (list: (number | undefined)[]) =>
   list.filter((ms) => ms === undefined).length;
 const served = (list: (number | undefined)[]) =>
   list.filter((ms): ms is number => ms !== undefined);
-const attackRates = attackLines.filter((line) => line.startsWith("connects="));
+const attackRates = attackLines.filter((line) => line.startsWith("open="));
 console.log(
-  `attackers: ${attackers} silent TLS + ${attackers} slowloris HTTPS, reconnecting ${pauseMs} ms after each cut`,
+  `attackers: up to ${attackers} silent TLS + ${attackers} slowloris HTTPS open, at most ${rate} new a second of each`,
 );
 console.log(`attack, per second: ${attackRates.slice(2, 5).join("; ")} ...`);
 console.log(

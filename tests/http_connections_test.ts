@@ -197,13 +197,13 @@ function assertEachCountedOnce(samples: Map<string, number>): void {
   );
 }
 
-test("at --http-max-connections a new client takes the place of a silent one first, then of the one longest with no request in flight", async () => {
+test("at --http-max-connections a new client takes the place of the one longest with no request in flight, kept-alive or silent", async () => {
   await using server = serve(2);
   using silent = await connect(server.port);
   using keptAlive = await connect(server.port);
   await keptAlive.write(bytes(GET));
   assert.match(await readResponse(keptAlive), /^HTTP\/1\.1 200 /);
-  // Full: the silent one goes, though it came first and the other is idle.
+  // Full: the silent one has waited longest, the other since its response.
   using third = await connect(server.port);
   await third.write(bytes(GET));
   assert.match(await readResponse(third), /^HTTP\/1\.1 200 /);

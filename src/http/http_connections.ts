@@ -102,8 +102,6 @@ export class HttpConnections {
    * a new client may take the place of at the limit.
    */
   #evictable = new Set<HttpConnection>();
-  /** Those of them that have sent nothing at all, which go first. */
-  #silent = new Set<HttpConnection>();
   /** Connections counted against the limit: from accept to both closed. */
   #open = 0;
   #allClosed?: PromiseWithResolvers<void>;
@@ -224,9 +222,8 @@ export class HttpConnections {
    * no request in flight, which closes it: whether there was one.
    */
   #evictOne(): boolean {
-    const [oldest] = this.#silent.size > 0 ? this.#silent : this.#evictable;
+    const [oldest] = this.#evictable;
     if (oldest === undefined) return false;
-    this.#silent.delete(oldest);
     this.#evictable.delete(oldest);
     oldest.evict();
     return true;
@@ -241,15 +238,12 @@ export class HttpConnections {
       deadlines: this.#deadlines,
       timeouts,
       onIdle: () => this.#evictable.add(connection),
-      onHeard: () => this.#silent.delete(connection),
     });
     this.#byRelayPort.set(port, connection);
     this.#evictable.add(connection);
-    this.#silent.add(connection);
     const reason = await connection.ended(signal);
     this.#byRelayPort.delete(port);
     this.#evictable.delete(connection);
-    this.#silent.delete(connection);
     metrics.open.dec();
     metrics.ended.inc({ reason });
     if (--this.#open === 0) {
@@ -276,12 +270,9 @@ class HttpConnection {
       timeouts: HttpTimeouts;
       /** Called when its last request in flight is done. */
       onIdle: () => void;
-      /** Called when its client's first bytes arrive. */
-      onHeard: () => void;
     },
   ) {
     this.#onIdle = options.onIdle;
-    let heard = false;
     const deadline = this.#deadline = new ConnectionDeadline(
       options.deadlines,
       {
@@ -290,10 +281,7 @@ class HttpConnection {
       },
     );
     this.#relay = new Relay(client, server, {
-      onClientData: () => {
-        deadline.clientData();
-        if (!heard) heard = true, options.onHeard();
-      },
+      onClientData: () => deadline.clientData(),
     });
   }
 
