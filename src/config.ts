@@ -53,10 +53,16 @@ export interface Config {
   echo: ListenAddress;
   http: ListenAddress;
   idle: IdleTimeouts;
-  /** Echo connections served at once; a client over the limit is closed at once. */
+  /**
+   * Echo connections served at once; a client over the limit takes the place
+   * of a silent relayed TLS client, if there is one, or is closed at once.
+   */
   maxConnections: number;
   httpTimeouts: HttpTimeouts;
-  /** HTTP connections open at once; a client over the limit is closed at once. */
+  /**
+   * HTTP connections open at once; a client over the limit takes the place of
+   * the one longest with no request in flight, or is closed at once.
+   */
   httpMaxConnections: number;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
@@ -231,7 +237,8 @@ const MAX_CONNECTIONS: Setting<number> = {
   env: "ECHOSERVER__MAX_CONNECTIONS",
   default: "10000",
   placeholder: "N",
-  description: "echo clients served at once; more are closed at once",
+  description: "echo clients served at once; more are closed at once,\n" +
+    "or over TLS take the place of the longest-silent one",
   expected: "a positive integer",
   parse: positiveInteger,
 };
@@ -260,7 +267,8 @@ const HTTP_MAX_CONNECTIONS: Setting<number> = {
   env: "ECHOSERVER__HTTP_MAX_CONNECTIONS",
   default: "512",
   placeholder: "N",
-  description: "HTTP connections open at once; more are closed at once",
+  description: "HTTP connections open at once; a new one takes the place\n" +
+    "of the one idle longest, or is closed at once if all are busy",
   expected: "a positive integer",
   parse: positiveInteger,
 };

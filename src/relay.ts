@@ -51,8 +51,6 @@ const MAX_BUFFER_SIZE = 64 * 1024;
  * - {@linkcode close} is called: both close at once;
  * - {@linkcode finish} is called: the client is heard no more, the server
  *   reads an end of stream, and the relay ends as the server then does.
- *   ({@linkcode ignoreClient} does the first half alone, for when the server
- *   has yet to answer.)
  *
  * The client's end of stream is passed to the server, which may still
  * answer.
@@ -123,11 +121,6 @@ export class Relay {
     this.#closing = true;
     this.#client.close();
     this.#server.close();
-  }
-
-  /** Passes nothing more from the client: what it sends from now is dropped. */
-  ignoreClient(): void {
-    this.#ignoring = true;
   }
 
   /**

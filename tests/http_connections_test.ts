@@ -269,6 +269,9 @@ test("an HTTP client over --http-max-connections, every one with a request in fl
 });
 
 test("a response that says Connection: close closes its connection: what the client sends next gets nothing", async () => {
+  // On a clock that stands still: no deadline can be what closes it.
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   await using server = serve();
   using conn = await connect(server.port);
   await conn.write(bytes("GET /refused HTTP/1.1\r\nHost: x\r\n\r\n"));

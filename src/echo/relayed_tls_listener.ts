@@ -47,8 +47,9 @@ export interface RelayedTlsListener extends EchoListener {
  * `Deno.listenTls` does, but with each client relayed through a socket the
  * service owns (see the module doc). A connection it accepts gives the
  * client's own address as `remoteAddr`, and its `close()` frees all three
- * descriptors: at once when the handshake never finished, otherwise once
- * what was written has reached the client, within `drainMs`.
+ * descriptors once what was written has reached the client, and the inner
+ * socket has seen the relay leave: within `drainMs` at most, even for a
+ * client that never finished its handshake or does not read.
  *
  * Only the relays may reach the inner TLS listener (on 127.0.0.1, any free
  * port): any other connection to it, which only a local process can make,
@@ -166,7 +167,6 @@ export class RelayedTlsConn implements EchoConn {
   #relay: Relay;
   #setDeadline: (ms: number) => IdleDeadline;
   #drainMs: number;
-  #handshaken = false;
   #closed = false;
   #ended = false;
   #drain?: IdleDeadline;
@@ -210,23 +210,20 @@ export class RelayedTlsConn implements EchoConn {
   }
 
   /** The TLS handshake; settles once it is done, or rejects. */
-  async handshake(): Promise<Deno.TlsHandshakeInfo> {
-    const info = await this.#tls.handshake();
-    this.#handshaken = true;
-    return info;
+  handshake(): Promise<Deno.TlsHandshakeInfo> {
+    return this.#tls.handshake();
   }
 
   /**
-   * Closes the TLS stream, once however often called. Before the handshake
-   * has finished there is nothing to pass on, and the relay is cut at once;
-   * after, the relay hands on what was written, and the TLS close, within
-   * the drain bound.
+   * Closes the TLS stream, once however often called. The relay hears the
+   * client no more and ends its stream to the inner socket, which Deno then
+   * closes even mid-handshake (its peer has left); the relay hands on what
+   * was written, and ends, within the drain bound at most.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#tls.close();
-    if (!this.#handshaken) return this.cut();
     this.#relay.finish();
     this.drainWithin(this.#drainMs);
   }

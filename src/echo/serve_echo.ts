@@ -48,7 +48,11 @@ export interface ServeEchoOptions
   signal: AbortSignal;
   logger: Logger;
   metrics: EchoMetrics;
-  /** Connections served at once; a client over the limit is closed at once. */
+  /**
+   * Connections served at once. A client over the limit takes the place of
+   * the longest-silent client whose connection can tell (`EchoConn.heard`),
+   * if there is one, or is closed at once.
+   */
   maxConnections: number;
   /**
    * Each connection begins with a PROXY protocol header (v1 or v2) from a

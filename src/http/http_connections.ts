@@ -48,7 +48,10 @@ export interface HttpConnectionsOptions {
   signal: AbortSignal;
   logger: Logger;
   metrics: HttpMetrics;
-  /** Connections open at once; a client over the limit is closed at once. */
+  /**
+   * Connections open at once. A client over the limit takes the place of the
+   * connection longest with no request in flight, or is closed at once.
+   */
   maxConnections: number;
   timeouts: HttpTimeouts;
 }
@@ -112,9 +115,13 @@ export class HttpConnections {
 
   /**
    * Accepts the clients of `listener` until the signal aborts, then closes
-   * it. Each client under the limit is relayed to a connection from
-   * `connect`, which reaches the server inside the process; one over it is
-   * closed at once, counted and logged once a second at most. A failed
+   * it. Each client is relayed to a connection from `connect`, which reaches
+   * the server inside the process. At the limit, the connection that has
+   * gone longest with no request in flight (silent since its accept, or idle
+   * since its last response, or trickling a head) is closed to make room, as
+   * its deadline would close it, and counted as evicted; only when every
+   * connection has a request in flight is the new client closed at once,
+   * counted and logged once a second at most. A failed
    * accept or connect is the accept-failure rule's (`src/accept_failures.ts`).
    */
   async serve(
@@ -172,8 +179,8 @@ export class HttpConnections {
    * request deadline and, once the response has been handed over, its idle
    * one. A request from anything but a relay (only a local process can reach
    * the server inside) gets 403. A response from `closingResponse()` closes
-   * its connection once handed over, and nothing the client sends after the
-   * request is read; a request it had pipelined behind gets 503 unrouted.
+   * its connection once handed over: nothing the client sends after that is
+   * read, and a request it had pipelined behind gets 503 unrouted.
    */
   handler(
     handler: Handler<[ServeInfo]>,
@@ -306,9 +313,10 @@ class HttpConnection {
   }
 
   /**
-   * Returns `response`; when it closes the connection, the client is heard
-   * no more from now, and once it is handed over the server inside reads an
-   * end of stream, finishes and closes, and the relay with it. Deno adds a
+   * Returns `response`; when it closes the connection, once it is handed
+   * over the client is heard no more, and the server inside reads an end of
+   * stream, answers what it had already read, and closes, and the relay with
+   * it. Deno adds a
    * `Connection: close` of its own when the request had one: then the
    * response's is dropped, so that it is sent once.
    */
@@ -321,7 +329,6 @@ class HttpConnection {
     if (/\bclose\b/i.test(request.headers.get("connection") ?? "")) {
       response.headers.delete("connection");
     }
-    this.#relay.ignoreClient();
     const finish = () => this.#relay.finish();
     completed.then(finish, finish);
     return response;

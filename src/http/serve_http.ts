@@ -14,7 +14,7 @@ export interface ServeHttpOptions {
   signal: AbortSignal;
   logger: Logger;
   metrics: HttpMetrics;
-  /** Connections open at once; a client over the limit is closed at once. */
+  /** Connections open at once (see `HttpConnections` for what the limit does). */
   maxConnections: number;
   /** How long a connection may wait, and a request take. */
   timeouts: HttpTimeouts;

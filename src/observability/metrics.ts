@@ -45,7 +45,10 @@ export interface HttpMetrics {
   open: Gauge;
   /** Connections accepted, including those then rejected. */
   accepted: Counter;
-  /** Connections closed at once because `--http-max-connections` were open. */
+  /**
+   * Connections closed at once because `--http-max-connections` were open,
+   * each with a request in flight.
+   */
   rejected: Counter;
   /**
    * Connections with no request in flight closed early, at
