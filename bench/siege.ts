@@ -203,7 +203,9 @@ let mostSockets = 0;
 const started = performance.now();
 for (let second = 1; second <= seconds; second++) {
   const due = started + second * 1_000;
-  await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+  await new Promise((resolve) =>
+    setTimeout(resolve, Math.max(0, due - performance.now()))
+  );
   mostSockets = Math.max(mostSockets, await sockets());
   if (second <= 2 * DEADLINE_S) continue;
   const [echoMs, healthMs] = await Promise.all([
@@ -221,13 +223,22 @@ for (let tries = 0; after > baseline && tries < 60; tries++) {
 }
 
 const died = await statusNow();
+let stoppedBy = "POST /die";
 if (died === undefined) {
   const client = Deno.createHttpClient({ caCerts });
-  await (await fetch(`https://localhost:${http}/die`, {
-    method: "POST",
-    client,
-  })).body?.cancel();
-  client.close();
+  try {
+    await (await fetch(`https://localhost:${http}/die`, {
+      method: "POST",
+      client,
+      signal: AbortSignal.timeout(PROBE_LIMIT_MS),
+    })).body?.cancel();
+  } catch {
+    // It does not answer: it is stopped the hard way, and that fails the run.
+    stoppedBy = "SIGKILL";
+    service.kill("SIGKILL");
+  } finally {
+    client.close();
+  }
 }
 const status = await withinTimeLimit(service.status, 5_000, "service exit");
 
@@ -263,7 +274,7 @@ for (const line of stderrLines) {
   warnings.set(kind, (warnings.get(kind) ?? 0) + 1);
 }
 for (const [kind, count] of warnings) console.log(`stderr: ${count} × ${kind}`);
-console.log(`service exit: ${status.code}`);
+console.log(`service exit: ${status.code}, stopped by ${stoppedBy}`);
 const ok = missed(probes.echo) === 0 && missed(probes.health) === 0 &&
   after === baseline && status.code === 0;
 console.log(ok ? "siege: held" : "siege: FAILED");
