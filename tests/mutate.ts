@@ -125,8 +125,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "--max-connections clients are served, the next is closed",
     file: "echo/serve_echo.ts",
-    from: "    if (served >= maxConnections) {",
-    to: "    if (served > maxConnections) {",
+    from: "    } else if (served >= maxConnections) {",
+    to: "    } else if (served > maxConnections) {",
     tests: SERVE,
   },
   {

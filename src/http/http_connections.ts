@@ -121,8 +121,8 @@ export class HttpConnections {
    * since its last response, or trickling a head) is closed to make room, as
    * its deadline would close it, and counted as evicted; only when every
    * connection has a request in flight is the new client closed at once,
-   * counted and logged once a second at most. A failed
-   * accept or connect is the accept-failure rule's (`src/accept_failures.ts`).
+   * counted and logged once a second at most. A failed accept or connect is
+   * the accept-failure rule's (`src/accept_failures.ts`).
    */
   async serve(
     listener: Deno.Listener,
