@@ -19,8 +19,7 @@
  * (src/observability/log_queue.ts); an exit waits up to `LOG_FLUSH_LIMIT_MS`
  * for it to be written. The line that ends the process is JSON under
  * `--log-format json` once the format is known, `echoserver: <message>`
- * otherwise. HTTP clients still connected at the drain deadline are left
- * behind by exiting.
+ * otherwise.
  *
  * @module
  */
@@ -57,8 +56,6 @@ const LOG_FLUSH_LIMIT_MS = 1_000;
 // in the log format, once those are known; before, at once in plain text.
 let logQueue: LogQueue | undefined;
 let logFormat: LogFormat | undefined;
-// HTTP clients still connected at the drain deadline, which the exit leaves.
-let clientsLeft = false;
 
 /** Writes the line that says why the process ends. */
 function fatal(message: string): void {
@@ -156,7 +153,7 @@ async function main(): Promise<number> {
   print(
     `http listening on ${httpScheme}://${formatHostPort(server.httpAddr)}/`,
   );
-  clientsLeft = !await server.finished;
+  await server.finished;
   return 0;
 }
 
@@ -202,5 +199,5 @@ try {
 }
 const flushed = await logQueue?.flush(LOG_FLUSH_LIMIT_MS) ?? true;
 // After a clean shutdown nothing is left running: the process ends by itself,
-// unless HTTP clients were left or a write to a reader that is gone is pending.
-if (exitCode !== 0 || !flushed || clientsLeft) Deno.exit(exitCode);
+// unless a write to a reader that is gone is pending.
+if (exitCode !== 0 || !flushed) Deno.exit(exitCode);

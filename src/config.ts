@@ -21,6 +21,17 @@ export interface IdleTimeouts {
   refreshMs: number;
 }
 
+/** How long an HTTP connection may wait, and how long a request may take. */
+export interface HttpTimeouts {
+  /** Milliseconds a connection may stay open with no request in flight. */
+  idleMs: number;
+  /**
+   * Milliseconds a request may take, from its first byte until its response
+   * has been handed over.
+   */
+  requestMs: number;
+}
+
 /**
  * A file a setting names. Parsing only records it; `main.ts` reads it at
  * startup (see `src/setting_files.ts`), so that this module stays pure.
@@ -42,8 +53,17 @@ export interface Config {
   echo: ListenAddress;
   http: ListenAddress;
   idle: IdleTimeouts;
-  /** Echo connections served at once; a client over the limit is closed at once. */
+  /**
+   * Echo connections served at once; a client over the limit takes the place
+   * of a silent relayed TLS client, if there is one, or is closed at once.
+   */
   maxConnections: number;
+  httpTimeouts: HttpTimeouts;
+  /**
+   * HTTP connections open at once; a client over the limit takes the place of
+   * the one longest with no request in flight, or is closed at once.
+   */
+  httpMaxConnections: number;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
   /** A file holding the die token; read into `dieToken` at startup. */
@@ -229,7 +249,38 @@ const MAX_CONNECTIONS: Setting<number> = {
   env: "ECHOSERVER__MAX_CONNECTIONS",
   default: "10000",
   placeholder: "N",
-  description: "echo clients served at once; more are closed at once",
+  description: "echo clients served at once; more are closed at once,\n" +
+    "or over TLS take the place of the longest-silent one",
+  expected: "a positive integer",
+  parse: positiveInteger,
+};
+const HTTP_IDLE_TIMEOUT: Setting<number> = {
+  flag: "http-idle-timeout",
+  env: "ECHOSERVER__HTTP_IDLE_TIMEOUT__SECONDS",
+  default: "5",
+  placeholder: "SECONDS",
+  description: "an HTTP connection with no request in flight this long\n" +
+    "is closed",
+  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
+  parse: milliseconds,
+};
+const HTTP_REQUEST_TIMEOUT: Setting<number> = {
+  flag: "http-request-timeout",
+  env: "ECHOSERVER__HTTP_REQUEST_TIMEOUT__SECONDS",
+  default: "10",
+  placeholder: "SECONDS",
+  description: "an HTTP request must be read and answered within this\n" +
+    "long of its first byte, or its connection is closed",
+  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
+  parse: milliseconds,
+};
+const HTTP_MAX_CONNECTIONS: Setting<number> = {
+  flag: "http-max-connections",
+  env: "ECHOSERVER__HTTP_MAX_CONNECTIONS",
+  default: "512",
+  placeholder: "N",
+  description: "HTTP connections open at once; a new one takes the place\n" +
+    "of the one idle longest, or is closed at once if all are busy",
   expected: "a positive integer",
   parse: positiveInteger,
 };
@@ -316,6 +367,9 @@ const SETTINGS: Setting<unknown>[] = [
   IDLE_TIMEOUT,
   IDLE_REFRESH,
   MAX_CONNECTIONS,
+  HTTP_IDLE_TIMEOUT,
+  HTTP_REQUEST_TIMEOUT,
+  HTTP_MAX_CONNECTIONS,
   DIE_TOKEN,
   DIE_TOKEN_FILE,
   TLS_CERT,
@@ -428,6 +482,11 @@ export function parseConfig(
     http: { hostname: read(HTTP_HOST), port: read(HTTP_PORT) },
     idle: { initialMs: read(IDLE_TIMEOUT), refreshMs: read(IDLE_REFRESH) },
     maxConnections: read(MAX_CONNECTIONS),
+    httpTimeouts: {
+      idleMs: read(HTTP_IDLE_TIMEOUT),
+      requestMs: read(HTTP_REQUEST_TIMEOUT),
+    },
+    httpMaxConnections: read(HTTP_MAX_CONNECTIONS),
     shutdownDelayMs: read(SHUTDOWN_DELAY),
     logLevel: read(LOG_LEVEL),
     logFormat: read(LOG_FORMAT),

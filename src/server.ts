@@ -10,6 +10,7 @@ import { createMetrics, type ServiceMetrics } from "./observability/metrics.ts";
 import { formatHostPort, isLoopback } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
 import { serveEcho } from "./echo/serve_echo.ts";
+import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
 
@@ -57,13 +58,8 @@ export interface RunningServer {
   echoAddr: Deno.NetAddr;
   /** The address the HTTP server is bound to, with the real port. */
   httpAddr: Deno.NetAddr;
-  /**
-   * Settles once both servers have stopped: with true when every connection
-   * has closed, false when HTTP clients that never finished a request were
-   * still connected at the drain deadline, and the process should exit
-   * without them.
-   */
-  finished: Promise<boolean>;
+  /** Settles once both servers have stopped and every connection has closed. */
+  finished: Promise<void>;
 }
 
 /**
@@ -72,7 +68,7 @@ export interface RunningServer {
  * listener closes and each echo connection closes once the chunk it is
  * writing is out; the HTTP server closes its listener and idle connections,
  * answers the requests in flight and 503 to any new one on an open
- * connection, and gives clients a second to finish.
+ * connection, and gives clients a second to finish before it cuts them.
  * A request whose Host header is not a valid `host[:port]` gets 400.
  *
  * @throws {ConfigError} when there is no die token and the HTTP address binds
@@ -113,7 +109,7 @@ export function startServer(
     config.echo,
     () =>
       config.tls
-        ? Deno.listenTls({ ...config.echo, ...config.tls })
+        ? listenTlsRelayed(config.echo, config.tls)
         : Deno.listen({ ...config.echo, transport: "tcp" }),
   );
   let http: HttpService;
@@ -132,7 +128,9 @@ export function startServer(
       serveHttp(config.http, handler, {
         signal,
         logger,
-        acceptErrors: metrics.http.acceptErrors,
+        metrics: metrics.http,
+        maxConnections: config.httpMaxConnections,
+        timeouts: config.httpTimeouts,
         tls: config.tls,
       }));
   } catch (error) {
@@ -156,9 +154,7 @@ export function startServer(
   return {
     echoAddr: listener.addr,
     httpAddr: http.addr,
-    finished: Promise.all([echoDone, http.finished]).then(([, closed]) =>
-      closed
-    ),
+    finished: Promise.all([echoDone, http.finished]).then(() => {}),
   };
 }
 

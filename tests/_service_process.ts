@@ -132,6 +132,12 @@ export class ServiceProcess implements AsyncDisposable {
     return fds.trim().split("\n").length;
   }
 
+  /** How many sockets the process has open. */
+  async sockets(): Promise<number> {
+    const fds = await procFile(`/proc/${this.#child.pid}/fd`, ["ls", "-l"]);
+    return fds.split("-> socket:").length - 1;
+  }
+
   /** The process's resident memory in bytes. */
   async residentBytes(): Promise<number> {
     const status = await procFile(`/proc/${this.#child.pid}/status`, ["cat"]);
@@ -179,8 +185,13 @@ export async function collect(
 }
 
 /** Reads another process's /proc entry: Deno reads those only with --allow-all. */
-async function procFile(path: string, [command]: [string]): Promise<string> {
-  const { stdout } = await new Deno.Command(command, { args: [path] }).output();
+async function procFile(
+  path: string,
+  [command, ...options]: string[],
+): Promise<string> {
+  const { stdout } = await new Deno.Command(command, {
+    args: [...options, path],
+  }).output();
   return new TextDecoder().decode(stdout);
 }
 

@@ -6,6 +6,7 @@ import {
   type HttpBindings,
   refuseOnceAborted,
 } from "../src/http/http_app.ts";
+import { closesConnection } from "../src/http/handler.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 
@@ -174,7 +175,7 @@ Deno.test("a request body over 1 KiB gets 413 before anything reads it", async (
   assert.equal(calls, 0);
 });
 
-Deno.test("refuseOnceAborted() answers 503 once shutdown has begun, and leaves the connection to Deno", async () => {
+Deno.test("refuseOnceAborted() answers 503 once shutdown has begun, closing its connection", async () => {
   const shutdown = new AbortController();
   const handler = refuseOnceAborted(shutdown.signal, app.fetch);
   const request = () => new Request("http://localhost/healthcheck");
@@ -182,7 +183,8 @@ Deno.test("refuseOnceAborted() answers 503 once shutdown has begun, and leaves t
   shutdown.abort();
   const response = await handler(request(), sent);
   assert.equal(response.status, 503);
-  assert.equal(response.headers.get("connection"), null);
+  assert.equal(response.headers.get("connection"), "close");
+  assert.equal(closesConnection(response), true);
   assert.equal(await response.text(), "shutting down");
 });
 

@@ -37,13 +37,11 @@ test("main.ts ignores SIGUSR2 and SIGALRM with a warning each, opens no port, an
   await using service = new ServiceProcess(QUIET);
   const ports = await service.ports();
   const listening = await service.listeningAddresses();
-  assert.deepEqual(
-    listening,
-    [
-      `127.0.0.1:${ports.echo}`,
-      `127.0.0.1:${ports.http}`,
-    ].sort(),
-  );
+  // Its two ports, and the HTTP server inside that the HTTP port relays to.
+  assert.equal(listening.length, 3, listening.join(" "));
+  for (const port of [ports.echo, ports.http]) {
+    assert.ok(listening.includes(`127.0.0.1:${port}`), `${port}`);
+  }
   for (const signal of ["SIGUSR2", "SIGALRM"] as const) {
     service.kill(signal);
     await logged(service, `signal ignored signal=${signal}`);

@@ -156,21 +156,21 @@ const MUTANTS: Mutant[] = [
   // Idle deadlines.
   {
     name: "limit() only ever brings a deadline sooner",
-    file: "echo/idle_deadline.ts",
+    file: "idle_deadline.ts",
     from: "    if (performance.now() + ms < entry.expiresAt) this.reset(ms);",
     to: "    this.reset(ms);",
     tests: ["idle_deadline_test.ts", ...ECHO],
   },
   {
     name: "no deadline timer outlives its last connection",
-    file: "echo/idle_deadline.ts",
+    file: "idle_deadline.ts",
     from: '      this.#timer?.removeEventListener("abort", this.#fire);',
     to: "",
     tests: ["idle_deadline_test.ts", ...ECHO],
   },
   {
     name: "clients one at a time do not each leave a timer behind",
-    file: "echo/idle_deadline.ts",
+    file: "idle_deadline.ts",
     from: "    if (this.#timer === undefined || this.#timer.aborted) {",
     to: "    if (true) {",
     tests: ["idle_deadline_test.ts"],
@@ -179,8 +179,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "--max-connections clients are served, the next is closed",
     file: "echo/serve_echo.ts",
-    from: "    if (served >= maxConnections) {",
-    to: "    if (served > maxConnections) {",
+    from: "    } else if (served >= maxConnections) {",
+    to: "    } else if (served > maxConnections) {",
     tests: SERVE,
   },
   {
@@ -285,8 +285,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "on shutdown the HTTP server stops",
     file: "http/serve_http.ts",
-    from: "    server.shutdown().then(stopped, stopped);",
-    to: "    stopped();",
+    from: "    const drained = server.shutdown();",
+    to: "    const drained = Promise.resolve();",
     tests: ["server_test.ts"],
   },
   {
@@ -379,8 +379,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "the idle timeout defaults to 5 s",
     file: "config.ts",
-    from: '  default: "5",',
-    to: '  default: "6",',
+    from: '  env: "ECHOSERVER__IDLE_TIMEOUT__SECONDS",\n  default: "5",',
+    to: '  env: "ECHOSERVER__IDLE_TIMEOUT__SECONDS",\n  default: "6",',
     tests: ["config_test.ts"],
   },
   {
@@ -440,6 +440,27 @@ const MUTANTS: Mutant[] = [
     to: "new Uint8Array(maxBytes)",
     tests: ["read_bounded_file_test.ts"],
   },
+  {
+    name: "the HTTP idle timeout defaults to 5 s",
+    file: "config.ts",
+    from: '  env: "ECHOSERVER__HTTP_IDLE_TIMEOUT__SECONDS",\n  default: "5",',
+    to: '  env: "ECHOSERVER__HTTP_IDLE_TIMEOUT__SECONDS",\n  default: "6",',
+    tests: ["config_test.ts"],
+  },
+  {
+    name: "the HTTP request timeout defaults to 10 s",
+    file: "config.ts",
+    from: '  default: "10",',
+    to: '  default: "11",',
+    tests: ["config_test.ts"],
+  },
+  {
+    name: "--http-max-connections defaults to 512",
+    file: "config.ts",
+    from: '  default: "512",',
+    to: '  default: "511",',
+    tests: ["config_test.ts"],
+  },
   // The HTTP side: the Host check, serving again, the bounded drain.
   {
     name: "a Host that is not host[:port] gets 400",
@@ -491,11 +512,17 @@ const MUTANTS: Mutant[] = [
     tests: ["request_target_test.ts"],
   },
   {
-    name: "a 400 before routing claims no close that Deno would not make",
+    name: "a 400 before routing closes its connection",
     file: "http/request_target.ts",
-    from: 'new Response("bad request target", { status: 400 })',
-    to:
-      'new Response("bad request target", { status: 400, headers: { connection: "close" } })',
+    from: 'return closingResponse(400, "bad request target");',
+    to: 'return new Response("bad request target", { status: 400 });',
+    tests: ["request_target_test.ts"],
+  },
+  {
+    name: "a closing answer says Connection: close once",
+    file: "http/http_connections.ts",
+    from: '      response.headers.delete("connection");',
+    to: "",
     tests: ["request_target_test.ts"],
   },
   {
@@ -506,24 +533,26 @@ const MUTANTS: Mutant[] = [
     tests: ["discard_body_test.ts", "server_test.ts"],
   },
   {
-    name: "the HTTP server listens again after its accept fails",
+    name: "the HTTP server inside starts again after its accept fails",
     file: "http/serve_http.ts",
-    from: '      failed(failure, "http accept failed: listening again");',
+    from: '      failed(failure, "http server failed: starting it again");',
     to: "      return;",
     tests: ["serve_http_test.ts"],
   },
   {
-    name: "the HTTP server listens again on the port it was bound to",
+    name: "HTTP clients are relayed to the server inside as it is now",
     file: "http/serve_http.ts",
-    from: "          server = start(again);",
-    to: "          server = start(address);",
+    from:
+      '    () => Deno.connect({ hostname: "127.0.0.1", port: server.port }),',
+    to:
+      '    ((port) => () => Deno.connect({ hostname: "127.0.0.1", port }))(server.port),',
     tests: ["serve_http_test.ts"],
   },
   {
-    name: "HTTP clients cannot hold shutdown past the drain deadline",
+    name: "HTTP clients still connected at the drain deadline are cut",
     file: "http/serve_http.ts",
-    from: "    await pause(drainMs, closed.signal);",
-    to: "    await server.shutdown();",
+    from: "    const cut = connections.cutAll();",
+    to: "    const cut = 0;",
     tests: ["serve_http_test.ts"],
   },
   {
@@ -531,7 +560,66 @@ const MUTANTS: Mutant[] = [
     file: "http/serve_http.ts",
     from: "    drainMs = 1_000,",
     to: "    drainMs = 2_000,",
-    tests: ["http_shutdown_test.ts"],
+    tests: ["serve_http_test.ts", "http_shutdown_test.ts"],
+  },
+  // The HTTP port's deadlines, limit and closing responses.
+  {
+    name: "bytes in the middle of a request do not move its deadline",
+    file: "http/connection_deadline.ts",
+    from:
+      "  clientData(): void {\n    if (this.#waiting) this.#beginRequest();",
+    to: "  clientData(): void {\n    this.#beginRequest();",
+    tests: ["connection_deadline_test.ts"],
+  },
+  {
+    name: "a connection waits again once its last response is out",
+    file: "http/connection_deadline.ts",
+    from: "    this.#waiting = true;",
+    to: "",
+    tests: ["connection_deadline_test.ts"],
+  },
+  {
+    name: "an HTTP client at the limit takes the place of an idle one",
+    file: "http/http_connections.ts",
+    from: "      if (this.#open >= maxConnections && this.#evictOne()) {",
+    to: "      if (false) {",
+    tests: ["http_connections_test.ts"],
+  },
+  {
+    name: "--http-max-connections are served, the next is closed",
+    file: "http/http_connections.ts",
+    from: "      } else if (this.#open >= maxConnections) {",
+    to: "      } else if (this.#open > maxConnections) {",
+    tests: ["http_connections_test.ts"],
+  },
+  {
+    name: "a response that says Connection: close closes the connection",
+    file: "http/http_connections.ts",
+    from: "    completed.then(finish, finish);",
+    to: "",
+    tests: ["http_connections_test.ts", "held_descriptors_test.ts"],
+  },
+  // The TLS echo port's relays.
+  {
+    name: "a silent TLS client's descriptors are freed at its idle deadline",
+    file: "echo/relayed_tls_listener.ts",
+    from: "    this.#relay.finish();",
+    to: "",
+    tests: ["held_descriptors_test.ts"],
+  },
+  {
+    name: "a relayed TLS client that does not read is cut 1 s after its close",
+    file: "echo/relayed_tls_listener.ts",
+    from: "options.drainMs ?? 1_000",
+    to: "options.drainMs ?? 2_000",
+    tests: ["relayed_tls_listener_test.ts"],
+  },
+  {
+    name: "a TLS echo client at the limit takes the place of a silent one",
+    file: "echo/serve_echo.ts",
+    from: "    if (served >= maxConnections && silent.evictOldest()) {",
+    to: "    if (false) {",
+    tests: SERVE,
   },
   // Settings.
   {

@@ -41,9 +41,16 @@ class ScriptedListener implements EchoListener {
       reads?: { remoteAddr: number };
       /** Each buffer the server reads into, in order. */
       buffers?: Uint8Array[];
+      /** Whether the client has said anything, as a relayed TLS one tells. */
+      heard?: () => boolean;
     } = {},
   ): MemoryStream {
-    const { reads = { remoteAddr: 0 }, buffers, ...streamOptions } = options;
+    const {
+      reads = { remoteAddr: 0 },
+      buffers,
+      heard,
+      ...streamOptions
+    } = options;
     const [server, client] = memoryStreamPair(streamOptions);
     const remoteAddr: Deno.NetAddr = {
       transport: "tcp",
@@ -59,6 +66,9 @@ class ScriptedListener implements EchoListener {
       get remoteAddr() {
         reads.remoteAddr++;
         return remoteAddr;
+      },
+      get heard() {
+        return heard?.();
       },
     });
     return client;
@@ -427,6 +437,29 @@ test("serveEcho() closes a client over --max-connections at once and serves the 
   await log.waitFor("client=1 remote=192.0.2.1:1 reason=closed");
   await assertEchoes(listener.connect(4), "four");
   await assertEchoes(second, "still two");
+  await stop();
+});
+
+test("serveEcho() at the limit closes the longest silent client that can tell, as idle, to serve a new one, and closes the new one when none is silent", async () => {
+  const { listener, log, stop, sample } = serve({ maxConnections: 2 });
+  const spoke = { first: false, second: false };
+  const first = listener.connect(1, { heard: () => spoke.first });
+  const second = listener.connect(2, { heard: () => spoke.second });
+  await assertEchoes(second, "two");
+  spoke.second = true;
+  const third = listener.connect(3, { heard: () => true });
+  await assertEchoes(third, "three");
+  assert.equal(await first.read(new Uint8Array(1)), null);
+  assert.match(
+    await log.waitFor("connection ended client=1 "),
+    /^info: connection ended client=1 remote=192\.0\.2\.1:1 reason=idle bytes=0 /,
+  );
+  const fourth = listener.connect(4, { heard: () => false });
+  assert.equal(await fourth.read(new Uint8Array(1)), null);
+  await log.waitFor("warning: connection limit reached max_connections=2");
+  await assertEchoes(second, "still two");
+  assert.equal(await sample("echoserver_echo_connections_evicted_total"), 1);
+  assert.equal(await sample("echoserver_echo_connections_rejected_total"), 1);
   await stop();
 });
 

@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
 import { createMetrics } from "../src/observability/metrics.ts";
 import { type Serve, serveHttp } from "../src/http/serve_http.ts";
+import { bytes, connect } from "./_echo_client.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { FakeTime } from "./_fake_time.ts";
+import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
 
-/** A stand-in for one `Deno.serve` server, which a test stops or fails. */
-function fakeServer(port: number, options: { closes?: boolean } = {}) {
+/** A stand-in for one `Deno.serve` server, which a test fails. */
+function fakeServer(port: number) {
   const finished = Promise.withResolvers<void>();
   let shutdowns = 0;
   const server: Deno.HttpServer<Deno.NetAddr> = {
@@ -16,7 +18,6 @@ function fakeServer(port: number, options: { closes?: boolean } = {}) {
     finished: finished.promise,
     shutdown() {
       shutdowns++;
-      if (options.closes === false) return new Promise(() => {});
       finished.resolve();
       return finished.promise;
     },
@@ -34,32 +35,39 @@ function fakeServer(port: number, options: { closes?: boolean } = {}) {
   };
 }
 
-/** A `serve` that hands out `results` in turn: a server, or an error to throw. */
-function scriptedServe(results: (Deno.HttpServer<Deno.NetAddr> | Error)[]) {
+/**
+ * A `serve` that hands out `results` in turn: a server, an error to throw,
+ * or "real" for `Deno.serve` itself.
+ */
+function scriptedServe(
+  results: (Deno.HttpServer<Deno.NetAddr> | Error | "real")[],
+) {
   const calls: Deno.ServeTcpOptions[] = [];
   const allCalled = Promise.withResolvers<void>();
-  const serve: Serve = (options) => {
+  const serve: Serve = (options, handler) => {
     calls.push(options);
     const result = results.shift()!;
     if (results.length === 0) allCalled.resolve();
     if (result instanceof Error) throw result;
-    return result;
+    return result === "real" ? Deno.serve(options, handler) : result;
   };
   return { serve, calls, allCalled: allCalled.promise };
 }
 
-function setUp(serve: Serve, drainMs?: number) {
+function setUp(
+  serve: Serve,
+  handler: Deno.ServeHandler<Deno.NetAddr> = () => new Response("served"),
+) {
   const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
-  const http = serveHttp({ hostname: "localhost", port: 0 }, () => {
-    throw new Error("no request is served here");
-  }, {
+  const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, handler, {
     signal: shutdown.signal,
     logger: log.logger,
-    acceptErrors: metrics.http.acceptErrors,
+    metrics: metrics.http,
+    maxConnections: 512,
+    timeouts: { idleMs: 5_000, requestMs: 10_000 },
     serve,
-    drainMs,
   });
   return { shutdown, log, metrics, http };
 }
@@ -67,30 +75,30 @@ function setUp(serve: Serve, drainMs?: number) {
 const outOfDescriptors = () =>
   new Deno.errors.Http("Error: Too many open files (os error 24)");
 
-test("serveHttp() listens again on the bound port after its accept fails, until it can", async () => {
-  const first = fakeServer(4001);
-  const third = fakeServer(4001);
+test("serveHttp() starts the server inside again on a free loopback port after its accept fails, until it can, and serves through it", async () => {
+  const first = fakeServer(1);
   const inUse = Object.assign(new Deno.errors.AddrInUse("Address in use"), {
     code: "EADDRINUSE",
   });
   const { serve, calls, allCalled } = scriptedServe([
     first.server,
     inUse,
-    third.server,
+    "real",
   ]);
   const { shutdown, log, metrics, http } = setUp(serve);
-  assert.equal(http.addr.port, 4001);
 
   first.fail(outOfDescriptors());
   await allCalled;
-  // Each attempt after the first goes to the address actually bound.
   assert.deepEqual(
     calls.map(({ hostname, port }) => [hostname, port]),
-    [["localhost", 0], ["127.0.0.1", 4001], ["127.0.0.1", 4001]],
+    [["127.0.0.1", 0], ["127.0.0.1", 0], ["127.0.0.1", 0]],
   );
-  // One warning a second: the failed listen right after is held back.
+  // The public port never closed: the server started last answers through it.
+  const response = await fetch(`http://127.0.0.1:${http.addr.port}/`);
+  assert.equal(await response.text(), "served");
+  // One warning a second: the failed start right after is held back.
   assert.deepEqual(log.lines, [
-    'warning: http accept failed: listening again error="Error: Too many open files (os error 24)"',
+    'warning: http server failed: starting it again error="Error: Too many open files (os error 24)"',
   ]);
   const samples = parseMetrics(await metrics.registry.metrics());
   assert.equal(
@@ -103,40 +111,27 @@ test("serveHttp() listens again on the bound port after its accept fails, until 
   );
 
   shutdown.abort();
-  assert.equal(await http.finished, true);
-  assert.equal(third.shutdowns(), 1);
+  await http.finished;
   assert.equal(first.shutdowns(), 0);
 });
 
 test("serveHttp() stops at once when aborted during the back-off", async () => {
-  const first = fakeServer(4001);
+  const first = fakeServer(1);
   const { serve, calls } = scriptedServe([first.server]);
   const { shutdown, log, http } = setUp(serve);
   first.fail(outOfDescriptors());
-  await log.waitFor("http accept failed");
+  await log.waitFor("http server failed");
   shutdown.abort();
-  assert.equal(await http.finished, true);
+  await http.finished;
   assert.equal(calls.length, 1);
   assert.equal(first.shutdowns(), 0);
-});
-
-test("serveHttp() leaves a server that has not closed by the drain deadline, and says so", async () => {
-  const stuck = fakeServer(4001, { closes: false });
-  const { serve } = scriptedServe([stuck.server]);
-  const { shutdown, log, http } = setUp(serve, 20);
-  shutdown.abort();
-  assert.equal(await http.finished, false);
-  assert.equal(stuck.shutdowns(), 1);
-  assert.deepEqual(log.lines, [
-    "warning: http clients still connected at the drain deadline: leaving them drain_ms=20",
-  ]);
 });
 
 test("serveHttp() starts its back-off over once a server has served a while", async () => {
   using time = new FakeTime(0);
   using _now = stub(performance, "now", () => time.now);
-  const [first, second, third, fourth] = [1, 2, 3, 4].map(() =>
-    fakeServer(4001)
+  const [first, second, third, fourth] = [1, 2, 3, 4].map((port) =>
+    fakeServer(port)
   );
   const { serve, calls } = scriptedServe([
     first.server,
@@ -160,5 +155,56 @@ test("serveHttp() starts its back-off over once a server has served a while", as
   await time.tickAsync(1_000);
   assert.equal(await nextStartAfter(third), 10);
   shutdown.abort();
-  assert.equal(await http.finished, true);
+  await http.finished;
+  assert.equal(fourth.shutdowns(), 1);
+});
+
+test("serveHttp() on abort cuts a client still sending its body 1 s on, says so, and settles with the port closed", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
+  const bodyRead = Promise.withResolvers<void>();
+  const { shutdown, log, http } = setUp(serve(), async (request) => {
+    bodyRead.resolve();
+    await request.text().catch(() => {});
+    return new Response("read it");
+  });
+  using slow = await connect(http.addr.port);
+  await slow.write(bytes(
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
+  ));
+  await bodyRead.promise;
+  shutdown.abort();
+  const finished = settlement(http.finished, time);
+  await time.tickAsync(999);
+  await time.runMicrotasks();
+  assert.equal(finished.at, undefined);
+  await time.tickAsync(1);
+  await http.finished;
+  assert.equal(finished.at, 1_000);
+  // Closed by the server, whatever it said first.
+  assert.equal(await readToEnd(slow), true);
+  assert.deepEqual(log.lines, [
+    "warning: http connections still open at the drain deadline: closing them count=1 drain_ms=1000",
+  ]);
+  await assert.rejects(connect(http.addr.port), Deno.errors.ConnectionRefused);
+});
+
+/** Reads until the server closes `conn`: true then. */
+async function readToEnd(conn: Deno.Conn): Promise<boolean> {
+  const buffer = new Uint8Array(1024);
+  while (await conn.read(buffer) !== null);
+  return true;
+}
+
+/** `Deno.serve` itself, through the scripted stand-in's door. */
+function serve(): Serve {
+  return scriptedServe(["real"]).serve;
+}
+
+Deno.test("serveHttp() that cannot start the server inside throws, leaving no port open", () => {
+  const { serve } = scriptedServe([new Deno.errors.PermissionDenied("no")]);
+  assert.throws(
+    () => setUp(serve),
+    (error) => error instanceof Deno.errors.PermissionDenied,
+  );
 });

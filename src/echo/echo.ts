@@ -1,5 +1,6 @@
 import type { IdleTimeouts } from "../config.ts";
-import { IdleDeadlines } from "./idle_deadline.ts";
+import { isBroken } from "../broken_connection.ts";
+import { IdleDeadlines } from "../idle_deadline.ts";
 import { ReadBuffer, ReadBufferPool } from "./read_buffers.ts";
 import { StreamEnding } from "./stream_ending.ts";
 
@@ -82,14 +83,6 @@ export interface EchoOptions {
    */
   readBuffers?: ReadBufferPool;
 }
-
-/** Errors that mean the connection broke, rather than that anything failed. */
-const BROKEN_CONNECTION = [
-  Deno.errors.ConnectionReset,
-  Deno.errors.ConnectionAborted,
-  Deno.errors.BrokenPipe,
-  Deno.errors.NotConnected,
-];
 
 /**
  * Echoes every byte the client sends until it closes, goes idle, or the
@@ -182,23 +175,6 @@ export async function handleEchoConnection(
     ending.end(reason, reason === "closed" ? undefined : error);
   }
   return ending.result(bytesEchoed);
-}
-
-/**
- * Whether a stream error means the connection broke (a reset, a broken pipe)
- * rather than that anything failed: the `reset` end, not `error`.
- *
- * @example
- * ```ts
- * import { isBroken } from "./echo.ts";
- * import assert from "node:assert/strict";
- *
- * assert.equal(isBroken(new Deno.errors.ConnectionReset("reset")), true);
- * assert.equal(isBroken(new Deno.errors.InvalidData("bad frame")), false);
- * ```
- */
-export function isBroken(error: unknown): boolean {
-  return BROKEN_CONNECTION.some((kind) => error instanceof kind);
 }
 
 /** Why a stream error ended the connection. */

@@ -1,5 +1,6 @@
-import { type EchoResult, type EchoStream, isBroken } from "./echo.ts";
-import { IdleDeadlines } from "./idle_deadline.ts";
+import { isBroken } from "../broken_connection.ts";
+import type { EchoResult, EchoStream } from "./echo.ts";
+import { IdleDeadlines } from "../idle_deadline.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 import { StreamEnding } from "./stream_ending.ts";
 

@@ -4,9 +4,9 @@ import {
   type EchoStream,
   handleEchoConnection,
 } from "./echo.ts";
-import { Backoff } from "../backoff.ts";
-import { errorCode, errorMessage } from "../error_message.ts";
-import { IdleDeadlines } from "./idle_deadline.ts";
+import { AcceptFailures } from "../accept_failures.ts";
+import { errorMessage } from "../error_message.ts";
+import { IdleDeadlines } from "../idle_deadline.ts";
 import type { LogFields, Logger } from "../observability/log.ts";
 import type { EchoMetrics } from "../observability/metrics.ts";
 import { formatHostPort } from "../net_addr.ts";
@@ -14,11 +14,24 @@ import { onAbort } from "../on_abort.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
 import { readProxyHeader } from "./read_proxy_header.ts";
 import { ReadBufferPool } from "./read_buffers.ts";
+import { SilentClients } from "./silent_clients.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
 export interface EchoConn extends EchoStream {
   readonly remoteAddr: Deno.NetAddr;
+  /**
+   * Settles once every descriptor behind the connection is closed, when that
+   * can be later than `close()`, as with a relayed TLS client: until then it
+   * counts against the limit.
+   */
+  readonly closed?: Promise<void>;
+  /**
+   * Whether anything has come from the client yet, when the connection can
+   * tell (a relayed TLS client can): one that has not is the first to make
+   * room at the limit.
+   */
+  readonly heard?: boolean;
 }
 
 /** Accepts echo clients; a `Deno.TcpListener` is one. */
@@ -36,7 +49,11 @@ export interface ServeEchoOptions
   signal: AbortSignal;
   logger: Logger;
   metrics: EchoMetrics;
-  /** Connections served at once; a client over the limit is closed at once. */
+  /**
+   * Connections served at once. A client over the limit takes the place of
+   * the longest-silent client whose connection can tell (`EchoConn.heard`),
+   * if there is one, or is closed at once.
+   */
   maxConnections: number;
   /**
    * Each connection begins with a PROXY protocol header (v1 or v2) from a
@@ -56,9 +73,6 @@ const FLOOD_WARNINGS = {
   proxy_header: "bad PROXY protocol header",
   handshake: "TLS handshake failed",
 } as const;
-/** Accept errors that say the process or system is out of something. */
-const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
-
 /**
  * Serves every client of `listener` with {@linkcode handleEchoConnection}
  * until the signal aborts, then closes the listener and settles once every
@@ -95,7 +109,11 @@ export async function serveEcho(
   const { signal, logger, metrics, maxConnections } = options;
   onAbort(signal, () => listener.close());
   const throttled = { signal };
-  const acceptFailures = new ThrottledLog(logger, throttled);
+  const acceptFailures = new AcceptFailures({
+    counter: metrics.acceptErrors,
+    logger,
+    signal,
+  });
   const rejections = new ThrottledLog(logger, throttled);
   const rejectionEnds = new ThrottledLog(logger, throttled);
   const floods = new Map(
@@ -110,6 +128,7 @@ export async function serveEcho(
     deadlines: new IdleDeadlines(),
     readBuffers: new ReadBufferPool(),
   };
+  const silent = new SilentClients();
 
   // A count, not a set of promises: an idle client costs no more than its
   // own connection's state.
@@ -119,26 +138,24 @@ export async function serveEcho(
     if (--served === 0) allEnded?.resolve();
   };
   let nextId = 1;
-  const backoff = new Backoff();
   while (!signal.aborted) {
     let conn: EchoConn;
     try {
       conn = await listener.accept();
-      backoff.reset();
+      acceptFailures.succeeded();
     } catch (error) {
-      // Once aborted this is the closed listener. Before, it is one client's
-      // failure (such as a reset before the accept), or a shortage, such as
-      // of descriptors, that retrying at once would only spin on.
+      // Once aborted this is the closed listener.
       if (signal.aborted) break;
-      const code = errorCode(error);
-      metrics.acceptErrors.inc({ code });
-      acceptFailures.warning("accept failed", { error: errorMessage(error) });
-      if (OUT_OF_RESOURCES.has(code)) await backoff.pause(signal);
+      await acceptFailures.failed(error);
       continue;
     }
     metrics.accepted.inc();
     const id = nextId++;
-    if (served >= maxConnections) {
+    // At the limit a new client takes the place of the longest silent one,
+    // if the connections can tell (relayed TLS ones can).
+    if (served >= maxConnections && silent.evictOldest()) {
+      metrics.evicted.inc();
+    } else if (served >= maxConnections) {
       conn.close();
       metrics.rejected.inc();
       if (logger.isEnabled("info")) {
@@ -153,7 +170,10 @@ export async function serveEcho(
       continue;
     }
     served++;
-    serveClient(id, conn, echoOptions, options, floods).finally(ended);
+    silent.add(conn);
+    serveClient(id, conn, { echoOptions, options, floods, silent }).finally(
+      ended,
+    );
   }
   if (served > 0) {
     allEnded = Promise.withResolvers();
@@ -161,12 +181,18 @@ export async function serveEcho(
   }
 }
 
+/** What {@linkcode serveClient} shares with the other clients of its server. */
+interface ServerContext {
+  echoOptions: EchoOptions;
+  options: ServeEchoOptions;
+  floods: Map<string, ThrottledLog>;
+  silent: SilentClients;
+}
+
 async function serveClient(
   id: number,
   conn: EchoConn,
-  echoOptions: EchoOptions,
-  options: ServeEchoOptions,
-  floods: Map<string, ThrottledLog>,
+  { echoOptions, options, floods, silent }: ServerContext,
 ): Promise<void> {
   const { logger, metrics } = options;
   const started = performance.now();
@@ -189,6 +215,8 @@ async function serveClient(
     }
     result = await handleEchoConnection(proxied?.stream ?? conn, echoOptions);
   }
+  // Closed to make room, it was silent: idle, whatever its stream said.
+  if (silent.forget(conn)) result = { reason: "idle", bytesEchoed: 0 };
   const { reason, bytesEchoed, error } = result;
   const seconds = (performance.now() - started) / 1000;
   metrics.open.dec();
@@ -212,6 +240,7 @@ async function serveClient(
       error: errorMessage(error),
     });
   }
+  if (conn.closed) await conn.closed;
 }
 
 /**

@@ -4,7 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
 import type { MetricsText } from "../observability/metrics.ts";
 import type { Counter } from "../observability/plain_metrics.ts";
-import type { Handler } from "./handler.ts";
+import { closingResponse, type Handler } from "./handler.ts";
 import { requestPath, urlPath } from "./request_target.ts";
 
 /**
@@ -112,9 +112,8 @@ export function createHttpApp(
 
 /**
  * Wraps a request handler so that once `signal` has aborted every request
- * gets 503: during shutdown a request arriving on a connection still open is
- * answered, not left hanging. (Deno closes each HTTP/1.1 connection after the
- * response in flight once its own shutdown has begun.)
+ * gets 503 and its connection is closed: during shutdown a request arriving
+ * on a connection still open is answered, not left hanging.
  *
  * @example
  * ```ts
@@ -134,7 +133,7 @@ export function refuseOnceAborted<Args extends unknown[]>(
 ): Handler<Args> {
   return (request, ...rest) =>
     signal.aborted
-      ? new Response("shutting down", { status: 503 })
+      ? closingResponse(503, "shutting down")
       : handler(request, ...rest);
 }
 

@@ -29,7 +29,7 @@
  * @module
  */
 
-import type { Handler } from "./handler.ts";
+import { closingResponse, type Handler } from "./handler.ts";
 
 /** `host[:port]`, as a Host header or a URL's authority holds it. */
 const HOST = String
@@ -90,13 +90,9 @@ export function urlPath(url: string): string {
  * Wraps a request handler so that, before anything routes it, a request
  * whose Host header is not a valid `host[:port]` gets `400 bad host header`,
  * and one whose request-target is not in plain form `400 bad request target`
- * (see the module documentation).
- *
- * The answer says nothing of the connection: Deno 2.9 decides whether to keep
- * a connection alive from the request alone, copies a response's own
- * `Connection` header as it is, and adds `connection: close` of its own when
- * the request asked to close, so a `Connection: close` set here would be
- * untrue on a kept-alive connection and doubled on a closing one.
+ * (see the module documentation), each a {@linkcode closingResponse}: its
+ * connection is closed once it is sent, so nothing the client sent after it is
+ * read.
  *
  * @example
  * ```ts
@@ -115,10 +111,10 @@ export function refuseBadTarget<Args extends unknown[]>(
 ): Handler<Args> {
   return (request, ...rest) => {
     if (!hasValidHost(request)) {
-      return new Response("bad host header", { status: 400 });
+      return closingResponse(400, "bad host header");
     }
     if (!PLAIN_URL.test(request.url)) {
-      return new Response("bad request target", { status: 400 });
+      return closingResponse(400, "bad request target");
     }
     return handler(request, ...rest);
   };

@@ -1,23 +1,27 @@
 import { Backoff } from "../backoff.ts";
-import type { ListenAddress, TlsKeyPair } from "../config.ts";
+import type { HttpTimeouts, ListenAddress, TlsKeyPair } from "../config.ts";
 import { errorCode, errorMessage } from "../error_message.ts";
 import type { Logger } from "../observability/log.ts";
+import type { HttpMetrics } from "../observability/metrics.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../on_abort.ts";
 import { pause } from "../pause.ts";
-import type { Counter } from "../observability/plain_metrics.ts";
-import { ThrottledLog } from "../observability/throttled_log.ts";
+import { HttpConnections } from "./http_connections.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */
 export interface ServeHttpOptions {
   /** Aborting it drains the requests in flight, then closes the server. */
   signal: AbortSignal;
   logger: Logger;
-  /** Counts each failed accept or failed attempt to listen again, by code. */
-  acceptErrors: Counter<"code">;
+  metrics: HttpMetrics;
+  /** Connections open at once (see `HttpConnections` for what the limit does). */
+  maxConnections: number;
+  /** How long a connection may wait, and a request take. */
+  timeouts: HttpTimeouts;
   /** Serves HTTPS with this certificate and key; HTTP without. */
   tls?: TlsKeyPair;
   /**
-   * Starts one server: tests pass a stand-in to make it fail.
+   * Starts the server inside: tests pass a stand-in to make it fail.
    * @default {Deno.serve}
    */
   serve?: Serve;
@@ -40,36 +44,34 @@ export interface HttpService {
   /** The address it is bound to, with the real port. */
   addr: Deno.NetAddr;
   /**
-   * Settles once the signal has aborted and the server has drained: with
-   * true when every connection closed, false when some were still open at
-   * the drain deadline (clients that never finish a request); the process
-   * should then exit without them.
+   * Settles once the signal has aborted and every connection has closed:
+   * within `drainMs` of the abort, whatever clients do.
    */
-  finished: Promise<boolean>;
+  finished: Promise<void>;
 }
 
 /**
- * Serves `handler` with `Deno.serve` on `address`, and keeps serving it:
+ * Serves `handler` on `address`, with a limit on connections and deadlines
+ * on each (see `http_connections.ts`): the port is the service's own TCP
+ * listener, and each client is relayed to a `Deno.serve` on 127.0.0.1 inside
+ * the process (HTTPS with `tls`), which only the relays can use.
  *
- * - When the server stops by itself, its accept having failed (Deno.serve
- *   then closes its listener, as when descriptors run out), the failure is
- *   counted and logged, and the server listens again on the same address
+ * - When the server inside stops by itself, its accept having failed
+ *   (`Deno.serve` then closes its listener, as when descriptors run out),
+ *   the failure is counted and logged, and it is started again on a new port
  *   after a back-off (10 ms, doubling up to a second, and starting over once
- *   a server has served a second), until that works.
- * - When the signal aborts, the server shuts down gracefully: the listener
- *   closes, idle connections close, and requests in flight are answered. A
- *   client that never finishes its request (a half-sent or trickled body, an
- *   HTTP/2 client that never answers) would hold that up without end, so it
- *   gets `drainMs`: then a warning says so, and `finished` settles with
- *   false. (Deno.serve does not say how many connections it holds.) Deno.serve cannot cut
- *   connections once its graceful shutdown has begun, and cutting them
- *   without one can lose responses already handed to it; so the process,
- *   which owns the exit, leaves them behind by exiting.
+ *   a server has served a second), until that works. The public port stays
+ *   open meanwhile; clients that come then are closed.
+ * - When the signal aborts, the public port closes at once and the server
+ *   inside shuts down gracefully: idle connections close, requests in flight
+ *   are answered, and a request still arriving is passed to `handler` (wrap
+ *   it to refuse such requests). A client that never finishes its request (a
+ *   half-sent or trickled body, an HTTP/2 client that never answers) gets
+ *   `drainMs`: then every connection still open is cut, a warning says how
+ *   many, and `finished` settles once all are closed.
  *
- * A request that comes in while the server drains is passed to `handler`
- * like any other; wrap it to refuse such requests.
- *
- * @throws what `Deno.serve` throws when it cannot listen at first
+ * @throws what `Deno.listen` or `Deno.serve` throws when it cannot listen at
+ * first; nothing is left open then
  *
  * @example
  * ```ts
@@ -82,12 +84,14 @@ export interface HttpService {
  * const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, () => new Response("ok"), {
  *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
- *   acceptErrors: createMetrics().http.acceptErrors,
+ *   metrics: createMetrics().http,
+ *   maxConnections: 512,
+ *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
  * });
  * const response = await fetch(`http://127.0.0.1:${http.addr.port}/`);
  * assert.equal(await response.text(), "ok");
  * shutdown.abort();
- * assert.equal(await http.finished, true);
+ * await http.finished;
  * ```
  */
 export function serveHttp(
@@ -98,30 +102,38 @@ export function serveHttp(
   const {
     signal,
     logger,
-    acceptErrors,
+    metrics,
     serve = Deno.serve,
     tls,
     drainMs = 1_000,
   } = options;
-  const backoff = new Backoff();
-  const start = (at: ListenAddress) =>
-    new RestartableServer(serve({ ...at, ...tls, onListen() {} }, handler));
-  let server = start(address);
-  // Listen again on the port actually bound, even if `address` asked for 0.
-  const addr = server.addr;
-  const again = { hostname: addr.hostname, port: addr.port };
+  const connections = new HttpConnections(options);
+  const inner = connections.handler(handler);
+  const start = () =>
+    new RestartableServer(
+      serve({ hostname: "127.0.0.1", port: 0, ...tls, onListen() {} }, inner),
+    );
+  const listener = Deno.listen({ ...address, transport: "tcp" });
+  let server: RestartableServer;
+  try {
+    server = start();
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
 
+  const backoff = new Backoff();
   const warnings = new ThrottledLog(logger, { signal });
   const failed = (error: unknown, message: string) => {
-    acceptErrors.inc({ code: errorCode(error) });
+    metrics.acceptErrors.inc({ code: errorCode(error) });
     warnings.warning(message, { error: errorMessage(error) });
   };
   const aborted = new Promise<void>((resolve) => onAbort(signal, resolve));
-  const served = (async () => {
+  const restarting = (async () => {
     while (true) {
       const failure = await Promise.race([server.failed, aborted]);
       if (signal.aborted) return;
-      failed(failure, "http accept failed: listening again");
+      failed(failure, "http server failed: starting it again");
       // A server that served a while worked: the back-off starts over.
       if (performance.now() - server.startedAt >= BACKOFF_RESET_MS) {
         backoff.reset();
@@ -130,28 +142,34 @@ export function serveHttp(
         await backoff.pause(signal);
         if (signal.aborted) return;
         try {
-          server = start(again);
+          server = start();
           break;
         } catch (error) {
-          failed(error, "http cannot listen again: retrying");
+          failed(error, "http server cannot start again: retrying");
         }
       }
     }
   })();
+  const accepting = connections.serve(
+    listener,
+    () => Deno.connect({ hostname: "127.0.0.1", port: server.port }),
+  );
 
-  const finished = served.then(async () => {
-    const closed = new AbortController();
-    const stopped = () => closed.abort();
-    server.shutdown().then(stopped, stopped);
-    await pause(drainMs, closed.signal);
-    if (closed.signal.aborted) return true;
-    logger.warning(
-      "http clients still connected at the drain deadline: leaving them",
-      { drain_ms: drainMs },
-    );
-    return false;
+  const finished = Promise.all([restarting, accepting]).then(async () => {
+    const drained = server.shutdown();
+    const allClosed = new AbortController();
+    connections.allClosed().then(() => allClosed.abort());
+    await pause(drainMs, allClosed.signal);
+    const cut = connections.cutAll();
+    if (cut > 0) {
+      logger.warning(
+        "http connections still open at the drain deadline: closing them",
+        { count: cut, drain_ms: drainMs },
+      );
+    }
+    await Promise.all([connections.allClosed(), drained]);
   });
-  return { addr, finished };
+  return { addr: listener.addr, finished };
 }
 
 /**
@@ -162,7 +180,8 @@ const BACKOFF_RESET_MS = 1_000;
 
 /** One `Deno.serve` server: one listener, until its accept fails. */
 class RestartableServer {
-  readonly addr: Deno.NetAddr;
+  /** The port it listens on, on 127.0.0.1. */
+  readonly port: number;
   /** When it started, in `performance.now()` milliseconds. */
   readonly startedAt = performance.now();
   /** Settles, with why, if the server stops without being shut down. */
@@ -172,7 +191,7 @@ class RestartableServer {
 
   constructor(server: Deno.HttpServer<Deno.NetAddr>) {
     this.#server = server;
-    this.addr = server.addr;
+    this.port = server.addr.port;
     this.failed = this.#server.finished.then(
       () => new Error("the HTTP server stopped"),
       (error) => error,

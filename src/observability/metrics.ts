@@ -6,6 +6,7 @@
  * @module
  */
 import { ECHO_ENDS } from "../echo/echo.ts";
+import { HTTP_CONNECTION_ENDS } from "../http/http_connections.ts";
 import {
   Counter,
   Gauge,
@@ -21,6 +22,11 @@ export interface EchoMetrics {
   accepted: Counter;
   /** Connections closed at once because `--max-connections` were open. */
   rejected: Counter;
+  /**
+   * Silent connections closed early, at `--max-connections`, to make room
+   * for a new one; each also ends, as `idle`.
+   */
+  evicted: Counter;
   /** Served connections that ended, by reason: one of `ECHO_ENDS`. */
   ended: Counter<"reason">;
   /** Clients that failed before they were accepted, by error code. */
@@ -35,9 +41,25 @@ export interface EchoMetrics {
 export interface HttpMetrics {
   /** Requests answered, by route (`other` for an unknown path) and status. */
   requests: Counter<"route" | "status">;
+  /** Connections open now, counted until every descriptor is closed. */
+  open: Gauge;
+  /** Connections accepted, including those then rejected. */
+  accepted: Counter;
   /**
-   * Times the HTTP server stopped accepting (such as out of descriptors) or
-   * could not listen again, by error code.
+   * Connections closed at once because `--http-max-connections` were open,
+   * each with a request in flight.
+   */
+  rejected: Counter;
+  /**
+   * Connections with no request in flight closed early, at
+   * `--http-max-connections`, to make room for a new one; each also ends.
+   */
+  evicted: Counter;
+  /** Connections that ended, by reason: one of `HTTP_CONNECTION_ENDS`. */
+  ended: Counter<"reason">;
+  /**
+   * Clients that failed before they were accepted, and times the server
+   * inside stopped accepting (such as out of descriptors), by error code.
    */
   acceptErrors: Counter<"code">;
 }
@@ -101,6 +123,11 @@ export function createMetrics(): ServiceMetrics {
       name: "echoserver_echo_connections_rejected_total",
       help: "Echo connections closed at once: --max-connections were open.",
     }),
+    evicted: new Counter({
+      name: "echoserver_echo_connections_evicted_total",
+      help:
+        "Silent echo connections closed early to make room at --max-connections.",
+    }),
     ended: new Counter({
       name: "echoserver_echo_connections_ended_total",
       help: `Served echo connections that ended, by reason: ${
@@ -130,10 +157,35 @@ export function createMetrics(): ServiceMetrics {
       help: "HTTP requests answered, by route and status.",
       labelNames: ["route", "status"],
     }),
+    open: new Gauge({
+      name: "echoserver_http_connections_open",
+      help: "HTTP connections open now.",
+    }),
+    accepted: new Counter({
+      name: "echoserver_http_connections_accepted_total",
+      help: "HTTP connections accepted, including those then rejected.",
+    }),
+    rejected: new Counter({
+      name: "echoserver_http_connections_rejected_total",
+      help:
+        "HTTP connections closed at once: --http-max-connections were open.",
+    }),
+    evicted: new Counter({
+      name: "echoserver_http_connections_evicted_total",
+      help:
+        "HTTP connections with no request in flight closed early to make room at --http-max-connections.",
+    }),
+    ended: new Counter({
+      name: "echoserver_http_connections_ended_total",
+      help: `HTTP connections that ended, by reason: ${
+        HTTP_CONNECTION_ENDS.join(", ")
+      }.`,
+      labelNames: ["reason"],
+    }),
     acceptErrors: new Counter({
       name: "echoserver_http_accept_errors_total",
       help:
-        "Times the HTTP server failed to accept or to listen again, by error code.",
+        "HTTP clients that failed before they were accepted, and times the server inside stopped accepting, by error code.",
       labelNames: ["code"],
     }),
   };
@@ -145,6 +197,7 @@ export function createMetrics(): ServiceMetrics {
   };
   // Every reason from the start, so that a rate over any of them is defined.
   for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
+  for (const reason of HTTP_CONNECTION_ENDS) http.ended.inc({ reason }, 0);
   const all = [echo, http, log].flatMap((group) => Object.values(group));
   return { registry: metricsText(all), echo, http, log };
 }

@@ -1,4 +1,4 @@
-import { MAX_TIMER_DELAY_MS } from "../pause.ts";
+import { MAX_TIMER_DELAY_MS } from "./pause.ts";
 
 /**
  * A set of idle deadlines that share a handful of timers: deadlines set with
@@ -6,7 +6,7 @@ import { MAX_TIMER_DELAY_MS } from "../pause.ts";
  * keeps one list, earliest first, and one timer for its head (as Node.js does
  * for its timers). Moving a deadline is a clock read and a move to the end of
  * a list; no timer is made per connection or per chunk. The set belongs to
- * whoever makes it (the echo server makes one), so nothing outlives it.
+ * whoever makes it (each server makes one), so nothing outlives it.
  *
  * The timers are `AbortSignal.timeout`s (see `pause()` for why), which
  * cannot be cancelled: an emptied list stops listening to its timeout, which

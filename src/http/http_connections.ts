@@ -1,0 +1,352 @@
+/**
+ * The HTTP port's connections, owned by the service: `Deno.serve` has no
+ * header-read or keep-alive timeout and no connection limit, and takes no
+ * connection from outside. So the public port is a plain TCP listener whose
+ * accept loop has the limit, and each client is relayed (`src/relay.ts`) to
+ * the `Deno.serve` inside the process, whose handler tells the relay when
+ * requests start and end; the relay keeps the deadlines
+ * (`connection_deadline.ts`) and closes both sockets when one passes.
+ *
+ * @module
+ */
+import { AcceptFailures } from "../accept_failures.ts";
+import { isBroken } from "../broken_connection.ts";
+import type { HttpTimeouts } from "../config.ts";
+import { IdleDeadlines } from "../idle_deadline.ts";
+import type { Logger } from "../observability/log.ts";
+import type { HttpMetrics } from "../observability/metrics.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
+import { onAbort } from "../on_abort.ts";
+import { Relay } from "../relay.ts";
+import { ConnectionDeadline, type DeadlineEnd } from "./connection_deadline.ts";
+import { closesConnection, closingResponse, type Handler } from "./handler.ts";
+
+/**
+ * Why an HTTP connection ended: either side closed it (`closed`), it waited
+ * with no request in flight for too long (`idle`), a request took too long
+ * (`request_timeout`), the service shut down (`shutdown`), the client reset
+ * it (`reset`), or any other failure (`error`).
+ */
+export const HTTP_CONNECTION_ENDS = [
+  "closed",
+  "idle",
+  "request_timeout",
+  "shutdown",
+  "reset",
+  "error",
+] as const;
+
+/** Why an HTTP connection ended: one of {@linkcode HTTP_CONNECTION_ENDS}. */
+export type HttpConnectionEnd = typeof HTTP_CONNECTION_ENDS[number];
+
+/** What `Deno.serve` tells a handler about a request. */
+type ServeInfo = Deno.ServeHandlerInfo<Deno.NetAddr>;
+
+/** What {@linkcode HttpConnections} needs. */
+export interface HttpConnectionsOptions {
+  /** Shutdown: aborting it closes the listener given to `serve()`. */
+  signal: AbortSignal;
+  logger: Logger;
+  metrics: HttpMetrics;
+  /**
+   * Connections open at once. A client over the limit takes the place of the
+   * connection longest with no request in flight, or is closed at once.
+   */
+  maxConnections: number;
+  timeouts: HttpTimeouts;
+}
+
+/**
+ * The clients of the HTTP port, each relayed to a server inside the process
+ * and each with its deadlines (see the module doc and
+ * {@linkcode ConnectionDeadline}). A connection counts against the limit from
+ * its accept until both of its relay's sockets are closed.
+ *
+ * @example
+ * ```ts
+ * import { HttpConnections } from "./http_connections.ts";
+ * import { Logger } from "../observability/log.ts";
+ * import { createMetrics } from "../observability/metrics.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const shutdown = new AbortController();
+ * const connections = new HttpConnections({
+ *   signal: shutdown.signal,
+ *   logger: new Logger("warning"),
+ *   metrics: createMetrics().http,
+ *   maxConnections: 512,
+ *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
+ * });
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   connections.handler(() => new Response("ok")),
+ * );
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const served = connections.serve(
+ *   listener,
+ *   () => Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
+ * );
+ * const response = await fetch(`http://127.0.0.1:${listener.addr.port}/`);
+ * assert.equal(await response.text(), "ok");
+ * shutdown.abort();
+ * await served;
+ * connections.cutAll();
+ * await connections.allClosed();
+ * await server.shutdown();
+ * ```
+ */
+export class HttpConnections {
+  #options: HttpConnectionsOptions;
+  #deadlines = new IdleDeadlines();
+  /** The open connections by the port their relay connects from. */
+  #byRelayPort = new Map<number, HttpConnection>();
+  /**
+   * The open connections with no request in flight, longest so first: those
+   * a new client may take the place of at the limit.
+   */
+  #evictable = new Set<HttpConnection>();
+  /** Connections counted against the limit: from accept to both closed. */
+  #open = 0;
+  #allClosed?: PromiseWithResolvers<void>;
+
+  constructor(options: HttpConnectionsOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Accepts the clients of `listener` until the signal aborts, then closes
+   * it. Each client is relayed to a connection from `connect`, which reaches
+   * the server inside the process. At the limit, the connection that has
+   * gone longest with no request in flight (silent since its accept, or idle
+   * since its last response, or trickling a head) is closed to make room, as
+   * its deadline would close it, and counted as evicted; only when every
+   * connection has a request in flight is the new client closed at once,
+   * counted and logged once a second at most. A failed accept or connect is
+   * the accept-failure rule's (`src/accept_failures.ts`).
+   */
+  async serve(
+    listener: Deno.Listener,
+    connect: () => Promise<Deno.TcpConn>,
+  ): Promise<void> {
+    const { signal, logger, metrics, maxConnections } = this.#options;
+    onAbort(signal, () => listener.close());
+    const failures = new AcceptFailures({
+      counter: metrics.acceptErrors,
+      logger,
+      signal,
+      message: "http accept failed",
+    });
+    const rejections = new ThrottledLog(logger, { signal });
+    while (!signal.aborted) {
+      let client: Deno.Conn;
+      let server: Deno.TcpConn;
+      try {
+        client = await listener.accept();
+      } catch (error) {
+        // Once aborted this is the closed listener.
+        if (signal.aborted) break;
+        await failures.failed(error);
+        continue;
+      }
+      if (this.#open >= maxConnections && this.#evictOne()) {
+        metrics.evicted.inc();
+      } else if (this.#open >= maxConnections) {
+        client.close();
+        metrics.accepted.inc();
+        metrics.rejected.inc();
+        rejections.warning("http connection limit reached", {
+          max_connections: maxConnections,
+        });
+        continue;
+      }
+      try {
+        server = await connect();
+        failures.succeeded();
+      } catch (error) {
+        // The server inside is shut down only once this loop has ended.
+        client.close();
+        await failures.failed(error);
+        continue;
+      }
+      metrics.accepted.inc();
+      this.#relay(client, server);
+    }
+  }
+
+  /**
+   * Wraps the handler of the server inside: each request is matched to its
+   * connection by the port it comes from, which starts the connection's
+   * request deadline and, once the response has been handed over, its idle
+   * one. A request from anything but a relay (only a local process can reach
+   * the server inside) gets 403. A response from `closingResponse()` closes
+   * its connection once handed over: nothing the client sends after that is
+   * read, and a request it had pipelined behind gets 503 unrouted.
+   */
+  handler(
+    handler: Handler<[ServeInfo]>,
+  ): (request: Request, info: ServeInfo) => Response | Promise<Response> {
+    return (request, info) => {
+      const connection = this.#byRelayPort.get(info.remoteAddr.port);
+      if (connection === undefined) return closingResponse(403, "forbidden");
+      this.#evictable.delete(connection);
+      connection.requestStarted();
+      const { completed } = info;
+      completed.then(connection.requestCompleted, connection.requestCompleted);
+      if (connection.closing) {
+        return connection.closeAfter(
+          request,
+          closingResponse(503, "connection closing"),
+          completed,
+        );
+      }
+      const response = handler(request, info);
+      return response instanceof Promise
+        ? response.then((response) =>
+          connection.closeAfter(request, response, completed)
+        )
+        : connection.closeAfter(request, response, completed);
+    };
+  }
+
+  /** Closes every connection still open at once; how many there were. */
+  cutAll(): number {
+    const count = this.#byRelayPort.size;
+    for (const connection of this.#byRelayPort.values()) {
+      connection.cut("shutdown");
+    }
+    return count;
+  }
+
+  /** Settles once no connection is open, all descriptors closed. */
+  allClosed(): Promise<void> {
+    if (this.#open === 0) return Promise.resolve();
+    this.#allClosed ??= Promise.withResolvers();
+    return this.#allClosed.promise;
+  }
+
+  /**
+   * Brings forward the deadline of the connection that has gone longest with
+   * no request in flight, which closes it: whether there was one.
+   */
+  #evictOne(): boolean {
+    const [oldest] = this.#evictable;
+    if (oldest === undefined) return false;
+    this.#evictable.delete(oldest);
+    oldest.evict();
+    return true;
+  }
+
+  async #relay(client: Deno.Conn, server: Deno.TcpConn): Promise<void> {
+    const { signal, metrics, timeouts } = this.#options;
+    this.#open++;
+    metrics.open.inc();
+    const port = server.localAddr.port;
+    const connection = new HttpConnection(client, server, {
+      deadlines: this.#deadlines,
+      timeouts,
+      onIdle: () => this.#evictable.add(connection),
+    });
+    this.#byRelayPort.set(port, connection);
+    this.#evictable.add(connection);
+    const reason = await connection.ended(signal);
+    this.#byRelayPort.delete(port);
+    this.#evictable.delete(connection);
+    metrics.open.dec();
+    metrics.ended.inc({ reason });
+    if (--this.#open === 0) {
+      this.#allClosed?.resolve();
+      this.#allClosed = undefined;
+    }
+  }
+}
+
+/** One client of the HTTP port, its relay and its deadline. */
+class HttpConnection {
+  #relay: Relay;
+  #deadline: ConnectionDeadline;
+  #onIdle: () => void;
+  /** Why the service closed it, when it did: a deadline, or shutdown. */
+  #cutFor?: HttpConnectionEnd;
+  #ended = false;
+
+  constructor(
+    client: Deno.Conn,
+    server: Deno.TcpConn,
+    options: {
+      deadlines: IdleDeadlines;
+      timeouts: HttpTimeouts;
+      /** Called when its last request in flight is done. */
+      onIdle: () => void;
+    },
+  ) {
+    this.#onIdle = options.onIdle;
+    const deadline = this.#deadline = new ConnectionDeadline(
+      options.deadlines,
+      {
+        timeouts: options.timeouts,
+        onExpire: (end: DeadlineEnd) => this.cut(end),
+      },
+    );
+    this.#relay = new Relay(client, server, {
+      onClientData: () => deadline.clientData(),
+    });
+  }
+
+  /** Whether a response that closes the connection has been given. */
+  get closing(): boolean {
+    return this.#relay.ignoringClient;
+  }
+
+  requestStarted(): void {
+    this.#deadline.requestStarted();
+  }
+
+  /** A response has been handed over, or could not be. */
+  requestCompleted = (): void => {
+    this.#deadline.requestCompleted();
+    if (!this.#deadline.busy && !this.#ended) this.#onIdle();
+  };
+
+  /** Closes it now, for the reason its deadline would have given. */
+  evict(): void {
+    this.#deadline.expireNow();
+  }
+
+  /**
+   * Returns `response`; when it closes the connection, once it is handed
+   * over the client is heard no more, and the server inside reads an end of
+   * stream, answers what it had already read, and closes, and the relay with
+   * it. Deno adds a
+   * `Connection: close` of its own when the request had one: then the
+   * response's is dropped, so that it is sent once.
+   */
+  closeAfter(
+    request: Request,
+    response: Response,
+    completed: Promise<void>,
+  ): Response {
+    if (!closesConnection(response)) return response;
+    if (/\bclose\b/i.test(request.headers.get("connection") ?? "")) {
+      response.headers.delete("connection");
+    }
+    const finish = () => this.#relay.finish();
+    completed.then(finish, finish);
+    return response;
+  }
+
+  /** Closes both sockets at once, for `reason`. */
+  cut(reason: HttpConnectionEnd): void {
+    this.#cutFor ??= reason;
+    this.#relay.close();
+  }
+
+  /** Why the connection ended, once both sockets are closed. */
+  async ended(signal: AbortSignal): Promise<HttpConnectionEnd> {
+    const { error } = await this.#relay.closed;
+    this.#ended = true;
+    this.#deadline[Symbol.dispose]();
+    if (this.#cutFor !== undefined) return this.#cutFor;
+    if (error !== undefined) return isBroken(error) ? "reset" : "error";
+    return signal.aborted ? "shutdown" : "closed";
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * A relay between a client's connection and a connection to a server inside
+ * the process: the service owns the client's socket, and so can close it at
+ * a deadline of its own, which `Deno.listenTls` and `Deno.serve` cannot.
+ *
+ * Bytes go both ways as they come, each way through a buffer of its own that
+ * starts at 64 bytes and doubles, up to 64 KiB, while reads fill it (as the
+ * echo read buffer does), so an idle relay costs little. The client's end of
+ * stream is passed on as one (a half-close), so the server still answers;
+ * the server's ends the relay. Either way failing closes both.
+ *
+ * @module
+ */
+
+/** One side of a relay: a `Deno.Conn` is one. */
+export interface RelayedConn {
+  /** Reads into `buffer`; the byte count, or null at the end of the stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `data`; the number of bytes written. */
+  write(data: Uint8Array): Promise<number>;
+  /** Ends the sending side: the peer reads an end of stream. */
+  closeWrite(): Promise<void>;
+  /** Closes the connection; pending reads and writes settle. */
+  close(): void;
+}
+
+/** How a relay ended. */
+export interface RelayEnd {
+  /** The error that ended it, when a read or write failed before any close. */
+  error?: unknown;
+}
+
+/** What {@linkcode Relay} needs besides the two connections. */
+export interface RelayOptions {
+  /** Called as each chunk from the client arrives, before it is passed on. */
+  onClientData?: () => void;
+}
+
+/** The first buffer each way: small, so that an idle relay stays cheap. */
+const MIN_BUFFER_SIZE = 64;
+/** Each buffer doubles up to this while reads fill it. */
+const MAX_BUFFER_SIZE = 64 * 1024;
+
+/**
+ * Copies bytes both ways between `client` and `server` until one of these:
+ *
+ * - the server ends its stream: once what it sent has reached the client,
+ *   both close;
+ * - a read or write fails: both close, and {@linkcode closed} carries the
+ *   error;
+ * - {@linkcode close} is called: both close at once;
+ * - {@linkcode finish} is called: the client is heard no more, the server
+ *   reads an end of stream, and the relay ends as the server then does.
+ *
+ * The client's end of stream is passed to the server, which may still
+ * answer.
+ *
+ * @example
+ * ```ts
+ * import { Relay } from "./relay.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // A server that says "hi" and closes, and a relay in front of it.
+ * using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using front = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ port: front.addr.port });
+ * const relay = new Relay(
+ *   await front.accept(),
+ *   await Deno.connect({ port: server.addr.port }),
+ * );
+ * const served = await server.accept();
+ * await served.write(new TextEncoder().encode("hi"));
+ * served.close();
+ * assert.equal(await new Response(client.readable).text(), "hi");
+ * assert.deepEqual(await relay.closed, {});
+ * ```
+ */
+export class Relay {
+  /** Settles once both connections are closed and nothing is pending. */
+  readonly closed: Promise<RelayEnd>;
+  readonly #client: RelayedConn;
+  readonly #server: RelayedConn;
+  readonly #onClientData?: () => void;
+  #closing = false;
+  #ignoring = false;
+  #finishing = false;
+  #heard = false;
+  #error?: unknown;
+
+  /**
+   * @param client the connection a client made to the service
+   * @param server the relay's connection to the server inside the process
+   * @param options what to tell as the client's bytes arrive
+   */
+  constructor(
+    client: RelayedConn,
+    server: RelayedConn,
+    options: RelayOptions = {},
+  ) {
+    this.#client = client;
+    this.#server = server;
+    this.#onClientData = options.onClientData;
+    this.closed = Promise.all([this.#fromClient(), this.#toClient()]).then(
+      () => this.#error === undefined ? {} : { error: this.#error },
+    );
+  }
+
+  /** Whether any byte has come from the client yet. */
+  get heardFromClient(): boolean {
+    return this.#heard;
+  }
+
+  /** Whether the client is heard no more: it is ignored, or closed. */
+  get ignoringClient(): boolean {
+    return this.#ignoring || this.#closing;
+  }
+
+  /** Closes both connections now; what is in flight is dropped. */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#client.close();
+    this.#server.close();
+  }
+
+  /**
+   * Passes nothing more from the client, and ends the stream to the server,
+   * which then finishes what it is sending and closes; the relay ends once
+   * that has reached the client.
+   */
+  finish(): void {
+    this.#ignoring = true;
+    if (this.#finishing || this.#closing) return;
+    this.#finishing = true;
+    // A server that has closed already fails it: the relay is ending anyway.
+    this.#server.closeWrite().catch(() => {});
+  }
+
+  async #fromClient(): Promise<void> {
+    const client = this.#client;
+    const server = this.#server;
+    let buffer = new Uint8Array(MIN_BUFFER_SIZE);
+    try {
+      while (true) {
+        const size = await client.read(buffer);
+        if (this.ignoringClient) return;
+        if (size === null) break;
+        this.#heard = true;
+        this.#onClientData?.();
+        await writeAll(server, buffer, size);
+        if (size === buffer.length && size < MAX_BUFFER_SIZE) {
+          buffer = new Uint8Array(2 * size);
+        }
+      }
+      await server.closeWrite();
+    } catch (error) {
+      // Once the client is ignored, a write that finish() cut is no fault.
+      if (!this.#ignoring) this.#fail(error);
+    }
+  }
+
+  async #toClient(): Promise<void> {
+    const client = this.#client;
+    const server = this.#server;
+    let buffer = new Uint8Array(MIN_BUFFER_SIZE);
+    try {
+      while (true) {
+        const size = await server.read(buffer);
+        if (size === null) break;
+        await writeAll(client, buffer, size);
+        if (size === buffer.length && size < MAX_BUFFER_SIZE) {
+          buffer = new Uint8Array(2 * size);
+        }
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
+    this.close();
+  }
+
+  /** Keeps the first error that came before any close, and closes. */
+  #fail(error: unknown): void {
+    if (this.#closing) return;
+    this.#error = error;
+    this.close();
+  }
+}
+
+/** Writes the first `size` bytes of `buffer`, however many writes it takes. */
+async function writeAll(
+  conn: RelayedConn,
+  buffer: Uint8Array,
+  size: number,
+): Promise<void> {
+  let written = await conn.write(
+    size === buffer.length ? buffer : buffer.subarray(0, size),
+  );
+  while (written < size) {
+    written += await conn.write(buffer.subarray(written, size));
+  }
+}

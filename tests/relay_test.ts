@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { Relay } from "../src/relay.ts";
+import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
+import { memoryStreamPair } from "./_memory_stream.ts";
+import { readExactly } from "./_read.ts";
+import { test } from "./_time_limit.ts";
+
+/**
+ * A client, a relay and the server end it reaches, all over loopback; the
+ * relay's `onClientData` calls are counted. Everything closes when disposed.
+ */
+async function relayed() {
+  using front = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  using back = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await connect(front.addr);
+  const calls = { clientData: 0 };
+  const relay = new Relay(await front.accept(), await connect(back.addr), {
+    onClientData: () => calls.clientData++,
+  });
+  const server = await back.accept();
+  return {
+    client,
+    server,
+    relay,
+    calls,
+    async [Symbol.asyncDispose]() {
+      for (const conn of [client, server]) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the test.
+        }
+      }
+      relay.close();
+      await relay.closed;
+    },
+  };
+}
+
+/** Reads until the end of the stream: everything read, as text. */
+async function readAll(conn: Deno.Conn): Promise<string> {
+  const buffer = new Uint8Array(1024);
+  const decoder = new TextDecoder();
+  let text = "";
+  for (let size; (size = await conn.read(buffer)) !== null;) {
+    text += decoder.decode(buffer.subarray(0, size), { stream: true });
+  }
+  return text;
+}
+
+function randomBytes(size: number): Uint8Array {
+  const data = new Uint8Array(size);
+  for (let offset = 0; offset < size; offset += 65_536) {
+    crypto.getRandomValues(data.subarray(offset, offset + 65_536));
+  }
+  return data;
+}
+
+test("Relay passes 1 MiB each way at once, byte for byte, and tells of each chunk from the client", async () => {
+  await using r = await relayed();
+  const [up, down] = [randomBytes(1 << 20), randomBytes(1 << 20)];
+  const [atServer, atClient] = await Promise.all([
+    readExactly(r.server, up.length),
+    readExactly(r.client, down.length),
+    writeAll(r.client, up),
+    writeAll(r.server, down),
+  ]);
+  assert.deepEqual(atServer, up);
+  assert.deepEqual(atClient, down);
+  assert.ok(r.calls.clientData >= 16, `${r.calls.clientData} chunks`);
+});
+
+test("Relay passes the client's end of stream on, lets the server answer, and ends once the server closes", async () => {
+  await using r = await relayed();
+  await r.client.write(bytes("question"));
+  await r.client.closeWrite();
+  assert.equal(await readAll(r.server), "question");
+  await r.server.write(bytes("answer"));
+  r.server.close();
+  assert.equal(await readAll(r.client), "answer");
+  assert.deepEqual(await r.relay.closed, {});
+});
+
+test("Relay.close() closes both sides at once", async () => {
+  await using r = await relayed();
+  await assertEchoesThrough(r);
+  r.relay.close();
+  assert.equal(await readAll(r.client), "");
+  assert.equal(await readAll(r.server), "");
+  assert.deepEqual(await r.relay.closed, {});
+});
+
+test("Relay.finish() hears the client no more, ends the server's stream, and hands on what the server still sends", async () => {
+  await using r = await relayed();
+  await assertEchoesThrough(r);
+  assert.equal(r.relay.ignoringClient, false);
+  r.relay.finish();
+  r.relay.finish(); // once is enough
+  assert.equal(r.relay.ignoringClient, true);
+  await r.client.write(bytes("ignored"));
+  assert.equal(await readAll(r.server), "");
+  await r.server.write(bytes("last words"));
+  r.server.close();
+  assert.equal(await readAll(r.client), "last words");
+  assert.deepEqual(await r.relay.closed, {});
+  assert.equal(r.calls.clientData, 1);
+});
+
+test("Relay ends with the error when the client resets, and closes the server's side", async () => {
+  await using r = await relayed();
+  // Close with unread bytes: the kernel answers with a reset.
+  await r.server.write(randomBytes(256 * 1024));
+  await readExactly(r.client, 1);
+  r.client.close();
+  const { error } = await r.relay.closed;
+  assert.ok(
+    error instanceof Deno.errors.ConnectionReset ||
+      error instanceof Deno.errors.BrokenPipe,
+    String(error),
+  );
+  assert.equal(await readAll(r.server).catch(() => ""), "");
+});
+
+/** One exchange each way, to show the relay is up. */
+async function assertEchoesThrough(
+  r: { client: Deno.Conn; server: Deno.Conn },
+): Promise<void> {
+  await r.client.write(bytes("ping"));
+  assert.deepEqual(await readExactly(r.server, 4), bytes("ping"));
+  await assertEchoes(
+    { read: (b) => r.client.read(b), write: (d) => r.server.write(d) },
+    "pong",
+  );
+}
+
+test("Relay hands every byte on through a connection that takes one byte a write", async () => {
+  const [client, clientSide] = memoryStreamPair();
+  const [serverSide, server] = memoryStreamPair();
+  const oneByteAtATime = {
+    ...serverSide,
+    write: (data: Uint8Array) => serverSide.write(data.subarray(0, 1)),
+    closeWrite: () => Promise.resolve(serverSide.closeWrite()),
+  };
+  const relay = new Relay(
+    {
+      ...clientSide,
+      closeWrite: () => Promise.resolve(clientSide.closeWrite()),
+    },
+    oneByteAtATime,
+  );
+  await client.write(bytes("every byte"));
+  client.closeWrite();
+  assert.deepEqual(await readExactly(server, 10), bytes("every byte"));
+  assert.equal(await server.read(new Uint8Array(1)), null);
+  server.close();
+  assert.deepEqual(await relay.closed, {});
+});
