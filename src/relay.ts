@@ -34,6 +34,20 @@ export interface RelayEnd {
 export interface RelayOptions {
   /** Called as each chunk from the client arrives, before it is passed on. */
   onClientData?: () => void;
+  /**
+   * Sees each chunk from the client before it is passed on, and says how
+   * many of its first bytes to pass: fewer than all, and the client is heard
+   * no more (as after {@linkcode Relay.finish}, but the server reads no end
+   * of stream). All of them when not given.
+   */
+  passClientData?: (data: Uint8Array) => number;
+  /**
+   * While it returns true the client is not read, so that a client that
+   * does not read what the server sends cannot make the server buffer for
+   * it: asked before each read from the client, and again as each chunk from
+   * the server has reached the client. Never when not given.
+   */
+  holdClient?: () => boolean;
 }
 
 /** The first buffer each way: small, so that an idle relay stays cheap. */
@@ -81,6 +95,10 @@ export class Relay {
   readonly #client: RelayedConn;
   readonly #server: RelayedConn;
   readonly #onClientData?: () => void;
+  readonly #passClientData?: (data: Uint8Array) => number;
+  readonly #holdClient?: () => boolean;
+  /** Settles the client's held read, once the hold is released or closed. */
+  #release?: () => void;
   #closing = false;
   #ignoring = false;
   #finishing = false;
@@ -100,6 +118,8 @@ export class Relay {
     this.#client = client;
     this.#server = server;
     this.#onClientData = options.onClientData;
+    this.#passClientData = options.passClientData;
+    this.#holdClient = options.holdClient;
     this.closed = Promise.all([this.#fromClient(), this.#toClient()]).then(
       () => this.#error === undefined ? {} : { error: this.#error },
     );
@@ -119,6 +139,7 @@ export class Relay {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#release?.();
     this.#client.close();
     this.#server.close();
   }
@@ -142,12 +163,17 @@ export class Relay {
     let buffer = new Uint8Array(MIN_BUFFER_SIZE);
     try {
       while (true) {
+        if (this.#holdClient?.()) await this.#held();
         const size = await client.read(buffer);
         if (this.ignoringClient) return;
         if (size === null) break;
         this.#heard = true;
         this.#onClientData?.();
-        await writeAll(server, buffer, size);
+        const passed = this.#passClientData?.(buffer.subarray(0, size)) ??
+          size;
+        if (passed < size) this.#ignoring = true;
+        if (passed > 0) await writeAll(server, buffer, passed);
+        if (this.#ignoring) return;
         if (size === buffer.length && size < MAX_BUFFER_SIZE) {
           buffer = new Uint8Array(2 * size);
         }
@@ -168,6 +194,9 @@ export class Relay {
         const size = await server.read(buffer);
         if (size === null) break;
         await writeAll(client, buffer, size);
+        if (this.#release !== undefined && !this.#holdClient!()) {
+          this.#release();
+        }
         if (size === buffer.length && size < MAX_BUFFER_SIZE) {
           buffer = new Uint8Array(2 * size);
         }
@@ -176,6 +205,17 @@ export class Relay {
       this.#fail(error);
     }
     this.close();
+  }
+
+  /** Settles once the client's hold is released, or the relay closes. */
+  #held(): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#release = () => {
+      this.#release = undefined;
+      resolve();
+    };
+    if (this.#closing) this.#release();
+    return promise;
   }
 
   /** Keeps the first error that came before any close, and closes. */
