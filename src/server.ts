@@ -13,6 +13,8 @@ import { serveEcho } from "./echo/serve_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
+import type { UpgradableConnection } from "./http/connection_upgrade.ts";
+import { serveWebSockets } from "./websocket/serve_websockets.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {
@@ -113,16 +115,30 @@ export function startServer(
         : Deno.listen({ ...config.echo, transport: "tcp" }),
   );
   let http: HttpService;
+  const webSockets = serveWebSockets({
+    signal,
+    logger,
+    metrics: metrics.websocket,
+    maxConnections: config.wsMaxConnections,
+    maxMessageBytes: config.wsMaxMessageBytes,
+    timeouts: config.idle,
+  });
   try {
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
       registry: metrics.registry,
       draining,
+      webSocket: webSockets.handler,
     });
+    const fetch = (
+      request: Request,
+      info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+      connection: UpgradableConnection,
+    ) => app.fetch(request, { completed: info.completed, connection });
     const handler = countRequests(
       metrics.http.requests,
-      refuseBadTarget(refuseOnceAborted(signal, app.fetch)),
+      refuseBadTarget(refuseOnceAborted(signal, fetch)),
     );
     http = listen(config.http, () =>
       serveHttp(config.http, handler, {
@@ -154,7 +170,8 @@ export function startServer(
   return {
     echoAddr: listener.addr,
     httpAddr: http.addr,
-    finished: Promise.all([echoDone, http.finished]).then(() => {}),
+    finished: Promise.all([echoDone, http.finished, webSockets.finished])
+      .then(() => {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
 import type { MetricsText } from "../observability/metrics.ts";
 import type { Counter } from "../observability/plain_metrics.ts";
+import type { UpgradableConnection } from "./connection_upgrade.ts";
 import { closingResponse, type Handler } from "./handler.ts";
 import { requestPath, urlPath } from "./request_target.ts";
 
@@ -14,6 +15,8 @@ import { requestPath, urlPath } from "./request_target.ts";
 export interface HttpBindings {
   /** Settles once the response has been sent, or could not be. */
   completed: Promise<void>;
+  /** The connection the request came on, which `GET /ws` upgrades. */
+  connection?: UpgradableConnection;
 }
 
 /** What {@linkcode createHttpApp} needs. */
@@ -29,6 +32,8 @@ export interface HttpAppOptions {
    * stops: from then on `GET /readyz` answers 503.
    */
   draining?: AbortSignal;
+  /** Serves `GET /ws`, the WebSocket echo, given the request's connection. */
+  webSocket?: (request: Request, connection?: UpgradableConnection) => Response;
 }
 
 /** The methods each known path answers; any other method gets 405. */
@@ -38,6 +43,7 @@ const ALLOWED_METHODS: Readonly<Record<string, string>> = {
   "/readyz": "GET, HEAD",
   "/metrics": "GET, HEAD",
   "/die": "POST",
+  "/ws": "GET",
 };
 
 /** No route reads a body; `POST /die` refuses a larger one before reading it. */
@@ -47,7 +53,8 @@ const MAX_BODY_BYTES = 1024;
  * The HTTP side of the service: `GET /healthcheck` answers `ok computer`,
  * `GET /livez` 200 while the process runs, `GET /readyz` 200 until shutdown
  * begins and 503 from then on, `GET /metrics` the metrics in the Prometheus
- * text format, and `POST /die` answers `bye bye` and then calls `onDie`.
+ * text format, `GET /ws` is `webSocket`'s, and `POST /die` answers `bye bye`
+ * and then calls `onDie`.
  * HEAD works wherever GET does. A known path with the wrong method gets 405
  * with an `Allow` header, anything else 404, and a `POST /die` with a body
  * over 1 KiB 413.
@@ -69,7 +76,7 @@ const MAX_BODY_BYTES = 1024;
 export function createHttpApp(
   options: HttpAppOptions,
 ): Hono<{ Bindings: HttpBindings }> {
-  const { onDie, dieToken, registry, draining } = options;
+  const { onDie, dieToken, registry, draining, webSocket } = options;
   const app = new Hono<{ Bindings: HttpBindings }>()
     .get("/healthcheck", (c) => c.text("ok computer"))
     .get("/livez", (c) => c.text("ok"))
@@ -81,6 +88,11 @@ export function createHttpApp(
       c.body(await registry.metrics(), 200, {
         "Content-Type": registry.contentType,
       }))
+    .get(
+      "/ws",
+      (c) =>
+        webSocket?.(c.req.raw, c.env.connection) ?? c.text("not found", 404),
+    )
     .post(
       "/die",
       discardBody(

@@ -19,13 +19,20 @@ import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../on_abort.ts";
 import { Relay } from "../relay.ts";
 import { ConnectionDeadline, type DeadlineEnd } from "./connection_deadline.ts";
+import type {
+  UpgradableConnection,
+  UpgradedConnection,
+  UpgradeOptions,
+} from "./connection_upgrade.ts";
 import { closesConnection, closingResponse, type Handler } from "./handler.ts";
+import { FirstRequestHead } from "./request_head_end.ts";
 
 /**
  * Why an HTTP connection ended: either side closed it (`closed`), it waited
  * with no request in flight for too long (`idle`), a request took too long
  * (`request_timeout`), the service shut down (`shutdown`), the client reset
- * it (`reset`), or any other failure (`error`).
+ * it (`reset`), any other failure (`error`), or it switched to another
+ * protocol, a WebSocket, which counts it from then on (`upgraded`).
  */
 export const HTTP_CONNECTION_ENDS = [
   "closed",
@@ -34,6 +41,7 @@ export const HTTP_CONNECTION_ENDS = [
   "shutdown",
   "reset",
   "error",
+  "upgraded",
 ] as const;
 
 /** Why an HTTP connection ended: one of {@linkcode HTTP_CONNECTION_ENDS}. */
@@ -49,8 +57,9 @@ export interface HttpConnectionsOptions {
   logger: Logger;
   metrics: HttpMetrics;
   /**
-   * Connections open at once. A client over the limit takes the place of the
-   * connection longest with no request in flight, or is closed at once.
+   * Connections open at once, not counting those upgraded. A client over the
+   * limit takes the place of the connection longest with no request in
+   * flight, or is closed at once.
    */
   maxConnections: number;
   timeouts: HttpTimeouts;
@@ -60,7 +69,9 @@ export interface HttpConnectionsOptions {
  * The clients of the HTTP port, each relayed to a server inside the process
  * and each with its deadlines (see the module doc and
  * {@linkcode ConnectionDeadline}). A connection counts against the limit from
- * its accept until both of its relay's sockets are closed.
+ * its accept until both of its relay's sockets are closed, or until it is
+ * upgraded (see `connection_upgrade.ts`): from then on the new protocol's
+ * server keeps its deadline and its limit, and it is never evicted.
  *
  * @example
  * ```ts
@@ -105,8 +116,10 @@ export class HttpConnections {
    * a new client may take the place of at the limit.
    */
   #evictable = new Set<HttpConnection>();
-  /** Connections counted against the limit: from accept to both closed. */
+  /** Connections open: from accept to both closed. */
   #open = 0;
+  /** Connections open that have been upgraded: not counted against the limit. */
+  #upgraded = 0;
   #allClosed?: PromiseWithResolvers<void>;
 
   constructor(options: HttpConnectionsOptions) {
@@ -148,9 +161,10 @@ export class HttpConnections {
         await failures.failed(error);
         continue;
       }
-      if (this.#open >= maxConnections && this.#evictOne()) {
+      const counted = this.#open - this.#upgraded;
+      if (counted >= maxConnections && this.#evictOne()) {
         metrics.evicted.inc();
-      } else if (this.#open >= maxConnections) {
+      } else if (counted >= maxConnections) {
         client.close();
         metrics.accepted.inc();
         metrics.rejected.inc();
@@ -180,10 +194,12 @@ export class HttpConnections {
    * one. A request from anything but a relay (only a local process can reach
    * the server inside) gets 403. A response from `closingResponse()` closes
    * its connection once handed over: nothing the client sends after that is
-   * read, and a request it had pipelined behind gets 503 unrouted.
+   * read, and a request it had pipelined behind gets 503 unrouted. The
+   * handler is also given the connection, which it may upgrade (see
+   * `connection_upgrade.ts`).
    */
   handler(
-    handler: Handler<[ServeInfo]>,
+    handler: Handler<[ServeInfo, UpgradableConnection]>,
   ): (request: Request, info: ServeInfo) => Response | Promise<Response> {
     return (request, info) => {
       const connection = this.#byRelayPort.get(info.remoteAddr.port);
@@ -199,7 +215,7 @@ export class HttpConnections {
           completed,
         );
       }
-      const response = handler(request, info);
+      const response = handler(request, info, connection);
       return response instanceof Promise
         ? response.then((response) =>
           connection.closeAfter(request, response, completed)
@@ -245,14 +261,24 @@ export class HttpConnections {
       deadlines: this.#deadlines,
       timeouts,
       onIdle: () => this.#evictable.add(connection),
+      onUpgrade: () => {
+        this.#upgraded++;
+        this.#evictable.delete(connection);
+        metrics.open.dec();
+        metrics.ended.inc({ reason: "upgraded" });
+      },
     });
     this.#byRelayPort.set(port, connection);
     this.#evictable.add(connection);
     const reason = await connection.ended(signal);
     this.#byRelayPort.delete(port);
     this.#evictable.delete(connection);
-    metrics.open.dec();
-    metrics.ended.inc({ reason });
+    if (connection.upgraded) {
+      this.#upgraded--;
+    } else {
+      metrics.open.dec();
+      metrics.ended.inc({ reason });
+    }
     if (--this.#open === 0) {
       this.#allClosed?.resolve();
       this.#allClosed = undefined;
@@ -261,10 +287,18 @@ export class HttpConnections {
 }
 
 /** One client of the HTTP port, its relay and its deadline. */
-class HttpConnection {
+class HttpConnection implements UpgradableConnection {
+  #client: Deno.Conn;
   #relay: Relay;
   #deadline: ConnectionDeadline;
   #onIdle: () => void;
+  #onUpgrade: () => void;
+  /** Where the first request's head ends, while it may still be upgraded. */
+  #firstHead? = new FirstRequestHead();
+  /** Requests whose handler has started. */
+  #requests = 0;
+  /** How the client is read once upgraded; none before. */
+  #upgrade?: UpgradeOptions;
   /** Why the service closed it, when it did: a deadline, or shutdown. */
   #cutFor?: HttpConnectionEnd;
   #ended = false;
@@ -277,9 +311,13 @@ class HttpConnection {
       timeouts: HttpTimeouts;
       /** Called when its last request in flight is done. */
       onIdle: () => void;
+      /** Called when it is upgraded. */
+      onUpgrade: () => void;
     },
   ) {
+    this.#client = client;
     this.#onIdle = options.onIdle;
+    this.#onUpgrade = options.onUpgrade;
     const deadline = this.#deadline = new ConnectionDeadline(
       options.deadlines,
       {
@@ -288,8 +326,23 @@ class HttpConnection {
       },
     );
     this.#relay = new Relay(client, server, {
-      onClientData: () => deadline.clientData(),
+      onClientData: () => {
+        if (this.#upgrade === undefined) deadline.clientData();
+      },
+      passClientData: (data) => {
+        if (this.#upgrade !== undefined) {
+          return this.#upgrade.passClientData(data);
+        }
+        this.#firstHead?.scan(data);
+        return data.length;
+      },
+      holdClient: () => this.#upgrade?.holdClient() ?? false,
     });
+  }
+
+  /** Whether it has been upgraded. */
+  get upgraded(): boolean {
+    return this.#upgrade !== undefined;
   }
 
   /** Whether a response that closes the connection has been given. */
@@ -298,14 +351,31 @@ class HttpConnection {
   }
 
   requestStarted(): void {
+    // Only the first request's head is followed.
+    if (++this.#requests > 1) this.#firstHead = undefined;
     this.#deadline.requestStarted();
   }
 
   /** A response has been handed over, or could not be. */
   requestCompleted = (): void => {
+    // The 101 of an upgrade is handed over once the deadline has gone.
+    if (this.#upgrade !== undefined) return;
     this.#deadline.requestCompleted();
     if (!this.#deadline.busy && !this.#ended) this.#onIdle();
   };
+
+  upgrade(options: UpgradeOptions): UpgradedConnection | undefined {
+    if (this.#firstHead?.bytesAfter !== 0 || this.closing) return undefined;
+    this.#firstHead = undefined;
+    this.#upgrade = options;
+    this.#deadline[Symbol.dispose]();
+    this.#onUpgrade();
+    return {
+      remoteAddr: this.#client.remoteAddr as Deno.NetAddr,
+      closed: this.#relay.closed.then(() => {}),
+      cut: () => this.cut("shutdown"),
+    };
+  }
 
   /** Closes it now, for the reason its deadline would have given. */
   evict(): void {

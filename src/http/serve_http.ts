@@ -6,6 +6,8 @@ import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../on_abort.ts";
 import { pause } from "../pause.ts";
+import type { UpgradableConnection } from "./connection_upgrade.ts";
+import type { Handler } from "./handler.ts";
 import { HttpConnections } from "./http_connections.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */
@@ -54,7 +56,8 @@ export interface HttpService {
  * Serves `handler` on `address`, with a limit on connections and deadlines
  * on each (see `http_connections.ts`): the port is the service's own TCP
  * listener, and each client is relayed to a `Deno.serve` on 127.0.0.1 inside
- * the process (HTTPS with `tls`), which only the relays can use.
+ * the process (HTTPS with `tls`), which only the relays can use. The handler
+ * is also given the request's connection, which it may upgrade.
  *
  * - When the server inside stops by itself, its accept having failed
  *   (`Deno.serve` then closes its listener, as when descriptors run out),
@@ -96,7 +99,7 @@ export interface HttpService {
  */
 export function serveHttp(
   address: ListenAddress,
-  handler: Deno.ServeHandler<Deno.NetAddr>,
+  handler: Handler<[Deno.ServeHandlerInfo<Deno.NetAddr>, UpgradableConnection]>,
   options: ServeHttpOptions,
 ): HttpService {
   const {

@@ -7,6 +7,7 @@
  */
 import { ECHO_ENDS } from "../echo/echo.ts";
 import { HTTP_CONNECTION_ENDS } from "../http/http_connections.ts";
+import { WEBSOCKET_ENDS } from "../websocket/websocket_echo.ts";
 import {
   Counter,
   Gauge,
@@ -64,6 +65,22 @@ export interface HttpMetrics {
   acceptErrors: Counter<"code">;
 }
 
+/** The WebSocket echo's metrics. */
+export interface WebSocketMetrics {
+  /** WebSockets open now, counted until every descriptor is closed. */
+  open: Gauge;
+  /** WebSocket handshakes accepted, including those then rejected. */
+  accepted: Counter;
+  /** Handshakes answered 503 because `--ws-max-connections` were open. */
+  rejected: Counter;
+  /** WebSockets that ended, by reason: one of `WEBSOCKET_ENDS`. */
+  ended: Counter<"reason">;
+  /** Messages echoed. */
+  messages: Counter;
+  /** Bytes of message payload echoed. */
+  bytesEchoed: Counter;
+}
+
 /** The log's metrics. */
 export interface LogMetrics {
   /** Log lines dropped because standard error was not read in time. */
@@ -83,6 +100,7 @@ export interface ServiceMetrics {
   registry: MetricsText;
   echo: EchoMetrics;
   http: HttpMetrics;
+  websocket: WebSocketMetrics;
   log: LogMetrics;
 }
 
@@ -189,6 +207,35 @@ export function createMetrics(): ServiceMetrics {
       labelNames: ["code"],
     }),
   };
+  const websocket: WebSocketMetrics = {
+    open: new Gauge({
+      name: "echoserver_websocket_connections_open",
+      help: "WebSocket echo connections open now.",
+    }),
+    accepted: new Counter({
+      name: "echoserver_websocket_connections_accepted_total",
+      help: "WebSocket handshakes accepted, including those then rejected.",
+    }),
+    rejected: new Counter({
+      name: "echoserver_websocket_connections_rejected_total",
+      help: "WebSocket handshakes refused: --ws-max-connections were open.",
+    }),
+    ended: new Counter({
+      name: "echoserver_websocket_connections_ended_total",
+      help: `WebSocket echo connections that ended, by reason: ${
+        WEBSOCKET_ENDS.join(", ")
+      }.`,
+      labelNames: ["reason"],
+    }),
+    messages: new Counter({
+      name: "echoserver_websocket_messages_total",
+      help: "WebSocket messages echoed back to clients.",
+    }),
+    bytesEchoed: new Counter({
+      name: "echoserver_websocket_bytes_total",
+      help: "Bytes of WebSocket message payload echoed back to clients.",
+    }),
+  };
   const log: LogMetrics = {
     linesDropped: new Counter({
       name: "echoserver_log_lines_dropped_total",
@@ -198,8 +245,11 @@ export function createMetrics(): ServiceMetrics {
   // Every reason from the start, so that a rate over any of them is defined.
   for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
   for (const reason of HTTP_CONNECTION_ENDS) http.ended.inc({ reason }, 0);
-  const all = [echo, http, log].flatMap((group) => Object.values(group));
-  return { registry: metricsText(all), echo, http, log };
+  for (const reason of WEBSOCKET_ENDS) websocket.ended.inc({ reason }, 0);
+  const all = [echo, http, websocket, log].flatMap((group) =>
+    Object.values(group)
+  );
+  return { registry: metricsText(all), echo, http, websocket, log };
 }
 
 /** The text of `metrics`, from a registry made on the first call. */
