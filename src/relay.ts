@@ -163,7 +163,8 @@ export class Relay {
     let buffer = new Uint8Array(MIN_BUFFER_SIZE);
     try {
       while (true) {
-        if (this.#holdClient?.()) await this.#held();
+        // Once closing, the read fails at once: no hold to wait out.
+        if (!this.#closing && this.#holdClient?.()) await this.#held();
         const size = await client.read(buffer);
         if (this.ignoringClient) return;
         if (size === null) break;
@@ -214,7 +215,6 @@ export class Relay {
       this.#release = undefined;
       resolve();
     };
-    if (this.#closing) this.#release();
     return promise;
   }
 

@@ -135,17 +135,25 @@ test("GET /ws takes an Upgrade: WebSocket in any case, and offers no subprotocol
   assert.doesNotMatch(answer.head, /sec-websocket-protocol/i);
 });
 
-test("GET /ws that is no handshake gets 426 naming websocket, or 400; POST /ws 405", async () => {
+test("GET /ws that is no handshake gets 426 naming websocket, or 400; POST and HEAD /ws 405", async () => {
   await using s = service();
   const plain = await fetch(`http://127.0.0.1:${s.port}/ws`);
   assert.equal(plain.status, 426);
   assert.equal(plain.headers.get("upgrade"), "websocket");
   await plain.body?.cancel();
-  const noKey = await fetch(`http://127.0.0.1:${s.port}/ws`, {
-    headers: { upgrade: "websocket", connection: "upgrade" },
-  });
-  assert.equal(noKey.status, 400);
-  await noKey.body?.cancel();
+  for (
+    const [from, to] of [
+      ["Connection: Upgrade\r\n", "Connection: keep-alive\r\n"],
+      ["Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""],
+      ["GET", "HEAD"],
+    ]
+  ) {
+    const conn = await connect(s.port);
+    await writeAll(conn, bytes(HANDSHAKE.replace(from, to)));
+    const { status } = await readResponseHead(conn);
+    conn.close();
+    assert.equal(status, to === "HEAD" ? 405 : 400, to);
+  }
   const posted = await fetch(`http://127.0.0.1:${s.port}/ws`, {
     method: "POST",
   });
@@ -249,6 +257,9 @@ test("a WebSocket outlives the HTTP port's deadlines, is not evicted by HTTP cli
     httpMaxConnections: 1,
   });
   const client = await openClient(s.url);
+  // The WebSocket does not count against the HTTP limit of 1.
+  const first = await fetch(`http://127.0.0.1:${s.port}/livez`);
+  assert.equal(await first.text(), "ok");
   // Past both HTTP deadlines, a message in between.
   await new Promise((resolve) => setTimeout(resolve, 120));
   client.socket.send("still");
@@ -315,4 +326,33 @@ test("at shutdown a WebSocket client that sends forever and never reads is cut a
   conn.close();
   await sending;
   assert.ok(ms >= 900 && ms < 1_900, `${ms} ms`);
+});
+
+test("a WebSocket client that never reads is read no more once its echoes wait: what it sends stalls, and the service holds little of it", async () => {
+  await using s = service();
+  const { conn, status } = await rawHandshake(s.port);
+  assert.equal(status, 101);
+  const frames = concat(
+    ...Array.from({ length: 64 }, () => clientFrame("binary", 1_024)),
+  );
+  // 64 MiB: without the hold, the service takes it all within a second.
+  let sent = 0;
+  const sending = (async () => {
+    try {
+      for (; sent < 64 << 20; sent += frames.length) {
+        await writeAll(conn, frames);
+      }
+    } catch {
+      // Cut at shutdown.
+    }
+  })();
+  const done = await Promise.race([
+    sending.then(() => true),
+    new Promise((resolve) => setTimeout(resolve, 1_500, false)),
+  ]);
+  assert.equal(done, false, `sent all ${sent} bytes`);
+  const echoed = (await s.metrics()).get("echoserver_websocket_bytes_total")!;
+  assert.ok(echoed < 32 << 20, `${echoed} bytes echoed`);
+  conn.close();
+  await sending;
 });

@@ -261,9 +261,9 @@ export class HttpConnections {
       deadlines: this.#deadlines,
       timeouts,
       onIdle: () => this.#evictable.add(connection),
+      // Its request's start took it out of #evictable, and it stays out.
       onUpgrade: () => {
         this.#upgraded++;
-        this.#evictable.delete(connection);
         metrics.open.dec();
         metrics.ended.inc({ reason: "upgraded" });
       },
@@ -293,10 +293,11 @@ class HttpConnection implements UpgradableConnection {
   #deadline: ConnectionDeadline;
   #onIdle: () => void;
   #onUpgrade: () => void;
-  /** Where the first request's head ends, while it may still be upgraded. */
+  /**
+   * Where the first request's head ends, and what came after it, until it is
+   * upgraded: a request after the first came after it.
+   */
   #firstHead? = new FirstRequestHead();
-  /** Requests whose handler has started. */
-  #requests = 0;
   /** How the client is read once upgraded; none before. */
   #upgrade?: UpgradeOptions;
   /** Why the service closed it, when it did: a deadline, or shutdown. */
@@ -351,8 +352,6 @@ class HttpConnection implements UpgradableConnection {
   }
 
   requestStarted(): void {
-    // Only the first request's head is followed.
-    if (++this.#requests > 1) this.#firstHead = undefined;
     this.#deadline.requestStarted();
   }
 

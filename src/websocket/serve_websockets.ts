@@ -17,7 +17,6 @@
  * @module
  */
 import type { IdleTimeouts } from "../config.ts";
-import { errorMessage } from "../error_message.ts";
 import { closingResponse } from "../http/handler.ts";
 import type {
   UpgradableConnection,
@@ -30,7 +29,7 @@ import { ThrottledLog } from "../observability/throttled_log.ts";
 import { formatHostPort } from "../net_addr.ts";
 import { onAbort } from "../on_abort.ts";
 import { MessageSizeLimit } from "./message_size_limit.ts";
-import { WebSocketEchoSession } from "./websocket_echo.ts";
+import { WebSocketEchoSession, type WebSocketEnd } from "./websocket_echo.ts";
 
 /**
  * The echoes a socket may have waiting to be sent before its client is read
@@ -141,14 +140,9 @@ export function serveWebSockets(
           "with nothing sent behind it",
       );
     }
-    let upgrade: { socket: WebSocket; response: Response };
-    try {
-      // Deno's own ping and idle timeout off: the service keeps its own.
-      upgrade = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
-    } catch (error) {
-      upgraded.cut();
-      return closingResponse(400, errorMessage(error));
-    }
+    // The handshake passed Deno's own checks above: this does not throw.
+    // Deno's ping and idle timeout are off: the session keeps its own.
+    const upgrade = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
     open++;
     metrics.accepted.inc();
     metrics.open.inc();
@@ -158,9 +152,10 @@ export function serveWebSockets(
       cut: () => upgraded.cut(),
       counters: { messages: metrics.messages, bytes: metrics.bytesEchoed },
     });
-    served(nextId++, session, upgraded, { logger, metrics }).finally(() => {
+    served(nextId++, session, upgraded, logger).then((reason) => {
       open--;
       metrics.open.dec();
+      metrics.ended.inc({ reason });
       settleOnceAllEnded();
     });
     client.socket = upgrade.socket;
@@ -169,16 +164,19 @@ export function serveWebSockets(
   return { handler, finished: finished.promise };
 }
 
-/** Logs and counts how a session ended, once its connection has closed. */
+/**
+ * Logs how a session ended, once its connection has closed too, so that it
+ * counts as open until then: why it ended.
+ */
 async function served(
   id: number,
   session: WebSocketEchoSession,
   connection: UpgradedConnection,
-  { logger, metrics }: Pick<ServeWebSocketsOptions, "logger" | "metrics">,
-): Promise<void> {
+  logger: Logger,
+): Promise<WebSocketEnd> {
   const started = performance.now();
   const { reason, messages, bytes, error } = await session.ended;
-  metrics.ended.inc({ reason });
+  await connection.closed;
   const level = reason === "error" ? "warning" : "info";
   if (logger.isEnabled(level)) {
     logger[level]("websocket ended", {
@@ -191,12 +189,13 @@ async function served(
       ...(error === undefined ? {} : { error }),
     });
   }
-  await connection.closed;
+  return reason;
 }
 
 /**
- * The answer to a request that is no WebSocket handshake, as
- * `Deno.upgradeWebSocket` judges one; undefined for a handshake.
+ * The answer to a request that is no WebSocket handshake, checked as
+ * `Deno.upgradeWebSocket` checks one, so that it does not throw once the
+ * connection is upgraded; undefined for a handshake.
  */
 function handshakeProblem(request: Request): Response | undefined {
   if (request.method !== "GET") {
