@@ -15,7 +15,8 @@ export type LoadScenario =
   | "health"
   | "churn"
   | "tlsStream"
-  | "tlsHandshakes";
+  | "tlsHandshakes"
+  | "websocket";
 
 /** A summary of one figure, as a target sees it. */
 export interface Summary {
@@ -89,6 +90,21 @@ export const FIGURES = {
     ratioTarget({ toDeno: 0.95 }),
   ),
   healthCpu: fig("health check, server CPU µs/req", "lower"),
+  websocketRate: fig(
+    `WebSocket ping-pong ${busy}, msgs/s`,
+    "higher",
+    "websocket",
+  ),
+  websocketP50: fig(
+    `WebSocket ping-pong ${busy}, p50 µs`,
+    "lower",
+    "websocket",
+  ),
+  websocketP99: fig(
+    `WebSocket ping-pong ${busy}, p99 µs`,
+    "lower",
+    "websocket",
+  ),
   churnWarningRate: fig(`churn ${busy}, warning, conns/s`, "higher", "churn"),
   churnInfoRate: fig(`churn ${busy}, info, conns/s`, "higher", "churn"),
   churnInfoRatio: fig(
