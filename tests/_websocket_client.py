@@ -3,17 +3,28 @@ python3-websockets), for tests/websocket_process_test.ts. It runs one
 scenario against URL and prints one JSON line with what it saw.
 
 Usage: /usr/bin/python3 tests/_websocket_client.py SCENARIO URL [BYTES]
+
+A wss:// URL trusts the certificate in the file WEBSOCKET_CA_FILE names.
 """
 import asyncio
 import json
+import os
+import ssl
 import sys
 import time
 
 import websockets
 
 
+def connect(url):
+    if not url.startswith("wss:"):
+        return websockets.connect(url, compression=None)
+    context = ssl.create_default_context(cafile=os.environ["WEBSOCKET_CA_FILE"])
+    return websockets.connect(url, compression=None, ssl=context)
+
+
 async def echo(url):
-    async with websockets.connect(url, compression=None) as ws:
+    async with connect(url) as ws:
         await ws.send("hello, é")
         text = await ws.recv()
         await ws.send(b"\x00\x01\xff")
@@ -26,7 +37,7 @@ async def echo(url):
 
 async def too_big(url, size):
     """One message of `size` bytes in two fragments, the second over the limit."""
-    async with websockets.connect(url, compression=None) as ws:
+    async with connect(url) as ws:
         await ws.send(b"x" * 10)
         echoed = await ws.recv()
         half = size // 2 + 1
@@ -40,7 +51,7 @@ async def too_big(url, size):
 
 
 async def idle(url):
-    async with websockets.connect(url, compression=None) as ws:
+    async with connect(url) as ws:
         started = time.monotonic()
         try:
             await ws.recv()
@@ -52,7 +63,7 @@ async def idle(url):
 
 async def shutdown(url):
     """Says "ready" once open, then waits for the server's close."""
-    async with websockets.connect(url, compression=None) as ws:
+    async with connect(url) as ws:
         print(json.dumps({"ready": True}), flush=True)
         try:
             await ws.recv()

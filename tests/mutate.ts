@@ -735,6 +735,13 @@ const MUTANTS: Mutant[] = [
     tests: WEBSOCKET,
   },
   {
+    name: "over TLS a WebSocket message over the limit closes with 1009",
+    file: "websocket/websocket_echo.ts",
+    from: '    if (bytes > maxMessageBytes) return this.#close("too_big");',
+    to: '    if (bytes >= maxMessageBytes) return this.#close("too_big");',
+    tests: WEBSOCKET,
+  },
+  {
     name: "a WebSocket message of exactly --ws-max-message passes",
     file: "websocket/message_size_limit.ts",
     from: "    if (this.#messageBytes > this.#maxBytes) return false;",
@@ -765,8 +772,9 @@ const MUTANTS: Mutant[] = [
   {
     name: "a handshake with bytes sent behind it is refused",
     file: "http/http_connections.ts",
-    from: "this.#firstHead?.bytesAfter !== 0 || this.closing",
-    to: "this.#firstHead?.bytesAfter === undefined || this.closing",
+    from: "    const aligned = !seen || this.#firstHead?.bytesAfter === 0;",
+    to:
+      "    const aligned = !seen || this.#firstHead?.bytesAfter !== undefined;",
     tests: ["websocket_test.ts"],
   },
   {

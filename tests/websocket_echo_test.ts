@@ -285,3 +285,19 @@ Deno.test("WebSocketEchoSession ends when the upgrade fails before the socket op
   socket.dispatchEvent(new ErrorEvent("error", { message: "broken pipe" }));
   assert.equal((await served.ended).reason, "error");
 });
+
+Deno.test("WebSocketEchoSession with maxMessageBytes echoes a message of exactly that many bytes, and closes with 1009 for one more, unechoed", async () => {
+  const { socket, served } = session({ maxMessageBytes: 4 });
+  socket.open();
+  socket.message("four");
+  socket.message(new Uint8Array(4).buffer);
+  socket.message("é€");
+  assert.deepEqual(socket.closedWith, [1009, "message too big"]);
+  assert.equal(socket.sent.length, 2);
+  socket.closed();
+  assert.deepEqual(await served.ended, {
+    reason: "too_big",
+    messages: 2,
+    bytes: 8,
+  });
+});

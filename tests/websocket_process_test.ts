@@ -1,19 +1,31 @@
 import assert from "node:assert/strict";
-import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
+import { CERTIFICATE } from "./_certificates.ts";
+import {
+  LOOPBACK_ANY_PORT,
+  SERVICE_PERMISSIONS,
+  ServiceProcess,
+} from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
 
 /** Python with Debian's python3-websockets: a client from outside Deno. */
 const PYTHON = "/usr/bin/python3";
 const CLIENT = new URL("./_websocket_client.py", import.meta.url).pathname;
 
-/** Runs a scenario of the Python client against `port`: its JSON lines. */
+/**
+ * Runs a scenario of the Python client against `port` (over TLS, trusting
+ * the test certificate, with `tls`): its JSON lines.
+ */
 async function python(
-  port: number,
+  port: number | { tls: number },
   scenario: string,
   ...args: string[]
 ): Promise<Record<string, unknown>[]> {
+  const url = typeof port === "number"
+    ? `ws://127.0.0.1:${port}/ws`
+    : `wss://localhost:${port.tls}/ws`;
   const { code, stdout, stderr } = await new Deno.Command(PYTHON, {
-    args: [CLIENT, scenario, `ws://127.0.0.1:${port}/ws`, ...args],
+    args: [CLIENT, scenario, url, ...args],
+    env: { WEBSOCKET_CA_FILE: CERTIFICATE.certFile },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -102,4 +114,23 @@ test("POST /die closes a Python client's WebSocket with 1001, and the process ex
       /^info: websocket ended .* reason=shutdown /.test(line)
     ),
   );
+});
+
+test("over TLS, Python's websockets client gets its messages echoed, and 1009 once one goes over --ws-max-message", async () => {
+  await using service = new ServiceProcess([
+    ...LOOPBACK_ANY_PORT,
+    ...["--tls-cert", CERTIFICATE.certFile, "--tls-key", CERTIFICATE.keyFile],
+    ...["--ws-max-message", "1000"],
+  ], { permissions: [...SERVICE_PERMISSIONS, "--allow-read"] });
+  const { http } = await service.ports();
+  assert.deepEqual(await python({ tls: http }, "echo"), [{
+    text: "hello, é",
+    binary: [0, 1, 255],
+    fragmented: [...new TextEncoder().encode("abcdef")],
+  }]);
+  assert.deepEqual(await python({ tls: http }, "too_big", "1000"), [{
+    echoed: 10,
+    code: 1009,
+    reason: "message too big",
+  }]);
 });

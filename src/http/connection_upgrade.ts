@@ -25,6 +25,11 @@ export interface UpgradeOptions {
 export interface UpgradedConnection {
   /** The client's address. */
   readonly remoteAddr: Deno.NetAddr;
+  /**
+   * Whether `passClientData` sees the new protocol's bytes: not over TLS,
+   * where the relay sees only ciphertext, and is never asked.
+   */
+  readonly clientDataSeen: boolean;
   /** Settles once both its sockets are closed. */
   readonly closed: Promise<void>;
   /** Closes both its sockets now. */
@@ -38,7 +43,8 @@ export interface UpgradableConnection {
    * about to answer 101, and reads the client as `options` say from then on.
    * Undefined when the bytes after the request cannot be told to be the new
    * protocol's from the first: the request was not the first on its
-   * connection, or the client has sent more behind it.
+   * connection, or the client has sent more behind it. (Over TLS this is not
+   * asked, since the bytes are not seen.)
    */
   upgrade(options: UpgradeOptions): UpgradedConnection | undefined;
 }

@@ -11,7 +11,7 @@
  */
 import { AcceptFailures } from "../accept_failures.ts";
 import { isBroken } from "../broken_connection.ts";
-import type { HttpTimeouts } from "../config.ts";
+import type { HttpTimeouts, TlsKeyPair } from "../config.ts";
 import { IdleDeadlines } from "../idle_deadline.ts";
 import type { Logger } from "../observability/log.ts";
 import type { HttpMetrics } from "../observability/metrics.ts";
@@ -63,6 +63,8 @@ export interface HttpConnectionsOptions {
    */
   maxConnections: number;
   timeouts: HttpTimeouts;
+  /** The server inside speaks TLS: the relays then see only ciphertext. */
+  tls?: TlsKeyPair;
 }
 
 /**
@@ -260,6 +262,7 @@ export class HttpConnections {
     const connection = new HttpConnection(client, server, {
       deadlines: this.#deadlines,
       timeouts,
+      encrypted: this.#options.tls !== undefined,
       onIdle: () => this.#evictable.add(connection),
       // Its request's start took it out of #evictable, and it stays out.
       onUpgrade: () => {
@@ -300,6 +303,8 @@ class HttpConnection implements UpgradableConnection {
   #firstHead? = new FirstRequestHead();
   /** How the client is read once upgraded; none before. */
   #upgrade?: UpgradeOptions;
+  /** Whether the client's bytes are TLS, which the relay cannot read. */
+  #encrypted: boolean;
   /** Why the service closed it, when it did: a deadline, or shutdown. */
   #cutFor?: HttpConnectionEnd;
   #ended = false;
@@ -314,9 +319,13 @@ class HttpConnection implements UpgradableConnection {
       onIdle: () => void;
       /** Called when it is upgraded. */
       onUpgrade: () => void;
+      /** Whether the client's bytes are TLS, which the relay cannot read. */
+      encrypted: boolean;
     },
   ) {
     this.#client = client;
+    this.#encrypted = options.encrypted;
+    if (options.encrypted) this.#firstHead = undefined;
     this.#onIdle = options.onIdle;
     this.#onUpgrade = options.onUpgrade;
     const deadline = this.#deadline = new ConnectionDeadline(
@@ -364,13 +373,17 @@ class HttpConnection implements UpgradableConnection {
   };
 
   upgrade(options: UpgradeOptions): UpgradedConnection | undefined {
-    if (this.#firstHead?.bytesAfter !== 0 || this.closing) return undefined;
+    const seen = !this.#encrypted;
+    const aligned = !seen || this.#firstHead?.bytesAfter === 0;
+    if (!aligned || this.closing || this.#upgrade) return undefined;
     this.#firstHead = undefined;
     this.#upgrade = options;
     this.#deadline[Symbol.dispose]();
     this.#onUpgrade();
+    if (!seen) this.#upgrade = { ...options, passClientData: allData };
     return {
       remoteAddr: this.#client.remoteAddr as Deno.NetAddr,
+      clientDataSeen: seen,
       closed: this.#relay.closed.then(() => {}),
       cut: () => this.cut("shutdown"),
     };
@@ -418,4 +431,9 @@ class HttpConnection implements UpgradableConnection {
     if (error !== undefined) return isBroken(error) ? "reset" : "error";
     return signal.aborted ? "shutdown" : "closed";
   }
+}
+
+/** Passes every byte: for a client whose bytes cannot be read. */
+function allData(data: Uint8Array): number {
+  return data.length;
 }

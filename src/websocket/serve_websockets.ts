@@ -148,6 +148,8 @@ export function serveWebSockets(
     metrics.open.inc();
     const session = client.session = new WebSocketEchoSession(upgrade.socket, {
       ...options,
+      // Over TLS the relay sees no frames: the session checks sizes itself.
+      maxMessageBytes: upgraded.clientDataSeen ? undefined : maxMessageBytes,
       deadlines,
       cut: () => upgraded.cut(),
       counters: { messages: metrics.messages, bytes: metrics.bytesEchoed },

@@ -78,6 +78,13 @@ export interface WebSocketEchoOptions {
   drainMs?: number;
   /** Sent as the first text message, before any echo, when set. */
   banner?: string;
+  /**
+   * A message longer than this closes the socket with 1009, unechoed: for a
+   * connection whose frames nobody could check before the socket read them
+   * (over TLS). Otherwise {@linkcode WebSocketEchoSession.messageTooBig}
+   * says when.
+   */
+  maxMessageBytes?: number;
   /** Counts each message and its bytes as it is echoed. */
   counters?: {
     messages: { inc(): void };
@@ -185,10 +192,11 @@ export class WebSocketEchoSession {
 
   #echo = (event: Event): void => {
     const { data } = event as MessageEvent<string | ArrayBuffer>;
-    const { timeouts, counters } = this.#options;
+    const { timeouts, counters, maxMessageBytes = Infinity } = this.#options;
+    const bytes = typeof data === "string" ? utf8Length(data) : data.byteLength;
+    if (bytes > maxMessageBytes) return this.#close("too_big");
     this.#deadline.reset(timeouts.refreshMs);
     this.#socket.send(data);
-    const bytes = typeof data === "string" ? utf8Length(data) : data.byteLength;
     this.#messages++;
     this.#bytes += bytes;
     counters?.messages.inc();
