@@ -582,15 +582,15 @@ const MUTANTS: Mutant[] = [
   {
     name: "an HTTP client at the limit takes the place of an idle one",
     file: "http/http_connections.ts",
-    from: "      if (this.#open >= maxConnections && this.#evictOne()) {",
+    from: "      if (counted >= maxConnections && this.#evictOne()) {",
     to: "      if (false) {",
     tests: ["http_connections_test.ts"],
   },
   {
     name: "--http-max-connections are served, the next is closed",
     file: "http/http_connections.ts",
-    from: "      } else if (this.#open >= maxConnections) {",
-    to: "      } else if (this.#open > maxConnections) {",
+    from: "      } else if (counted >= maxConnections) {",
+    to: "      } else if (counted > maxConnections) {",
     tests: ["http_connections_test.ts"],
   },
   {
