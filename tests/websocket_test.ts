@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Config } from "../src/config.ts";
 import { startServer } from "../src/server.ts";
+import { CERTIFICATE } from "./_certificates.ts";
 import { bytes, connect, writeAll } from "./_echo_client.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { loopbackConfig } from "./_loopback_config.ts";
@@ -355,4 +356,29 @@ test("a WebSocket client that never reads is read no more once its echoes wait: 
   assert.ok(echoed < 32 << 20, `${echoed} bytes echoed`);
   conn.close();
   await sending;
+});
+
+test("over HTTPS a WebSocket echoes, and a message over --ws-max-message closes it with 1009, unechoed", async () => {
+  await using s = service({
+    tls: { cert: CERTIFICATE.cert, key: CERTIFICATE.key },
+    wsMaxMessageBytes: 100,
+  });
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port: s.port,
+    caCerts: [CERTIFICATE.cert],
+  });
+  await writeAll(conn, bytes(HANDSHAKE));
+  assert.equal((await readResponseHead(conn)).status, 101);
+  await writeAll(
+    conn,
+    concat(clientFrame("binary", 100), clientFrame("binary", 101)),
+  );
+  const echoed = await readServerFrame(conn);
+  assert.equal(echoed.payload.length, 100);
+  assert.deepEqual(closeCode(await readServerFrame(conn)), [
+    1009,
+    "message too big",
+  ]);
+  conn.close();
 });

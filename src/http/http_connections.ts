@@ -340,6 +340,8 @@ class HttpConnection implements UpgradableConnection {
         if (this.#upgrade === undefined) deadline.clientData();
       },
       passClientData: (data) => {
+        // Over TLS the bytes are ciphertext: nothing to read in them.
+        if (this.#encrypted) return data.length;
         if (this.#upgrade !== undefined) {
           return this.#upgrade.passClientData(data);
         }
@@ -380,7 +382,6 @@ class HttpConnection implements UpgradableConnection {
     this.#upgrade = options;
     this.#deadline[Symbol.dispose]();
     this.#onUpgrade();
-    if (!seen) this.#upgrade = { ...options, passClientData: allData };
     return {
       remoteAddr: this.#client.remoteAddr as Deno.NetAddr,
       clientDataSeen: seen,
@@ -431,9 +432,4 @@ class HttpConnection implements UpgradableConnection {
     if (error !== undefined) return isBroken(error) ? "reset" : "error";
     return signal.aborted ? "shutdown" : "closed";
   }
-}
-
-/** Passes every byte: for a client whose bytes cannot be read. */
-function allData(data: Uint8Array): number {
-  return data.length;
 }
