@@ -1,16 +1,18 @@
 /**
  * Mutation testing by hand-picked mutants: each breaks one promise the README
  * makes (a timeout, a bound, a limit, a count, a status, the order of
- * shutdown) with a one-line change to `src/`, and the tests named with it
- * must then fail. Run with `deno task mutate`, optionally with words that
- * pick mutants by name.
+ * shutdown) with a one-line change to `src/` or `main.ts`, and the tests
+ * named with it must then fail. Run with `deno task mutate`, optionally with
+ * words that pick mutants by name.
  *
  * Each mutant is applied to a copy of the project in a temporary directory,
  * never to `src/` itself, and its tests run there under a time limit. The
- * script prints one line per mutant, `killed` (by the first test that
- * failed) or `SURVIVED`, and exits 1
- * if any survived, or if a mutant's line is no longer in its file (then the
- * list below needs updating, not the code).
+ * script prints one line per mutant: `killed` (by the first test that
+ * failed), `SURVIVED` (every test passed), `HUNG` (the run reached its time
+ * limit with no test failed: the mutant stops something from ending, and no
+ * test's own time limit caught it) or `not found` (its line is no longer in
+ * its file: the list below needs updating, not the code). It exits 1 unless
+ * every mutant was killed.
  *
  * @module
  */
@@ -19,7 +21,7 @@
 interface Mutant {
   /** The promise it breaks, as the README says it. */
   name: string;
-  /** The file under `src/` it changes. */
+  /** The file it changes, under `src/` (`../main.ts` for the process). */
   file: string;
   /** Text that occurs exactly once in the file. */
   from: string;
@@ -683,8 +685,12 @@ const MUTANTS: Mutant[] = [
   },
 ];
 
-/** The most a mutant's test run may take; a test's own limit is shorter. */
-const RUN_LIMIT_MS = 120_000;
+/**
+ * The longest time limit a test sets itself (`tests/log_process_test.ts`):
+ * a run that a mutant slows is given that long to fail on its own, so that a
+ * test failing at its own limit counts as a kill, not as a hang.
+ */
+const LONGEST_TEST_LIMIT_MS = 60_000;
 const ROOT = new URL("..", import.meta.url).pathname;
 /** What the tests need of the project. */
 const COPIED = ["main.ts", "deno.json", "deno.lock", "src", "tests", "deploy"];
@@ -697,8 +703,18 @@ const TEST_FLAGS = [
   "--allow-read",
 ];
 
-/** `killed` by the first test that failed, or why not. */
-type Outcome = `killed by ${string}` | "SURVIVED" | "not found";
+/** What became of a mutant. */
+type Outcome =
+  | `killed by ${string}`
+  | "SURVIVED"
+  | `HUNG past ${number} s`
+  | "not found";
+
+/** How a run of test files ended. */
+type Run =
+  | { kind: "passed" }
+  | { kind: "failed"; first?: string }
+  | { kind: "hung" };
 
 async function main(words: string[]): Promise<number> {
   const chosen = MUTANTS.filter((mutant) =>
@@ -709,68 +725,122 @@ async function main(words: string[]): Promise<number> {
     return 1;
   }
   const copy = await Deno.makeTempDir({ prefix: "echoserver-mutate-" });
-  const outcomes: [Mutant, Outcome, number][] = [];
+  const outcomes: Outcome[] = [];
   try {
     if (!await run("cp", ["-r", ...COPIED, copy], ROOT)) {
       throw new Error(`cannot copy the project to ${copy}`);
     }
-    // Unmutated, the same tests must pass, or no kill would mean anything.
+    // Unmutated, the same tests must pass, or no kill would mean anything;
+    // how long they take sets each mutant's time limit.
     const files = [...new Set(chosen.flatMap((mutant) => mutant.tests))];
-    const unmutated = await runTests(copy, files);
-    if (!unmutated.success) {
+    const started = performance.now();
+    const unmutated = await runTests(copy, files, 10 * 60_000);
+    const limitMs = runLimitMs(performance.now() - started);
+    if (unmutated.kind !== "passed") {
+      const which = unmutated.kind === "failed" ? unmutated.first : undefined;
       console.log(
-        `the tests fail without any mutant: ${
-          unmutated.failed ?? files.join(" ")
-        }`,
+        `the tests fail without any mutant: ${which ?? files.join(" ")}`,
       );
       return 1;
     }
     for (const mutant of chosen) {
       const started = performance.now();
-      const outcome = await tryMutant(copy, mutant);
+      const outcome = await tryMutant(copy, mutant, limitMs);
       const seconds = (performance.now() - started) / 1000;
-      outcomes.push([mutant, outcome, seconds]);
+      outcomes.push(outcome);
       console.log(`${mutant.name}: ${outcome} (${seconds.toFixed(1)} s)`);
     }
   } finally {
     await Deno.remove(copy, { recursive: true });
   }
-  const killed = outcomes.filter(([, outcome]) => outcome.startsWith("killed"));
-  console.log(`\n${killed.length} of ${outcomes.length} mutants killed`);
-  return killed.length === outcomes.length ? 0 : 1;
+  console.log(`\n${summary(outcomes)}`);
+  return outcomes.every((outcome) => outcome.startsWith("killed")) ? 0 : 1;
+}
+
+/**
+ * A mutant's run limit: twice what its tests took unmutated (the whole
+ * chosen set's time, so never less than its own), plus the longest limit a
+ * test sets itself.
+ */
+function runLimitMs(unmutatedMs: number): number {
+  return Math.ceil(2 * unmutatedMs) + LONGEST_TEST_LIMIT_MS;
+}
+
+/** "40 of 42 mutants killed; 1 hung; 1 survived", and any not found. */
+function summary(outcomes: Outcome[]): string {
+  const count = (prefix: string) =>
+    outcomes.filter((outcome) => outcome.startsWith(prefix)).length;
+  const parts = [
+    `${count("killed")} of ${outcomes.length} mutants killed`,
+    `${count("HUNG")} hung`,
+    `${count("SURVIVED")} survived`,
+  ];
+  const lost = count("not found");
+  if (lost > 0) parts.push(`${lost} not found`);
+  return parts.join("; ");
 }
 
 /** Applies one mutant to the copy, runs its tests, and puts the file back. */
-async function tryMutant(copy: string, mutant: Mutant): Promise<Outcome> {
+async function tryMutant(
+  copy: string,
+  mutant: Mutant,
+  limitMs: number,
+): Promise<Outcome> {
   const path = `${copy}/src/${mutant.file}`;
   const original = await Deno.readTextFile(path);
   if (original.split(mutant.from).length !== 2) return "not found";
   try {
     await Deno.writeTextFile(path, original.replace(mutant.from, mutant.to));
-    const { success, failed } = await runTests(copy, mutant.tests);
-    return success ? "SURVIVED" : `killed by ${failed ?? "the run limit"}`;
+    const result = await runTests(copy, mutant.tests, limitMs);
+    if (result.kind === "passed") return "SURVIVED";
+    if (result.kind === "hung") {
+      return `HUNG past ${Math.round(limitMs / 1000)} s`;
+    }
+    return `killed by ${result.first ?? "a failed run"}`;
   } finally {
     await Deno.writeTextFile(path, original);
   }
 }
 
-/** Runs test files of the copy: whether they passed, and the first failure. */
+/**
+ * Runs test files of the copy, for `limitMs` at most: whether they passed,
+ * failed (and the first test that did) or were still running at the limit
+ * with no test failed. The run is a process group of its own, so that at the
+ * limit the services its tests started go with it.
+ */
 async function runTests(
   copy: string,
   files: string[],
-): Promise<{ success: boolean; failed?: string }> {
-  const { success, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["test", ...TEST_FLAGS, ...files.map((file) => `tests/${file}`)],
+  limitMs: number,
+): Promise<Run> {
+  const child = new Deno.Command("setsid", {
+    args: [
+      Deno.execPath(),
+      "test",
+      ...TEST_FLAGS,
+      ...files.map((file) => `tests/${file}`),
+    ],
     cwd: copy,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "null",
-    signal: AbortSignal.timeout(RUN_LIMIT_MS),
-  }).output();
-  const failed = new TextDecoder().decode(stdout).match(
-    /^(.*) \.\.\. FAILED/m,
-  )?.[1];
-  return { success, failed: failed && `"${failed}"` };
+  }).spawn();
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    Deno.kill(-child.pid, "SIGKILL");
+  }, limitMs);
+  try {
+    const { success, stdout } = await child.output();
+    const first = new TextDecoder().decode(stdout).match(
+      /^(.*) \.\.\. FAILED/m,
+    )?.[1];
+    if (success) return { kind: "passed" };
+    if (first === undefined && hung) return { kind: "hung" };
+    return { kind: "failed", first: first && `"${first}"` };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs a command quietly in `cwd`: whether it passed. */
