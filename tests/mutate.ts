@@ -449,6 +449,19 @@ const MUTANTS: Mutant[] = [
     to: '  default: "1000",',
     tests: ["config_test.ts"],
   },
+  {
+    name: "--idle-refresh 0 is refused, as --idle-timeout 0 is",
+    file: "config.ts",
+    from:
+      '  description: "each chunk received gives the client this long again",\n' +
+      "  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,\n" +
+      "  parse: milliseconds,",
+    to:
+      '  description: "each chunk received gives the client this long again",\n' +
+      "  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,\n" +
+      "  parse: delayMilliseconds,",
+    tests: ["config_test.ts"],
+  },
   // Setting files: bounded, regular, never waited on.
   {
     name: "a token file of 64 KiB is read, and of one byte more refused",
@@ -583,6 +596,34 @@ const MUTANTS: Mutant[] = [
     from: 'throw new HTTPException(400, { message: "bad request body" });',
     to: 'throw new Error("bad request body");',
     tests: ["discard_body_test.ts", "server_test.ts"],
+  },
+  {
+    name: "a /die body of exactly 1 KiB is taken",
+    file: "http/http_app.ts",
+    from: "const MAX_BODY_BYTES = 1024;",
+    to: "const MAX_BODY_BYTES = 1023;",
+    tests: ["http_app_test.ts"],
+  },
+  {
+    name: "a /die body over 1 KiB gets 413",
+    file: "http/http_app.ts",
+    from: "const MAX_BODY_BYTES = 1024;",
+    to: "const MAX_BODY_BYTES = 1025;",
+    tests: ["http_app_test.ts"],
+  },
+  {
+    name: "a chunked /die body of exactly the limit is taken",
+    file: "http/discard_body.ts",
+    from: "        if (bytes > maxBytes) return onTooLarge(c);",
+    to: "        if (bytes >= maxBytes) return onTooLarge(c);",
+    tests: ["http_app_test.ts"],
+  },
+  {
+    name: "a /die body whose Content-Length is exactly the limit is taken",
+    file: "http/discard_body.ts",
+    from: "      if (Number(length) > maxBytes) return onTooLarge(c);",
+    to: "      if (Number(length) >= maxBytes) return onTooLarge(c);",
+    tests: ["http_app_test.ts"],
   },
   {
     name: "the HTTP server inside starts again after its accept fails",
@@ -752,6 +793,40 @@ const MUTANTS: Mutant[] = [
     from: "const LOG_FLUSH_LIMIT_MS = 1_000;",
     to: "const LOG_FLUSH_LIMIT_MS = 2_000;",
     tests: ["log_process_test.ts"],
+  },
+  {
+    name: "echoed bytes are counted as each chunk goes back, not before",
+    file: "echo/echo.ts",
+    from: "      await writeAll(stream, buffer.subarray(0, size));\n" +
+      "      writing = false;\n      bytesEchoed += size;\n" +
+      "      bytesCounter?.inc(size);",
+    to: "      bytesCounter?.inc(size);\n" +
+      "      await writeAll(stream, buffer.subarray(0, size));\n" +
+      "      writing = false;\n      bytesEchoed += size;",
+    tests: ECHO,
+  },
+  {
+    name: "connection durations are counted in buckets from 10 ms to 1 h",
+    file: "observability/metrics.ts",
+    from: "300, 1800, 3600];",
+    to: "300, 1800];",
+    tests: ["metrics_test.ts"],
+  },
+  {
+    name: "a v2 PROXY header may be at most 4 KiB",
+    file: "echo/proxy_protocol.ts",
+    from: "export const MAX_PROXY_HEADER_BYTES = 4096;",
+    to: "export const MAX_PROXY_HEADER_BYTES = 8192;",
+    tests: ["proxy_protocol_test.ts", "read_proxy_header_test.ts"],
+  },
+  {
+    name: "a client's IPv6 address is logged in RFC 5952 form",
+    file: "echo/ip_address.ts",
+    from:
+      "    if (end - index > length) [start, length] = [index, end - index];",
+    to:
+      "    if (end - index >= length) [start, length] = [index, end - index];",
+    tests: ["proxy_protocol_test.ts", "read_proxy_header_test.ts"],
   },
   {
     name: "bytes after the PROXY header are echoed, the header never",
