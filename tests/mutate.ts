@@ -795,6 +795,21 @@ const MUTANTS: Mutant[] = [
     tests: ["log_process_test.ts"],
   },
   {
+    name: "the running process can read no file",
+    file: "../main.ts",
+    from: 'loses it here.\n    Deno.permissions.revokeSync({ name: "read" });',
+    to: "loses it here.",
+    tests: MAIN,
+  },
+  {
+    name:
+      "no node: module loads before the ports open, even by a dynamic import",
+    file: "../main.ts",
+    from: "  const metrics = createMetrics();",
+    to: '  const metrics = createMetrics();\n  import("node:process");',
+    tests: ["startup_imports_test.ts"],
+  },
+  {
     name: "echoed bytes are counted as each chunk goes back, not before",
     file: "echo/echo.ts",
     from: "      await writeAll(stream, buffer.subarray(0, size));\n" +
