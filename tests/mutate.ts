@@ -168,7 +168,7 @@ const MUTANTS: Mutant[] = [
     file: "idle_deadline.ts",
     from: '      this.#timer?.removeEventListener("abort", this.#fire);',
     to: "",
-    tests: ["idle_deadline_test.ts", ...ECHO],
+    tests: ["idle_deadline_test.ts", "process_exit_test.ts", ...ECHO],
   },
   {
     name: "clients one at a time do not each leave a timer behind",
@@ -417,7 +417,7 @@ const MUTANTS: Mutant[] = [
     file: "pause.ts",
     from: '      timeout.removeEventListener("abort", done);',
     to: "",
-    tests: ["process_signals_test.ts", ...MAIN],
+    tests: ["process_signals_test.ts", "process_exit_test.ts", ...MAIN],
   },
   {
     name: "a flag's value may start with a dash",
@@ -749,7 +749,7 @@ const MUTANTS: Mutant[] = [
     file: "health_check.ts",
     from: '    timeout.removeEventListener("abort", expire);',
     to: "",
-    tests: ["health_check_test.ts"],
+    tests: ["health_check_test.ts", "process_exit_test.ts"],
   },
   // Logs, the PROXY protocol, TLS.
   {
