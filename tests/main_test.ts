@@ -356,17 +356,21 @@ test("main.ts on SIGINT stops at once, without --shutdown-delay", async () => {
   ]);
 }, 10_000);
 
-test("main.ts stops by itself once --shutdown-delay is over", async () => {
+test("main.ts stops by itself once --shutdown-delay is over, and not before", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--shutdown-delay",
-    "0.2",
+    "0.5",
   ]);
   await service.ports();
   service.kill("SIGTERM");
+  const sent = performance.now();
   assert.equal((await service.status).code, 0);
+  // In a window that would catch twice the delay.
+  const ms = performance.now() - sent;
+  assert.ok(ms >= 500 && ms < 1_000, `exited ${Math.round(ms)} ms on`);
   assert.deepEqual(service.stderr.lines, [
-    "info: draining: /readyz answers 503 until shutdown reason=SIGTERM shutdown_in_s=0.2",
+    "info: draining: /readyz answers 503 until shutdown reason=SIGTERM shutdown_in_s=0.5",
     "info: shutting down reason=SIGTERM",
   ]);
 });

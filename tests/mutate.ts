@@ -349,6 +349,27 @@ const MUTANTS: Mutant[] = [
     tests: ["process_signals_test.ts"],
   },
   {
+    name: "a second SIGINT exits 130",
+    file: "process_signals.ts",
+    from: "SIGINT: 2, SIGQUIT",
+    to: "SIGINT: 6, SIGQUIT",
+    tests: ["main_signals_test.ts"],
+  },
+  {
+    name: "a second SIGHUP exits 129",
+    file: "process_signals.ts",
+    from: "{ SIGHUP: 1,",
+    to: "{ SIGHUP: 9,",
+    tests: ["process_signals_test.ts", "main_signals_test.ts"],
+  },
+  {
+    name: "SIGTERM stops the service after --shutdown-delay",
+    file: "process_signals.ts",
+    from: "      pause(delayMs, shutdown.signal)",
+    to: "      pause(2 * delayMs, shutdown.signal)",
+    tests: ["process_signals_test.ts", ...MAIN],
+  },
+  {
     name: "SIGHUP stops the service at once",
     file: "process_signals.ts",
     from: "{ SIGHUP: 1, SIGINT: 2,",
