@@ -85,6 +85,21 @@ async function closedByServer(conn: Deno.Conn): Promise<void> {
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
+/** The HTTP port's connections, at the default limit and deadlines. */
+function httpConnections(
+  signal: AbortSignal,
+  log = new LineCapture(),
+  metrics = createMetrics(),
+): HttpConnections {
+  return new HttpConnections({
+    signal,
+    logger: log.logger,
+    metrics: metrics.http,
+    maxConnections: 512,
+    timeouts,
+  });
+}
+
 /** Lets real I/O run a few turns, the fake clock standing still. */
 async function settle(time: FakeTime): Promise<void> {
   for (let i = 0; i < 3; i++) await time.runMicrotasks();
@@ -313,13 +328,7 @@ test("requests pipelined behind a closing response get 503, unrouted, and the co
 
 test("the server inside answers 403 to a request that did not come through a relay", async () => {
   const shutdown = new AbortController();
-  const connections = new HttpConnections({
-    signal: shutdown.signal,
-    logger: new LineCapture().logger,
-    metrics: createMetrics().http,
-    maxConnections: 512,
-    timeouts,
-  });
+  const connections = httpConnections(shutdown.signal);
   const response = await connections.handler(routes(new LineCapture()))(
     new Request("http://x/"),
     {
@@ -335,13 +344,7 @@ test("an HTTP client whose relay cannot connect is closed, and the failure is co
   const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
-  const connections = new HttpConnections({
-    signal: shutdown.signal,
-    logger: log.logger,
-    metrics: metrics.http,
-    maxConnections: 512,
-    timeouts,
-  });
+  const connections = httpConnections(shutdown.signal, log, metrics);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const refused = Object.assign(new Error("Connection refused"), {
     code: "ECONNREFUSED",
@@ -367,13 +370,7 @@ test("the HTTP port backs off 10 ms, then 20 ms, while descriptors run out, and 
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const shutdown = new AbortController();
-  const connections = new HttpConnections({
-    signal: shutdown.signal,
-    logger: new LineCapture().logger,
-    metrics: createMetrics().http,
-    maxConnections: 512,
-    timeouts,
-  });
+  const connections = httpConnections(shutdown.signal);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   using inner = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   // Each client's relay connects inside: out of descriptors, but the third.
