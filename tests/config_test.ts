@@ -241,6 +241,27 @@ Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
   for (const [args, message] of cases) assert.equal(errorOf(args), message);
 });
 
+Deno.test("parseConfig() refuses zero seconds for every timeout, --idle-refresh as --idle-timeout, and takes it only for --shutdown-delay", () => {
+  const timeouts = [
+    ["--idle-timeout", "ECHOSERVER__IDLE_TIMEOUT__SECONDS"],
+    ["--idle-refresh", "ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS"],
+    ["--http-idle-timeout", "ECHOSERVER__HTTP_IDLE_TIMEOUT__SECONDS"],
+    ["--http-request-timeout", "ECHOSERVER__HTTP_REQUEST_TIMEOUT__SECONDS"],
+  ];
+  for (const [flag, env] of timeouts) {
+    for (const zero of ["0", "0.0", ".0", "00"]) {
+      const expected =
+        `"${zero}" is not a positive number of seconds, at most 2147483`;
+      assert.equal(errorOf([flag, zero]), `${flag}: ${expected}`);
+      assert.equal(errorOf([], { [env]: zero }), `${env}: ${expected}`);
+    }
+    assert.equal(parseConfig([flag, "0.001"], {}).kind, "run", flag);
+  }
+  for (const zero of ["0", "0.0", ".0"]) {
+    assert.equal(parseConfig(["--shutdown-delay", zero], {}).kind, "run");
+  }
+});
+
 Deno.test("parseConfig() names the environment variable and the value of a bad setting", () => {
   assert.equal(
     errorOf([], { ECHOSERVER__HTTP_PORT: "80 80" }),

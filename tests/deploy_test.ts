@@ -639,3 +639,16 @@ Deno.test("kubernetes.yaml container runs as non-root on a read-only root with n
     capabilities: { drop: ["ALL"] },
   });
 });
+
+Deno.test("the deploy files hold the numbers deploy/README.md states: 2 replicas, --shutdown-delay 10, readiness every 2 s, a 20 s grace period, 1 replica kept through a drain, TimeoutStopSec 10 s, MemoryMax 256M, LimitNOFILE 16384, a 3 s HEALTHCHECK timeout, user 65532", () => {
+  assert.equal(deployment.spec.replicas, 2);
+  assert.equal(pod.spec.securityContext.runAsUser, 65532);
+  assert.equal(podConfig().shutdownDelayMs, 10_000);
+  assert.equal(container.readinessProbe.periodSeconds, 2);
+  assert.equal(pod.spec.terminationGracePeriodSeconds, 20);
+  assert.equal(disruptionBudget.spec.minAvailable, 1);
+  assert.equal(unit.seconds("Service", "TimeoutStopSec"), 10);
+  assert.equal(unit.get("Service", "MemoryMax"), "256M");
+  assert.equal(unit.get("Service", "LimitNOFILE"), "16384");
+  assert.match(dockerfile, /^HEALTHCHECK .*--timeout=3s /m);
+});

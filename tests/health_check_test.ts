@@ -53,7 +53,7 @@ function hung() {
 const url = (scheme: string, port: number) =>
   new URL(`${scheme}://127.0.0.1:${port}/healthcheck`);
 
-test("checkHealth() passes a 200 'ok computer' and lets go of its timer", async () => {
+test("checkHealth() passes a 200 'ok computer' and lets go of its timer, by the model of Deno's keep-alive rule", async () => {
   await using server = answering(() => new Response("ok computer"));
   using timeouts = new TimeoutListeners();
   await checkHealth(url("http", server.addr.port));

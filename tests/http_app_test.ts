@@ -175,6 +175,32 @@ Deno.test("a request body over 1 KiB gets 413 before anything reads it", async (
   assert.equal(calls, 0);
 });
 
+Deno.test("POST /die takes a body of exactly 1 KiB and refuses 1,025 bytes with 413, by Content-Length or chunked", async () => {
+  const bodies = {
+    "Content-Length": (size: number): RequestInit => ({
+      method: "POST",
+      headers: { "content-length": `${size}` },
+      body: "x".repeat(size),
+    }),
+    chunked: (size: number): RequestInit => ({
+      method: "POST",
+      body: ReadableStream.from([
+        new Uint8Array(size - 1),
+        new Uint8Array(1),
+      ]),
+      duplex: "half",
+    } as RequestInit),
+  };
+  for (const [shape, body] of Object.entries(bodies)) {
+    const taken = await app.request("/die", body(1024), sent);
+    assert.equal(taken.status, 200, `${shape}: 1,024 bytes`);
+    assert.equal(await taken.text(), "bye bye");
+    const refused = await app.request("/die", body(1025), sent);
+    assert.equal(refused.status, 413, `${shape}: 1,025 bytes`);
+    assert.equal(await refused.text(), "request body too large");
+  }
+});
+
 Deno.test("refuseOnceAborted() answers 503 once shutdown has begun, closing its connection", async () => {
   const shutdown = new AbortController();
   const handler = refuseOnceAborted(shutdown.signal, app.fetch);

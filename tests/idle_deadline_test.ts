@@ -97,7 +97,7 @@ test("IdleDeadlines sets are independent: a deadline left in one holds up no oth
   assert.deepEqual(expired, [["fresh", 1_000]]);
 });
 
-Deno.test("IdleDeadlines keep the process alive only while a deadline is set", () => {
+Deno.test("IdleDeadlines keep the process alive only while a deadline is set, by the model of Deno's keep-alive rule", () => {
   using timeouts = new TimeoutListeners();
   const deadlines = new IdleDeadlines();
   const a = deadlines.set(5_000, () => {});

@@ -169,7 +169,7 @@ test("ProcessSignals during the delay forces exit on a second signal", async () 
   );
 });
 
-test("ProcessSignals lets shutdown begun another way cut the delay short", async () => {
+test("ProcessSignals lets shutdown begun another way cut the delay short, its timer let go by the model of Deno's keep-alive rule", async () => {
   using _time = new FakeTime();
   using timeouts = new TimeoutListeners();
   const draining = new AbortController();

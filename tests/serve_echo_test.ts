@@ -19,7 +19,7 @@ import {
 import { readExactly } from "./_read.ts";
 import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
-import { test } from "./_time_limit.ts";
+import { test, withinTimeLimit } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
 
@@ -499,7 +499,26 @@ test("serveEcho() logs a flood of clients over the limit once a second, with a c
   ]);
 });
 
-test("serveEcho() backs off while out of descriptors instead of spinning, then serves again", async () => {
+/**
+ * Asserts that the accept loop, which has just failed, waits each of
+ * `pauses` (fake milliseconds) in turn before it tries again, and not a
+ * millisecond less.
+ */
+async function assertPauses(
+  time: FakeTime,
+  listener: ScriptedListener,
+  pauses: number[],
+): Promise<void> {
+  for (const pauseMs of pauses) {
+    const accepts = listener.accepts;
+    await time.tickAsync(pauseMs - 1);
+    assert.equal(listener.accepts, accepts, `accepted within ${pauseMs} ms`);
+    await time.tickAsync(1);
+    assert.equal(listener.accepts, accepts + 1, `not after ${pauseMs} ms`);
+  }
+}
+
+test("serveEcho() backs off while out of descriptors instead of spinning, then serves again, and starts the back-off over", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
@@ -507,21 +526,25 @@ test("serveEcho() backs off while out of descriptors instead of spinning, then s
     listener.fail(osError("EMFILE", "Too many open files (os error 24)"));
   }
   await log.waitFor("accept failed");
-  // Pauses of 10, 20 and 40 ms, and no accept before each is over.
-  for (const [pauseMs, accepts] of [[10, 1], [20, 2], [40, 3]]) {
-    await time.tickAsync(pauseMs - 1);
-    assert.equal(listener.accepts, accepts, `accepted within ${pauseMs} ms`);
-    await time.tickAsync(1);
-    assert.equal(listener.accepts, accepts + 1);
-  }
+  await assertPauses(time, listener, [10, 20, 40]);
   await assertEchoes(listener.connect(1), "descriptors are back");
+  // After a good accept a shortage starts over at 10 ms; ENFILE, the
+  // system's table full, backs off as EMFILE does.
+  for (let i = 0; i < 2; i++) {
+    listener.fail(
+      osError("ENFILE", "Too many open files in system (os error 23)"),
+    );
+  }
+  await time.runMicrotasks();
+  await assertPauses(time, listener, [10, 20]);
+  await assertEchoes(listener.connect(2), "the system's are back");
   assert.deepEqual(log.lines.filter((line) => line.startsWith("warning")), [
     'warning: accept failed error="Too many open files (os error 24)"',
   ]);
   await stop();
 });
 
-test("serveEcho() stops at once when aborted during a back-off", async () => {
+test("serveEcho() stops at once when aborted during a back-off, the fake clock standing still", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
@@ -529,8 +552,9 @@ test("serveEcho() stops at once when aborted during a back-off", async () => {
     osError("ENFILE", "Too many open files in system (os error 23)"),
   );
   await log.waitFor("accept failed");
-  await stop();
+  await withinTimeLimit(stop(), 1_000, "stop during the back-off");
   assert.equal(listener.closed, true);
+  assert.equal(listener.accepts, 1);
 });
 
 test("serveEcho() below info level builds no log fields for a connection that ends normally", async () => {

@@ -7,7 +7,7 @@ import { parseMetrics } from "./_metrics_text.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
-import { test } from "./_time_limit.ts";
+import { test, withinTimeLimit } from "./_time_limit.ts";
 
 /** A stand-in for one `Deno.serve` server, which a test fails. */
 function fakeServer(port: number) {
@@ -115,30 +115,28 @@ test("serveHttp() starts the server inside again on a free loopback port after i
   assert.equal(first.shutdowns(), 0);
 });
 
-test("serveHttp() stops at once when aborted during the back-off", async () => {
+test("serveHttp() stops at once when aborted during the back-off, the fake clock standing still", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const first = fakeServer(1);
   const { serve, calls } = scriptedServe([first.server]);
   const { shutdown, log, http } = setUp(serve);
   first.fail(outOfDescriptors());
   await log.waitFor("http server failed");
+  await time.tickAsync(5); // halfway through the first pause, 10 ms
   shutdown.abort();
-  await http.finished;
+  const finished = settlement(http.finished, time);
+  await withinTimeLimit(http.finished, 2_000, "finished, the clock stopped");
+  assert.equal(finished.at, 5);
   assert.equal(calls.length, 1);
   assert.equal(first.shutdowns(), 0);
 });
 
-test("serveHttp() starts its back-off over once a server has served a while", async () => {
+test("serveHttp() starts its back-off over once a server has served a second, and not before", async () => {
   using time = new FakeTime(0);
   using _now = stub(performance, "now", () => time.now);
-  const [first, second, third, fourth] = [1, 2, 3, 4].map((port) =>
-    fakeServer(port)
-  );
-  const { serve, calls } = scriptedServe([
-    first.server,
-    second.server,
-    third.server,
-    fourth.server,
-  ]);
+  const servers = [1, 2, 3, 4, 5].map((port) => fakeServer(port));
+  const { serve, calls } = scriptedServe(servers.map(({ server }) => server));
   const { shutdown, http } = setUp(serve);
   /** Fails `server`, then how long until the next one is started. */
   const nextStartAfter = async (server: ReturnType<typeof fakeServer>) => {
@@ -148,15 +146,19 @@ test("serveHttp() starts its back-off over once a server has served a while", as
     while (calls.length === before) await time.tickAsync(1);
     return time.now - failedAt;
   };
+  const [first, second, third, fourth, fifth] = servers;
   assert.equal(await nextStartAfter(first), 10);
   // The second fails at once: the pause doubles.
   assert.equal(await nextStartAfter(second), 20);
-  // The third serves for a second before it fails: back to 10 ms.
+  // The third serves for 999 ms: not yet a second, so it doubles again.
+  await time.tickAsync(999);
+  assert.equal(await nextStartAfter(third), 40);
+  // The fourth serves for a second before it fails: back to 10 ms.
   await time.tickAsync(1_000);
-  assert.equal(await nextStartAfter(third), 10);
+  assert.equal(await nextStartAfter(fourth), 10);
   shutdown.abort();
   await http.finished;
-  assert.equal(fourth.shutdowns(), 1);
+  assert.equal(fifth.shutdowns(), 1);
 });
 
 test("serveHttp() on abort cuts a client still sending its body 1 s on, says so, and settles with the port closed", async () => {
@@ -179,7 +181,7 @@ test("serveHttp() on abort cuts a client still sending its body 1 s on, says so,
   await time.runMicrotasks();
   assert.equal(finished.at, undefined);
   await time.tickAsync(1);
-  await http.finished;
+  await withinTimeLimit(http.finished, 2_000, "finished at the deadline");
   assert.equal(finished.at, 1_000);
   // Closed by the server, whatever it said first.
   assert.equal(await readToEnd(slow), true);
