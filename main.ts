@@ -4,7 +4,7 @@
  * picks the exit code. SIGTERM first takes the service out of rotation for
  * `--shutdown-delay`; SIGINT, SIGHUP and SIGQUIT stop it at once. SIGUSR1,
  * SIGUSR2 and SIGALRM are ignored, with a warning. The signals are listened
- * to before anything else is done (src/process_signals.ts). Exit codes: 0
+ * to before anything else is done (src/process/process_signals.ts). Exit codes: 0
  * after a clean shutdown, 1 when the service cannot start (such as a port in
  * use, or stdout that cannot be written), 2 for bad flags or environment
  * variables, files they name that cannot be used (read once here, before
@@ -12,7 +12,7 @@
  * (refused before anything listens), 129, 130, 131 or 143 for a second
  * SIGHUP, SIGINT, SIGQUIT or SIGTERM once shutdown has begun, or for any of
  * them before the service has started. `--check-health` instead checks a
- * running service (src/health_check.ts): 0 when it is healthy, 1 for
+ * running service (src/process/health_check.ts): 0 when it is healthy, 1 for
  * anything else, since Docker reserves 2.
  *
  * Log lines go to stderr through a queue that never blocks
@@ -29,9 +29,9 @@ import {
   parseConfig,
   SETTING_VARIABLES,
   usage,
-} from "./src/config.ts";
-import { errorMessage } from "./src/error_message.ts";
-import { checkHealth, healthCheckUrl } from "./src/health_check.ts";
+} from "./src/settings/config.ts";
+import { errorMessage } from "./src/net/error_message.ts";
+import { checkHealth, healthCheckUrl } from "./src/process/health_check.ts";
 import {
   formatLogLine,
   type LogFormat,
@@ -39,10 +39,10 @@ import {
 } from "./src/observability/log.ts";
 import { DROPPED_MESSAGE, LogQueue } from "./src/observability/log_queue.ts";
 import { createMetrics } from "./src/observability/metrics.ts";
-import { formatHostPort } from "./src/net_addr.ts";
+import { formatHostPort } from "./src/net/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
-import { readSettingFiles } from "./src/setting_files.ts";
-import { ProcessSignals } from "./src/process_signals.ts";
+import { readSettingFiles } from "./src/settings/setting_files.ts";
+import { ProcessSignals } from "./src/process/process_signals.ts";
 import { VERSION } from "./src/version.ts";
 
 // First of all: until a signal has a listener, Deno's default for it ends the

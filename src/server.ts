@@ -1,5 +1,9 @@
-import { type Config, ConfigError, type ListenAddress } from "./config.ts";
-import { errorMessage } from "./error_message.ts";
+import {
+  type Config,
+  ConfigError,
+  type ListenAddress,
+} from "./settings/config.ts";
+import { errorMessage } from "./net/error_message.ts";
 import {
   countRequests,
   createHttpApp,
@@ -7,8 +11,8 @@ import {
 } from "./http/http_app.ts";
 import { Logger } from "./observability/log.ts";
 import { createMetrics, type ServiceMetrics } from "./observability/metrics.ts";
-import { formatHostPort, isLoopback } from "./net_addr.ts";
-import { onAbort } from "./on_abort.ts";
+import { formatHostPort, isLoopback } from "./net/net_addr.ts";
+import { onAbort } from "./waiting/on_abort.ts";
 import { serveEcho } from "./echo/serve_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
@@ -80,7 +84,7 @@ export interface RunningServer {
  * @example
  * ```ts
  * import { startServer } from "./server.ts";
- * import { parseConfig } from "./config.ts";
+ * import { parseConfig } from "./settings/config.ts";
  * import assert from "node:assert/strict";
  *
  * const parsed = parseConfig(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});

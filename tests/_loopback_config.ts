@@ -1,4 +1,4 @@
-import { type Config, parseConfig } from "../src/config.ts";
+import { type Config, parseConfig } from "../src/settings/config.ts";
 
 /**
  * The service's config, as `parseConfig` makes it, for a service on loopback

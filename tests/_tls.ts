@@ -1,5 +1,5 @@
 import { makeTempDir, run } from "./_temp_files.ts";
-import type { TlsKeyPair } from "../src/config.ts";
+import type { TlsKeyPair } from "../src/settings/config.ts";
 
 /** A throwaway self-signed certificate and its key, as files and as text. */
 export interface TestCertificate extends TlsKeyPair {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type Config, parseConfig, usage } from "../src/config.ts";
-import { HEALTH_CHECK_TIMEOUT_MS } from "../src/health_check.ts";
+import { type Config, parseConfig, usage } from "../src/settings/config.ts";
+import { HEALTH_CHECK_TIMEOUT_MS } from "../src/process/health_check.ts";
 
 function configOf(args: string[], env: Record<string, string> = {}): Config {
   const parsed = parseConfig(args, env);

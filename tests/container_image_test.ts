@@ -2,8 +2,8 @@
 // deno.json, and the image's `docker run` line run as the image would run
 // it: no Docker engine is needed, the Dockerfile is read as text.
 import assert from "node:assert/strict";
-import { type Config, parseConfig } from "../src/config.ts";
-import { HEALTH_CHECK_TIMEOUT_MS } from "../src/health_check.ts";
+import { type Config, parseConfig } from "../src/settings/config.ts";
+import { HEALTH_CHECK_TIMEOUT_MS } from "../src/process/health_check.ts";
 import { assertRefusesToStart, ServiceProcess } from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
 

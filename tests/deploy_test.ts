@@ -7,7 +7,7 @@ import {
   parseConfig,
   SETTING_VARIABLES,
   type SettingFile,
-} from "../src/config.ts";
+} from "../src/settings/config.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
 import { makeTempDir, writeTextFile } from "./_temp_files.ts";

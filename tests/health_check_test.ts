@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
-import { checkHealth, healthCheckUrl } from "../src/health_check.ts";
+import { parseConfig } from "../src/settings/config.ts";
+import { checkHealth, healthCheckUrl } from "../src/process/health_check.ts";
 import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
 import {
   LOOPBACK_ANY_PORT,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IdleDeadlines } from "../src/idle_deadline.ts";
+import { IdleDeadlines } from "../src/waiting/idle_deadline.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ProcessSignals, type ServeOptions } from "../src/process_signals.ts";
+import {
+  ProcessSignals,
+  type ServeOptions,
+} from "../src/process/process_signals.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { stub } from "./_stub.ts";

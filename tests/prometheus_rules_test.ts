@@ -4,7 +4,7 @@
 // with promtool and a real Prometheus.
 import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/settings/config.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
 
 const read = async (path: string) =>

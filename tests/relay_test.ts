@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Relay } from "../src/relay.ts";
+import { Relay } from "../src/net/relay.ts";
 import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
 import { memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type Config, parseConfig } from "../src/config.ts";
-import { readSettingFiles } from "../src/setting_files.ts";
+import { type Config, parseConfig } from "../src/settings/config.ts";
+import { readSettingFiles } from "../src/settings/setting_files.ts";
 import { makeTempDir, run, writeTextFile } from "./_temp_files.ts";
 import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
 import { test } from "./_time_limit.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type EchoResult, handleEchoConnection } from "../src/echo/echo.ts";
-import { type Config, parseConfig } from "../src/config.ts";
+import { type Config, parseConfig } from "../src/settings/config.ts";
 import { startServer } from "../src/server.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { stub } from "./_stub.ts";

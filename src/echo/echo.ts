@@ -1,6 +1,6 @@
-import type { IdleTimeouts } from "../config.ts";
-import { isBroken } from "../broken_connection.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
+import type { IdleTimeouts } from "../settings/config.ts";
+import { isBroken } from "../net/broken_connection.ts";
+import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import { ReadBuffer, ReadBufferPool } from "./read_buffers.ts";
 import { StreamEnding } from "./stream_ending.ts";
 

@@ -1,6 +1,6 @@
-import { isBroken } from "../broken_connection.ts";
+import { isBroken } from "../net/broken_connection.ts";
 import type { EchoResult, EchoStream } from "./echo.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
+import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 import { StreamEnding } from "./stream_ending.ts";
 

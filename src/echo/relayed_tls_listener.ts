@@ -5,16 +5,16 @@
  * Deno 2.9 frees a `Deno.listenTls` socket mid-handshake only once the client
  * speaks or leaves, whatever the server does: `close()` leaves the descriptor
  * open. So the public port is a plain TCP listener, and each client is
- * relayed (`src/relay.ts`) to a TLS listener on 127.0.0.1 inside the process.
+ * relayed (`src/net/relay.ts`) to a TLS listener on 127.0.0.1 inside the process.
  * Closing a client closes its relay too, and the inner TLS socket then sees
  * its peer leave, which Deno does free. Each client costs three descriptors:
  * its own, the relay's and the inner TLS socket.
  *
  * @module
  */
-import type { ListenAddress, TlsKeyPair } from "../config.ts";
-import { type IdleDeadline, IdleDeadlines } from "../idle_deadline.ts";
-import { Relay } from "../relay.ts";
+import type { ListenAddress, TlsKeyPair } from "../settings/config.ts";
+import { type IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
+import { Relay } from "../net/relay.ts";
 import type { EchoConn, EchoListener } from "./serve_echo.ts";
 
 /** What {@linkcode listenTlsRelayed} needs besides the address and the pair. */

@@ -4,13 +4,13 @@ import {
   type EchoStream,
   handleEchoConnection,
 } from "./echo.ts";
-import { AcceptFailures } from "../accept_failures.ts";
-import { errorMessage } from "../error_message.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
+import { AcceptFailures } from "../net/accept_failures.ts";
+import { errorMessage } from "../net/error_message.ts";
+import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import type { LogFields, Logger } from "../observability/log.ts";
 import type { EchoMetrics } from "../observability/metrics.ts";
-import { formatHostPort } from "../net_addr.ts";
-import { onAbort } from "../on_abort.ts";
+import { formatHostPort } from "../net/net_addr.ts";
+import { onAbort } from "../waiting/on_abort.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
 import { readProxyHeader } from "./read_proxy_header.ts";
 import { ReadBufferPool } from "./read_buffers.ts";

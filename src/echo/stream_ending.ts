@@ -1,6 +1,9 @@
-import { addAbortCallback, removeAbortCallback } from "../abort_callbacks.ts";
+import {
+  addAbortCallback,
+  removeAbortCallback,
+} from "../waiting/abort_callbacks.ts";
 import type { EchoEnd, EchoResult, EchoStream } from "./echo.ts";
-import type { IdleDeadline, IdleDeadlines } from "../idle_deadline.ts";
+import type { IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
 
 /** What a {@linkcode StreamEnding} watches besides the code serving it. */
 export interface StreamEndingOptions {
@@ -27,7 +30,7 @@ export interface StreamEndingOptions {
  * @example
  * ```ts
  * import { StreamEnding } from "./stream_ending.ts";
- * import { IdleDeadlines } from "../idle_deadline.ts";
+ * import { IdleDeadlines } from "../waiting/idle_deadline.ts";
  * import assert from "node:assert/strict";
  *
  * let closed = 0;

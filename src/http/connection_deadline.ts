@@ -1,5 +1,5 @@
-import type { HttpTimeouts } from "../config.ts";
-import type { IdleDeadline, IdleDeadlines } from "../idle_deadline.ts";
+import type { HttpTimeouts } from "../settings/config.ts";
+import type { IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
 
 /** Why a {@linkcode ConnectionDeadline} passed: while waiting, or mid-request. */
 export type DeadlineEnd = "idle" | "request_timeout";
@@ -23,7 +23,7 @@ export type DeadlineEnd = "idle" | "request_timeout";
  * @example
  * ```ts
  * import { ConnectionDeadline } from "./connection_deadline.ts";
- * import { IdleDeadlines } from "../idle_deadline.ts";
+ * import { IdleDeadlines } from "../waiting/idle_deadline.ts";
  *
  * using deadline = new ConnectionDeadline(new IdleDeadlines(), {
  *   timeouts: { idleMs: 5_000, requestMs: 10_000 },

@@ -2,22 +2,22 @@
  * The HTTP port's connections, owned by the service: `Deno.serve` has no
  * header-read or keep-alive timeout and no connection limit, and takes no
  * connection from outside. So the public port is a plain TCP listener whose
- * accept loop has the limit, and each client is relayed (`src/relay.ts`) to
+ * accept loop has the limit, and each client is relayed (`src/net/relay.ts`) to
  * the `Deno.serve` inside the process, whose handler tells the relay when
  * requests start and end; the relay keeps the deadlines
  * (`connection_deadline.ts`) and closes both sockets when one passes.
  *
  * @module
  */
-import { AcceptFailures } from "../accept_failures.ts";
-import { isBroken } from "../broken_connection.ts";
-import type { HttpTimeouts } from "../config.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
+import { AcceptFailures } from "../net/accept_failures.ts";
+import { isBroken } from "../net/broken_connection.ts";
+import type { HttpTimeouts } from "../settings/config.ts";
+import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import type { Logger } from "../observability/log.ts";
 import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
-import { onAbort } from "../on_abort.ts";
-import { Relay } from "../relay.ts";
+import { onAbort } from "../waiting/on_abort.ts";
+import { Relay } from "../net/relay.ts";
 import { ConnectionDeadline, type DeadlineEnd } from "./connection_deadline.ts";
 import { closesConnection, closingResponse, type Handler } from "./handler.ts";
 
@@ -122,7 +122,7 @@ export class HttpConnections {
    * its deadline would close it, and counted as evicted; only when every
    * connection has a request in flight is the new client closed at once,
    * counted and logged once a second at most. A failed accept or connect is
-   * the accept-failure rule's (`src/accept_failures.ts`).
+   * the accept-failure rule's (`src/net/accept_failures.ts`).
    */
   async serve(
     listener: Deno.Listener,

@@ -1,11 +1,15 @@
-import { Backoff } from "../backoff.ts";
-import type { HttpTimeouts, ListenAddress, TlsKeyPair } from "../config.ts";
-import { errorCode, errorMessage } from "../error_message.ts";
+import { Backoff } from "../waiting/backoff.ts";
+import type {
+  HttpTimeouts,
+  ListenAddress,
+  TlsKeyPair,
+} from "../settings/config.ts";
+import { errorCode, errorMessage } from "../net/error_message.ts";
 import type { Logger } from "../observability/log.ts";
 import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
-import { onAbort } from "../on_abort.ts";
-import { pause } from "../pause.ts";
+import { onAbort } from "../waiting/on_abort.ts";
+import { pause } from "../waiting/pause.ts";
 import { HttpConnections } from "./http_connections.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */

@@ -1,5 +1,5 @@
 import { formatLogLine } from "./log.ts";
-import { pause } from "../pause.ts";
+import { pause } from "../waiting/pause.ts";
 
 /**
  * Log lines on their way to standard error, so that a reader that stops

@@ -1,5 +1,5 @@
 import type { LogFields, Logger } from "./log.ts";
-import { pause } from "../pause.ts";
+import { pause } from "../waiting/pause.ts";
 
 /** What {@linkcode ThrottledLog} needs besides the logger. */
 export interface ThrottledLogOptions {

@@ -1,8 +1,8 @@
-import { Backoff } from "./backoff.ts";
+import { Backoff } from "../waiting/backoff.ts";
 import { errorCode, errorMessage } from "./error_message.ts";
-import type { Logger } from "./observability/log.ts";
-import type { Counter } from "./observability/plain_metrics.ts";
-import { ThrottledLog } from "./observability/throttled_log.ts";
+import type { Logger } from "../observability/log.ts";
+import type { Counter } from "../observability/plain_metrics.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** What {@linkcode AcceptFailures} needs. */
 export interface AcceptFailuresOptions {
@@ -32,8 +32,8 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * @example
  * ```ts
  * import { AcceptFailures } from "./accept_failures.ts";
- * import { Logger } from "./observability/log.ts";
- * import { createMetrics } from "./observability/metrics.ts";
+ * import { Logger } from "../observability/log.ts";
+ * import { createMetrics } from "../observability/metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const lines: string[] = [];

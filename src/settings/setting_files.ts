@@ -7,7 +7,7 @@ import {
   type SettingFile,
   type TlsKeyPair,
 } from "./config.ts";
-import { errorMessage } from "./error_message.ts";
+import { errorMessage } from "../net/error_message.ts";
 import { FileRefusedError, readBoundedFile } from "./read_bounded_file.ts";
 
 /**

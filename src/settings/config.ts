@@ -4,8 +4,8 @@ import {
   LOG_LEVELS,
   type LogFormat,
   type LogLevel,
-} from "./observability/log.ts";
-import { MAX_TIMER_DELAY_MS } from "./pause.ts";
+} from "../observability/log.ts";
+import { MAX_TIMER_DELAY_MS } from "../waiting/pause.ts";
 
 /** A host and port to listen on; port 0 means any free port. */
 export interface ListenAddress {
@@ -34,7 +34,7 @@ export interface HttpTimeouts {
 
 /**
  * A file a setting names. Parsing only records it; `main.ts` reads it at
- * startup (see `src/setting_files.ts`), so that this module stays pure.
+ * startup (see `src/settings/setting_files.ts`), so that this module stays pure.
  */
 export interface SettingFile {
   /** The flag or environment variable that named it, for error messages. */

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import type { Config } from "./config.ts";
-import { formatHostPort } from "./net_addr.ts";
+import type { Config } from "../settings/config.ts";
+import { formatHostPort } from "../net/net_addr.ts";
 
 /** How long a health check may take, from connecting to the last byte. */
 export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
@@ -43,7 +43,7 @@ export interface HealthCheckOptions {
  * @example
  * ```ts
  * import { healthCheckUrl } from "./health_check.ts";
- * import { parseConfig } from "./config.ts";
+ * import { parseConfig } from "../settings/config.ts";
  * import assert from "node:assert/strict";
  *
  * const parsed = parseConfig(["--http-host", "::", "--http-port", "8080"], {});

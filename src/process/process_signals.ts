@@ -21,9 +21,9 @@
  *
  * @module
  */
-import type { Logger } from "./observability/log.ts";
-import { ThrottledLog } from "./observability/throttled_log.ts";
-import { pause } from "./pause.ts";
+import type { Logger } from "../observability/log.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
+import { pause } from "../waiting/pause.ts";
 
 /**
  * The signals that stop the service, with their numbers for exit codes:
@@ -72,7 +72,7 @@ interface Served {
  * @example
  * ```ts
  * import { ProcessSignals } from "./process_signals.ts";
- * import { Logger } from "./observability/log.ts";
+ * import { Logger } from "../observability/log.ts";
  *
  * using signals = new ProcessSignals(Deno.exit); // first of all
  * // ... read the settings, start the service ...
