@@ -1,8 +1,4 @@
-import {
-  type Config,
-  ConfigError,
-  type ListenAddress,
-} from "./settings/config.ts";
+import { type Config, ConfigError } from "./settings/config.ts";
 import { errorMessage } from "./net/error_message.ts";
 import {
   countRequests,
@@ -11,7 +7,11 @@ import {
 } from "./http/http_app.ts";
 import { Logger } from "./observability/log.ts";
 import { createMetrics, type ServiceMetrics } from "./observability/metrics.ts";
-import { formatHostPort, isLoopback } from "./net/net_addr.ts";
+import {
+  formatHostPort,
+  isLoopback,
+  type ListenAddress,
+} from "./net/net_addr.ts";
 import { onAbort } from "./waiting/on_abort.ts";
 import { serveEcho } from "./echo/serve_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createMetrics } from "../src/observability/metrics.ts";
-import type { EchoConn, EchoListener } from "../src/echo/serve_echo.ts";
+import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
 import { serveEcho } from "../src/echo/serve_echo.ts";
 import { startServer } from "../src/server.ts";
 import { bytes, connect, writeAll } from "./_echo_client.ts";

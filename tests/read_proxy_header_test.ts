@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type EchoResult, handleEchoConnection } from "../src/echo/echo.ts";
+import { handleEchoConnection } from "../src/echo/echo.ts";
+import type { EchoResult } from "../src/echo/echo_stream.ts";
 import { MAX_PROXY_HEADER_BYTES } from "../src/echo/proxy_protocol.ts";
 import {
   ProxyHeaderError,

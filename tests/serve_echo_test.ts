@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { Logger } from "../src/observability/log.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
-import {
-  type EchoConn,
-  type EchoListener,
-  serveEcho,
-  type ServeEchoOptions,
-} from "../src/echo/serve_echo.ts";
+import { serveEcho, type ServeEchoOptions } from "../src/echo/serve_echo.ts";
+import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
 import { assertEchoes, bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type EchoResult, handleEchoConnection } from "../src/echo/echo.ts";
+import { handleEchoConnection } from "../src/echo/echo.ts";
+import type { EchoResult } from "../src/echo/echo_stream.ts";
 import { type Config, parseConfig } from "../src/settings/config.ts";
 import { startServer } from "../src/server.ts";
 import { FakeTime } from "./_fake_time.ts";

@@ -1,55 +1,15 @@
-import type { IdleTimeouts } from "../settings/config.ts";
 import { isBroken } from "../net/broken_connection.ts";
 import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import { ReadBuffer, ReadBufferPool } from "./read_buffers.ts";
 import { StreamEnding } from "./stream_ending.ts";
+import type { EchoEnd, EchoResult, EchoStream } from "./echo_stream.ts";
 
-/**
- * The byte stream one echo client is served over. A `Deno.Conn` is one; tests
- * use in-memory streams.
- */
-export interface EchoStream {
-  /** Reads into `buffer`; the byte count, or null at the end of the stream. */
-  read(buffer: Uint8Array): Promise<number | null>;
-  /** Writes some of `data`; the number of bytes written. */
-  write(data: Uint8Array): Promise<number>;
-  /** Closes the stream; pending reads and writes settle. */
-  close(): void;
-  /** A TLS stream's handshake, which settles once it is done or fails. */
-  handshake?(): Promise<unknown>;
-}
-
-/**
- * Why an echo connection ends: the client closed its sending side, or closed
- * a TLS connection without TLS's close_notify, as most clients do (`closed`),
- * sent nothing for too long (`idle`), the service is shutting down
- * (`shutdown`), the connection broke, reset by the client or a broken pipe
- * (`reset`), the TLS handshake failed, as it does for a plaintext client
- * (`handshake`), or any other stream error (`error`). With `--proxy-protocol`,
- * also: no valid PROXY protocol header came first (`proxy_header`).
- */
-export const ECHO_ENDS = [
-  "closed",
-  "idle",
-  "shutdown",
-  "reset",
-  "handshake",
-  "error",
-  "proxy_header",
-] as const;
-
-/** Why an echo connection ended: one of {@linkcode ECHO_ENDS}. */
-export type EchoEnd = typeof ECHO_ENDS[number];
-
-/** How an echo connection ended. */
-export interface EchoResult {
-  reason: EchoEnd;
-  bytesEchoed: number;
-  /**
-   * The stream's error, when the reason is `reset`, `handshake` or `error`;
-   * what was wrong with the header, for `proxy_header`.
-   */
-  error?: unknown;
+/** How long a silent echo connection may stay open. */
+export interface IdleTimeouts {
+  /** Milliseconds a new connection may wait before it sends anything. */
+  initialMs: number;
+  /** Milliseconds a connection may stay silent after each chunk it sends. */
+  refreshMs: number;
 }
 
 /** What {@linkcode handleEchoConnection} needs besides the stream. */

@@ -1,5 +1,5 @@
 import { isBroken } from "../net/broken_connection.ts";
-import type { EchoResult, EchoStream } from "./echo.ts";
+import type { EchoResult, EchoStream } from "./echo_stream.ts";
 import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 import { StreamEnding } from "./stream_ending.ts";

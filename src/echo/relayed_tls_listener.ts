@@ -12,10 +12,10 @@
  *
  * @module
  */
-import type { ListenAddress, TlsKeyPair } from "../settings/config.ts";
+import type { ListenAddress } from "../net/net_addr.ts";
 import { type IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
 import { Relay } from "../net/relay.ts";
-import type { EchoConn, EchoListener } from "./serve_echo.ts";
+import type { EchoConn, EchoListener } from "./echo_stream.ts";
 
 /** What {@linkcode listenTlsRelayed} needs besides the address and the pair. */
 export interface RelayedTlsOptions {
@@ -77,7 +77,7 @@ export interface RelayedTlsListener extends EchoListener {
  */
 export function listenTlsRelayed(
   address: ListenAddress,
-  tls: TlsKeyPair,
+  tls: Deno.TlsCertifiedKeyPem,
   options: RelayedTlsOptions = {},
 ): RelayedTlsListener {
   const outer = Deno.listen({ ...address, transport: "tcp" });

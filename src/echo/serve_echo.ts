@@ -1,9 +1,5 @@
-import {
-  type EchoOptions,
-  type EchoResult,
-  type EchoStream,
-  handleEchoConnection,
-} from "./echo.ts";
+import { type EchoOptions, handleEchoConnection } from "./echo.ts";
+import type { EchoConn, EchoListener, EchoResult } from "./echo_stream.ts";
 import { AcceptFailures } from "../net/accept_failures.ts";
 import { errorMessage } from "../net/error_message.ts";
 import { IdleDeadlines } from "../waiting/idle_deadline.ts";
@@ -16,31 +12,6 @@ import { readProxyHeader } from "./read_proxy_header.ts";
 import { ReadBufferPool } from "./read_buffers.ts";
 import { SilentClients } from "./silent_clients.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
-
-/** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
-export interface EchoConn extends EchoStream {
-  readonly remoteAddr: Deno.NetAddr;
-  /**
-   * Settles once every descriptor behind the connection is closed, when that
-   * can be later than `close()`, as with a relayed TLS client: until then it
-   * counts against the limit.
-   */
-  readonly closed?: Promise<void>;
-  /**
-   * Whether anything has come from the client yet, when the connection can
-   * tell (a relayed TLS client can): one that has not is the first to make
-   * room at the limit.
-   */
-  readonly heard?: boolean;
-}
-
-/** Accepts echo clients; a `Deno.TcpListener` is one. */
-export interface EchoListener {
-  /** The next client; rejects for a client that failed, or once closed. */
-  accept(): Promise<EchoConn>;
-  /** Stops accepting: a pending and every later `accept` rejects. */
-  close(): void;
-}
 
 /** What {@linkcode serveEcho} needs besides the listener. */
 export interface ServeEchoOptions

@@ -2,7 +2,7 @@ import {
   addAbortCallback,
   removeAbortCallback,
 } from "../waiting/abort_callbacks.ts";
-import type { EchoEnd, EchoResult, EchoStream } from "./echo.ts";
+import type { EchoEnd, EchoResult, EchoStream } from "./echo_stream.ts";
 import type { IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
 
 /** What a {@linkcode StreamEnding} watches besides the code serving it. */

@@ -1,5 +1,15 @@
-import type { HttpTimeouts } from "../settings/config.ts";
 import type { IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
+
+/** How long an HTTP connection may wait, and how long a request may take. */
+export interface HttpTimeouts {
+  /** Milliseconds a connection may stay open with no request in flight. */
+  idleMs: number;
+  /**
+   * Milliseconds a request may take, from its first byte until its response
+   * has been handed over.
+   */
+  requestMs: number;
+}
 
 /** Why a {@linkcode ConnectionDeadline} passed: while waiting, or mid-request. */
 export type DeadlineEnd = "idle" | "request_timeout";

@@ -11,14 +11,17 @@
  */
 import { AcceptFailures } from "../net/accept_failures.ts";
 import { isBroken } from "../net/broken_connection.ts";
-import type { HttpTimeouts } from "../settings/config.ts";
 import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import type { Logger } from "../observability/log.ts";
 import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../waiting/on_abort.ts";
 import { Relay } from "../net/relay.ts";
-import { ConnectionDeadline, type DeadlineEnd } from "./connection_deadline.ts";
+import {
+  ConnectionDeadline,
+  type DeadlineEnd,
+  type HttpTimeouts,
+} from "./connection_deadline.ts";
 import { closesConnection, closingResponse, type Handler } from "./handler.ts";
 
 /**

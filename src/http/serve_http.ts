@@ -1,15 +1,12 @@
 import { Backoff } from "../waiting/backoff.ts";
-import type {
-  HttpTimeouts,
-  ListenAddress,
-  TlsKeyPair,
-} from "../settings/config.ts";
+import type { ListenAddress } from "../net/net_addr.ts";
 import { errorCode, errorMessage } from "../net/error_message.ts";
 import type { Logger } from "../observability/log.ts";
 import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../waiting/on_abort.ts";
 import { pause } from "../waiting/pause.ts";
+import type { HttpTimeouts } from "./connection_deadline.ts";
 import { HttpConnections } from "./http_connections.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */
@@ -23,7 +20,7 @@ export interface ServeHttpOptions {
   /** How long a connection may wait, and a request take. */
   timeouts: HttpTimeouts;
   /** Serves HTTPS with this certificate and key; HTTP without. */
-  tls?: TlsKeyPair;
+  tls?: Deno.TlsCertifiedKeyPem;
   /**
    * Starts the server inside: tests pass a stand-in to make it fail.
    * @default {Deno.serve}

@@ -1,3 +1,9 @@
+/** A host and port to listen on; port 0 means any free port. */
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
 /** An IPv4-mapped IPv6 address, as a dual-stack socket reports an IPv4 peer. */
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ECHO_ENDS } from "../echo/echo.ts";
+import { ECHO_ENDS } from "../echo/echo_stream.ts";
 import { HTTP_CONNECTION_ENDS } from "../http/http_connections.ts";
 import {
   Counter,

@@ -6,31 +6,9 @@ import {
   type LogLevel,
 } from "../observability/log.ts";
 import { MAX_TIMER_DELAY_MS } from "../waiting/pause.ts";
-
-/** A host and port to listen on; port 0 means any free port. */
-export interface ListenAddress {
-  hostname: string;
-  port: number;
-}
-
-/** How long a silent echo connection may stay open. */
-export interface IdleTimeouts {
-  /** Milliseconds a new connection may wait before it sends anything. */
-  initialMs: number;
-  /** Milliseconds a connection may stay silent after each chunk it sends. */
-  refreshMs: number;
-}
-
-/** How long an HTTP connection may wait, and how long a request may take. */
-export interface HttpTimeouts {
-  /** Milliseconds a connection may stay open with no request in flight. */
-  idleMs: number;
-  /**
-   * Milliseconds a request may take, from its first byte until its response
-   * has been handed over.
-   */
-  requestMs: number;
-}
+import type { IdleTimeouts } from "../echo/echo.ts";
+import type { HttpTimeouts } from "../http/connection_deadline.ts";
+import type { ListenAddress } from "../net/net_addr.ts";
 
 /**
  * A file a setting names. Parsing only records it; `main.ts` reads it at
@@ -40,12 +18,6 @@ export interface SettingFile {
   /** The flag or environment variable that named it, for error messages. */
   setting: string;
   path: string;
-}
-
-/** A PEM certificate chain and the PEM private key that goes with it. */
-export interface TlsKeyPair {
-  cert: string;
-  key: string;
 }
 
 /** Everything the service needs to run. */
@@ -71,7 +43,7 @@ export interface Config {
   /** The certificate and key files; read into `tls` at startup. */
   tlsFiles?: { cert: SettingFile; key: SettingFile };
   /** When set, echo is served over TLS and HTTP over HTTPS with this pair. */
-  tls?: TlsKeyPair;
+  tls?: Deno.TlsCertifiedKeyPem;
   /**
    * After SIGTERM, milliseconds to keep serving with `/readyz` at 503 before
    * stopping, so that load balancers stop sending clients first.

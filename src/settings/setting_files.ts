@@ -5,7 +5,6 @@ import {
   type Config,
   ConfigError,
   type SettingFile,
-  type TlsKeyPair,
 } from "./config.ts";
 import { errorMessage } from "../net/error_message.ts";
 import { FileRefusedError, readBoundedFile } from "./read_bounded_file.ts";
@@ -97,8 +96,8 @@ function parseTokenFile(file: SettingFile, content: string): string {
  */
 async function checkKeyPair(
   files: { cert: SettingFile; key: SettingFile },
-  pair: TlsKeyPair,
-): Promise<TlsKeyPair> {
+  pair: Deno.TlsCertifiedKeyPem,
+): Promise<Deno.TlsCertifiedKeyPem> {
   const { createPrivateKey, X509Certificate } = await import("node:crypto");
   let certificate: X509Certificate;
   try {
