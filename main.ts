@@ -38,7 +38,7 @@ import {
   Logger,
 } from "./src/observability/log.ts";
 import { DROPPED_MESSAGE, LogQueue } from "./src/observability/log_queue.ts";
-import { createMetrics } from "./src/observability/metrics.ts";
+import { createMetrics } from "./src/metrics.ts";
 import { formatHostPort } from "./src/net/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
 import { readSettingFiles } from "./src/settings/setting_files.ts";

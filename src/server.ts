@@ -6,7 +6,7 @@ import {
   refuseOnceAborted,
 } from "./http/http_app.ts";
 import { Logger } from "./observability/log.ts";
-import { createMetrics, type ServiceMetrics } from "./observability/metrics.ts";
+import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 import {
   formatHostPort,
   isLoopback,

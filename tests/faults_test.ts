@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
 import { serveEcho } from "../src/echo/serve_echo.ts";
 import { startServer } from "../src/server.ts";

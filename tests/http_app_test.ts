@@ -7,7 +7,7 @@ import {
   refuseOnceAborted,
 } from "../src/http/http_app.ts";
 import { closesConnection } from "../src/http/handler.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 
 /** Bindings whose `completed` settles when the test says the response is out. */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { HttpConnections } from "../src/http/http_connections.ts";
 import { closingResponse } from "../src/http/handler.ts";
 import { serveHttp } from "../src/http/serve_http.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { bytes, connect } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { requestPath } from "../src/http/request_target.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { startServer } from "../src/server.ts";
 import { rawHttpStatus } from "./_http_raw.ts";
 import { LineCapture } from "./_line_capture.ts";

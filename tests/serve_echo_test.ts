@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Logger } from "../src/observability/log.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { serveEcho, type ServeEchoOptions } from "../src/echo/serve_echo.ts";
 import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
 import { assertEchoes, bytes } from "./_echo_client.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { type Serve, serveHttp } from "../src/http/serve_http.ts";
 import { bytes, connect } from "./_echo_client.ts";
 import { LineCapture } from "./_line_capture.ts";

@@ -1,10 +1,10 @@
 import { type EchoOptions, handleEchoConnection } from "./echo.ts";
 import type { EchoConn, EchoListener, EchoResult } from "./echo_stream.ts";
+import type { EchoMetrics } from "./echo_metrics.ts";
 import { AcceptFailures } from "../net/accept_failures.ts";
 import { errorMessage } from "../net/error_message.ts";
 import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import type { LogFields, Logger } from "../observability/log.ts";
-import type { EchoMetrics } from "../observability/metrics.ts";
 import { formatHostPort } from "../net/net_addr.ts";
 import { onAbort } from "../waiting/on_abort.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
@@ -59,7 +59,7 @@ const FLOOD_WARNINGS = {
  * ```ts
  * import { serveEcho } from "./serve_echo.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createEchoMetrics } from "./echo_metrics.ts";
  *
  * const shutdown = new AbortController();
  * const served = serveEcho(Deno.listen({ hostname: "127.0.0.1", port: 0 }), {
@@ -67,7 +67,7 @@ const FLOOD_WARNINGS = {
  *   maxConnections: 10_000,
  *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
- *   metrics: createMetrics().echo,
+ *   metrics: createEchoMetrics(),
  * });
  * shutdown.abort();
  * await served;

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
-import type { MetricsText } from "../observability/metrics.ts";
+import type { MetricsText } from "../observability/metrics_text.ts";
 import type { Counter } from "../observability/plain_metrics.ts";
 import { closingResponse, type Handler } from "./handler.ts";
 import { requestPath, urlPath } from "./request_target.ts";
@@ -58,10 +58,10 @@ const MAX_BODY_BYTES = 1024;
  * @example
  * ```ts
  * import { createHttpApp } from "./http_app.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { metricsText } from "../observability/metrics_text.ts";
  * import assert from "node:assert/strict";
  *
- * const app = createHttpApp({ onDie: () => {}, registry: createMetrics().registry });
+ * const app = createHttpApp({ onDie: () => {}, registry: metricsText([]) });
  * const response = await app.request("/healthcheck", {}, { completed: Promise.resolve() });
  * assert.equal(await response.text(), "ok computer");
  * ```
@@ -149,10 +149,10 @@ export function refuseOnceAborted<Args extends unknown[]>(
  * @example
  * ```ts
  * import { countRequests } from "./http_app.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createHttpMetrics } from "./http_metrics.ts";
  * import assert from "node:assert/strict";
  *
- * const { http } = createMetrics();
+ * const http = createHttpMetrics();
  * const handler = countRequests(http.requests, () => new Response("ok computer"));
  * await (await handler(new Request("http://localhost/healthcheck"))).text();
  * const { values } = await http.requests.get();

@@ -13,7 +13,6 @@ import { AcceptFailures } from "../net/accept_failures.ts";
 import { isBroken } from "../net/broken_connection.ts";
 import { IdleDeadlines } from "../waiting/idle_deadline.ts";
 import type { Logger } from "../observability/log.ts";
-import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../waiting/on_abort.ts";
 import { Relay } from "../net/relay.ts";
@@ -23,24 +22,8 @@ import {
   type HttpTimeouts,
 } from "./connection_deadline.ts";
 import { closesConnection, closingResponse, type Handler } from "./handler.ts";
-
-/**
- * Why an HTTP connection ended: either side closed it (`closed`), it waited
- * with no request in flight for too long (`idle`), a request took too long
- * (`request_timeout`), the service shut down (`shutdown`), the client reset
- * it (`reset`), or any other failure (`error`).
- */
-export const HTTP_CONNECTION_ENDS = [
-  "closed",
-  "idle",
-  "request_timeout",
-  "shutdown",
-  "reset",
-  "error",
-] as const;
-
-/** Why an HTTP connection ended: one of {@linkcode HTTP_CONNECTION_ENDS}. */
-export type HttpConnectionEnd = typeof HTTP_CONNECTION_ENDS[number];
+import type { HttpConnectionEnd } from "./connection_ends.ts";
+import type { HttpMetrics } from "./http_metrics.ts";
 
 /** What `Deno.serve` tells a handler about a request. */
 type ServeInfo = Deno.ServeHandlerInfo<Deno.NetAddr>;
@@ -69,14 +52,14 @@ export interface HttpConnectionsOptions {
  * ```ts
  * import { HttpConnections } from "./http_connections.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createHttpMetrics } from "./http_metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const shutdown = new AbortController();
  * const connections = new HttpConnections({
  *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
- *   metrics: createMetrics().http,
+ *   metrics: createHttpMetrics(),
  *   maxConnections: 512,
  *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
  * });

@@ -2,12 +2,12 @@ import { Backoff } from "../waiting/backoff.ts";
 import type { ListenAddress } from "../net/net_addr.ts";
 import { errorCode, errorMessage } from "../net/error_message.ts";
 import type { Logger } from "../observability/log.ts";
-import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../waiting/on_abort.ts";
 import { pause } from "../waiting/pause.ts";
 import type { HttpTimeouts } from "./connection_deadline.ts";
 import { HttpConnections } from "./http_connections.ts";
+import type { HttpMetrics } from "./http_metrics.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */
 export interface ServeHttpOptions {
@@ -78,14 +78,14 @@ export interface HttpService {
  * ```ts
  * import { serveHttp } from "./serve_http.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createHttpMetrics } from "./http_metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const shutdown = new AbortController();
  * const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, () => new Response("ok"), {
  *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
- *   metrics: createMetrics().http,
+ *   metrics: createHttpMetrics(),
  *   maxConnections: 512,
  *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
  * });

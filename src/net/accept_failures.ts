@@ -33,13 +33,12 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * ```ts
  * import { AcceptFailures } from "./accept_failures.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { Counter } from "../observability/plain_metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const lines: string[] = [];
- * const { echo } = createMetrics();
  * const failures = new AcceptFailures({
- *   counter: echo.acceptErrors,
+ *   counter: new Counter({ name: "accept_errors_total", help: "Failed accepts.", labelNames: ["code"] }),
  *   logger: new Logger("info", { write: (line) => lines.push(line) }),
  *   signal: AbortSignal.abort(),
  * });

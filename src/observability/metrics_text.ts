@@ -1,0 +1,26 @@
+import type { PlainMetric } from "./plain_metrics.ts";
+
+/** What `GET /metrics` writes out: every metric, in the Prometheus text format. */
+export interface MetricsText {
+  /** The text's media type. */
+  readonly contentType: string;
+  /** Every metric's samples now. */
+  metrics(): Promise<string>;
+}
+
+/** The Prometheus text format, version 0.0.4, as prom-client writes it. */
+const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The text of `metrics`, from a registry made on the first call. */
+export function metricsText(metrics: PlainMetric[]): MetricsText {
+  let registry: Promise<{ metrics(): Promise<string> }> | undefined;
+  return {
+    contentType: PROMETHEUS_CONTENT_TYPE,
+    async metrics() {
+      registry ??= import("./metrics_registry.ts").then((module) =>
+        module.createRegistry(metrics)
+      );
+      return await (await registry).metrics();
+    },
+  };
+}
