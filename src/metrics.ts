@@ -10,6 +10,7 @@ import { createEchoMetrics, type EchoMetrics } from "./echo/echo_metrics.ts";
 import { createHttpMetrics, type HttpMetrics } from "./http/http_metrics.ts";
 import { type MetricsText, metricsText } from "./observability/metrics_text.ts";
 import { Counter } from "./observability/plain_metrics.ts";
+import { VERSION } from "./version.ts";
 
 /** The log's metrics. */
 export interface LogMetrics {
@@ -52,5 +53,5 @@ export function createMetrics(): ServiceMetrics {
     }),
   };
   const all = [echo, http, log].flatMap((group) => Object.values(group));
-  return { registry: metricsText(all), echo, http, log };
+  return { registry: metricsText(all, VERSION), echo, http, log };
 }

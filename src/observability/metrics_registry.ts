@@ -13,7 +13,8 @@ import { Registry } from "./prometheus.ts";
 
 /**
  * A registry that reads `metrics` on each scrape, in their order, with the
- * process metrics after them.
+ * process metrics, and the build info of the service at `version`, after
+ * them.
  *
  * @example
  * ```ts
@@ -22,18 +23,21 @@ import { Registry } from "./prometheus.ts";
  * import assert from "node:assert/strict";
  *
  * const jobs = new Counter({ name: "jobs_total", help: "Jobs done." });
- * const registry = createRegistry([jobs]);
+ * const registry = createRegistry([jobs], "1.2.0");
  * jobs.inc();
  * assert.match(await registry.metrics(), /^jobs_total 1$/m);
  * ```
  */
-export function createRegistry(metrics: readonly PlainMetric[]): Registry {
+export function createRegistry(
+  metrics: readonly PlainMetric[],
+  version: string,
+): Registry {
   const registry = new Registry();
   // A registry asks of a metric only its name and get(), which plain metrics
   // answer as prom-client's own do.
   for (const metric of metrics) {
     registry.registerMetric(metric as unknown as Metric);
   }
-  registerProcessMetrics(registry);
+  registerProcessMetrics(registry, version);
   return registry;
 }

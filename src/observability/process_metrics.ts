@@ -1,12 +1,11 @@
 import process from "node:process";
-import { VERSION } from "../version.ts";
 import { Counter, Gauge, type Registry } from "./prometheus.ts";
 
 /**
  * Registers the usual process metrics, read from Deno when scraped: CPU time,
  * resident memory, V8 heap, start time, and the build. prom-client's own
  * default metrics read `/proc`, which the service has no permission to read,
- * and would report zeros.
+ * and would report zeros. `version` is the service's, for its build info.
  *
  * @example
  * ```ts
@@ -15,13 +14,16 @@ import { Counter, Gauge, type Registry } from "./prometheus.ts";
  * import assert from "node:assert/strict";
  *
  * const registry = new Registry();
- * registerProcessMetrics(registry);
+ * registerProcessMetrics(registry, "1.2.0");
  * const text = await registry.metrics();
  * const rss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
  * assert.ok(rss > 0);
  * ```
  */
-export function registerProcessMetrics(registry: Registry): void {
+export function registerProcessMetrics(
+  registry: Registry,
+  version: string,
+): void {
   const registers = [registry];
   new Counter({
     name: "process_cpu_seconds_total",
@@ -70,5 +72,5 @@ export function registerProcessMetrics(registry: Registry): void {
     help: "Always 1; the labels name the service and Deno versions.",
     labelNames: ["version", "deno"],
     registers,
-  }).set({ version: VERSION, deno: Deno.version.deno }, 1);
+  }).set({ version, deno: Deno.version.deno }, 1);
 }
