@@ -26,7 +26,7 @@
 import {
   type Config,
   ConfigError,
-  parseConfig,
+  parseCommandLine,
   SETTING_VARIABLES,
   usage,
 } from "./src/settings/config.ts";
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
   const env = Object.fromEntries(
     SETTING_VARIABLES.map((name) => [name, Deno.env.get(name)]),
   );
-  const commandLine = parseConfig(Deno.args, env);
+  const commandLine = parseCommandLine(Deno.args, env);
   if (commandLine.kind === "help") {
     print(usage());
     return 0;

@@ -84,10 +84,10 @@ export interface RunningServer {
  * @example
  * ```ts
  * import { startServer } from "./server.ts";
- * import { parseConfig } from "./settings/config.ts";
+ * import { parseCommandLine } from "./settings/config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
+ * const parsed = parseCommandLine(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
  * if (parsed.kind !== "run") throw parsed;
  * const shutdown = new AbortController();
  * const server = startServer(parsed.config, { shutdown });

@@ -1,20 +1,24 @@
 import assert from "node:assert/strict";
-import { type Config, parseConfig, usage } from "../src/settings/config.ts";
+import {
+  type Config,
+  parseCommandLine,
+  usage,
+} from "../src/settings/config.ts";
 import { HEALTH_CHECK_TIMEOUT_MS } from "../src/process/health_check.ts";
 
 function configOf(args: string[], env: Record<string, string> = {}): Config {
-  const parsed = parseConfig(args, env);
+  const parsed = parseCommandLine(args, env);
   assert.equal(parsed.kind, "run", JSON.stringify(parsed));
   return (parsed as { config: Config }).config;
 }
 
 function errorOf(args: string[], env: Record<string, string> = {}): string {
-  const parsed = parseConfig(args, env);
+  const parsed = parseCommandLine(args, env);
   assert.equal(parsed.kind, "error");
   return (parsed as { error: Error }).error.message;
 }
 
-Deno.test("parseConfig() defaults to the original service's settings", () => {
+Deno.test("parseCommandLine() defaults to the original service's settings", () => {
   assert.deepEqual(configOf([]), {
     echo: { hostname: "0.0.0.0", port: 4000 },
     http: { hostname: "127.0.0.1", port: 4001 },
@@ -29,7 +33,7 @@ Deno.test("parseConfig() defaults to the original service's settings", () => {
   });
 });
 
-Deno.test("parseConfig() reads every setting from the environment", () => {
+Deno.test("parseCommandLine() reads every setting from the environment", () => {
   assert.deepEqual(
     configOf([], {
       ECHOSERVER__ECHO_HOST: "127.0.0.1",
@@ -64,7 +68,7 @@ Deno.test("parseConfig() reads every setting from the environment", () => {
   );
 });
 
-Deno.test("parseConfig() prefers flags, in either form, over the environment", () => {
+Deno.test("parseCommandLine() prefers flags, in either form, over the environment", () => {
   const config = configOf(
     [
       "--echo-host=localhost",
@@ -109,23 +113,23 @@ Deno.test("parseConfig() prefers flags, in either form, over the environment", (
   });
 });
 
-Deno.test("parseConfig() asks for help with --help or -h, whatever else is given", () => {
-  assert.deepEqual(parseConfig(["--help"], {}), { kind: "help" });
-  assert.deepEqual(parseConfig(["--echo-port", "0", "-h"], {}), {
+Deno.test("parseCommandLine() asks for help with --help or -h, whatever else is given", () => {
+  assert.deepEqual(parseCommandLine(["--help"], {}), { kind: "help" });
+  assert.deepEqual(parseCommandLine(["--echo-port", "0", "-h"], {}), {
     kind: "help",
   });
 });
 
-Deno.test("parseConfig() asks for the version with --version, whatever else is given", () => {
-  assert.deepEqual(parseConfig(["--version"], {}), { kind: "version" });
-  assert.deepEqual(parseConfig(["--echo-port", "x", "--version"], {}), {
+Deno.test("parseCommandLine() asks for the version with --version, whatever else is given", () => {
+  assert.deepEqual(parseCommandLine(["--version"], {}), { kind: "version" });
+  assert.deepEqual(parseCommandLine(["--echo-port", "x", "--version"], {}), {
     kind: "version",
   });
 });
 
-Deno.test("parseConfig() asks for a health check with --check-health, of the URL given or of the service the settings describe", () => {
+Deno.test("parseCommandLine() asks for a health check with --check-health, of the URL given or of the service the settings describe", () => {
   const checked = (args: string[], env: Record<string, string> = {}) => {
-    const parsed = parseConfig(args, env);
+    const parsed = parseCommandLine(args, env);
     assert.equal(parsed.kind, "check-health", JSON.stringify(parsed));
     const { config, url } = parsed as { config: Config; url?: URL };
     return { port: config.http.port, url: url?.href };
@@ -149,7 +153,7 @@ Deno.test("parseConfig() asks for a health check with --check-health, of the URL
   );
 });
 
-Deno.test("parseConfig() refuses a --check-health URL that is not http or https, and a second one, saying the check was asked for", () => {
+Deno.test("parseCommandLine() refuses a --check-health URL that is not http or https, and a second one, saying the check was asked for", () => {
   for (
     const [args, message] of [
       [
@@ -163,7 +167,7 @@ Deno.test("parseConfig() refuses a --check-health URL that is not http or https,
       [["--check-health", "--http-port", "x"], '--http-port: "x" is not'],
     ] as const
   ) {
-    const parsed = parseConfig(args, {});
+    const parsed = parseCommandLine(args, {});
     assert.equal(parsed.kind, "error");
     const { error, checkingHealth } = parsed as {
       error: Error;
@@ -172,12 +176,12 @@ Deno.test("parseConfig() refuses a --check-health URL that is not http or https,
     assert.ok(error.message.startsWith(message), error.message);
     assert.equal(checkingHealth, true);
   }
-  const run = parseConfig(["http://a/"], {});
+  const run = parseCommandLine(["http://a/"], {});
   assert.equal(run.kind === "error" && run.checkingHealth, false);
   assert.equal(errorOf(["http://a/"]), 'unexpected argument "http://a/"');
 });
 
-Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
+Deno.test("parseCommandLine() names the setting and the value of a bad flag", () => {
   const cases: [string[], string][] = [
     [
       ["--echo-port", "http"],
@@ -241,7 +245,7 @@ Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
   for (const [args, message] of cases) assert.equal(errorOf(args), message);
 });
 
-Deno.test("parseConfig() names the environment variable and the value of a bad setting", () => {
+Deno.test("parseCommandLine() names the environment variable and the value of a bad setting", () => {
   assert.equal(
     errorOf([], { ECHOSERVER__HTTP_PORT: "80 80" }),
     'ECHOSERVER__HTTP_PORT: "80 80" is not an integer from 0 to 65535',
@@ -311,7 +315,7 @@ Deno.test("usage() lists every flag with its environment variable and default", 
   );
 });
 
-Deno.test("parseConfig() reads the connection limit and the die token", () => {
+Deno.test("parseCommandLine() reads the connection limit and the die token", () => {
   const config = configOf(["--max-connections", "2"], {
     ECHOSERVER__DIE_TOKEN: "s3cret-Token_~+/=",
   });
@@ -324,7 +328,7 @@ Deno.test("parseConfig() reads the connection limit and the die token", () => {
   );
 });
 
-Deno.test("parseConfig() never echoes a die token back, even a bad one", () => {
+Deno.test("parseCommandLine() never echoes a die token back, even a bad one", () => {
   const message = errorOf(["--die-token", "has spaces in it"]);
   assert.equal(
     message,
@@ -333,7 +337,7 @@ Deno.test("parseConfig() never echoes a die token back, even a bad one", () => {
   assert.equal(message.includes("spaces"), false);
 });
 
-Deno.test("parseConfig() takes an empty environment variable as unset, but not an empty flag", () => {
+Deno.test("parseCommandLine() takes an empty environment variable as unset, but not an empty flag", () => {
   const config = configOf([], {
     ECHOSERVER__ECHO_PORT: "",
     ECHOSERVER__IDLE_TIMEOUT__SECONDS: "",
@@ -350,7 +354,7 @@ Deno.test("parseConfig() takes an empty environment variable as unset, but not a
   );
 });
 
-Deno.test("parseConfig() refuses a duration longer than a timer holds", () => {
+Deno.test("parseCommandLine() refuses a duration longer than a timer holds", () => {
   // 2^31 - 1 ms is the longest timer; a longer one would fire at once.
   assert.equal(
     configOf(["--shutdown-delay", "2147483"]).shutdownDelayMs,
@@ -370,7 +374,7 @@ Deno.test("parseConfig() refuses a duration longer than a timer holds", () => {
   );
 });
 
-Deno.test("parseConfig() takes --proxy-protocol alone as true, and only true or false as its value", () => {
+Deno.test("parseCommandLine() takes --proxy-protocol alone as true, and only true or false as its value", () => {
   assert.equal(configOf(["--proxy-protocol"]).proxyProtocol, true);
   assert.equal(configOf(["--proxy-protocol=true"]).proxyProtocol, true);
   assert.equal(
@@ -397,7 +401,7 @@ Deno.test("parseConfig() takes --proxy-protocol alone as true, and only true or 
   );
 });
 
-Deno.test("parseConfig() records the files that settings name, and which setting named each, reading none", () => {
+Deno.test("parseCommandLine() records the files that settings name, and which setting named each, reading none", () => {
   const config = configOf(
     ["--tls-cert", "/etc/echoserver/tls.crt", "--die-token-file=token"],
     { ECHOSERVER__TLS__KEY_FILE: "/etc/echoserver/tls.key" },
@@ -418,7 +422,7 @@ Deno.test("parseConfig() records the files that settings name, and which setting
   assert.equal(configOf([]).tlsFiles, undefined);
 });
 
-Deno.test("parseConfig() refuses a TLS certificate without its key, or a key without its certificate", () => {
+Deno.test("parseCommandLine() refuses a TLS certificate without its key, or a key without its certificate", () => {
   assert.equal(
     errorOf(["--tls-cert", "cert.pem"]),
     '--tls-cert: "cert.pem" needs --tls-key (ECHOSERVER__TLS__KEY_FILE) as well',
@@ -434,7 +438,7 @@ Deno.test("parseConfig() refuses a TLS certificate without its key, or a key wit
   );
 });
 
-Deno.test("parseConfig() refuses a die token and a die token file together, from any source", () => {
+Deno.test("parseCommandLine() refuses a die token and a die token file together, from any source", () => {
   assert.equal(
     errorOf(["--die-token-file", "/run/token", "--die-token", "t0ken"]),
     '--die-token-file: "/run/token" and --die-token are both given; give one',
@@ -447,7 +451,7 @@ Deno.test("parseConfig() refuses a die token and a die token file together, from
   );
 });
 
-Deno.test("parseConfig() refuses --proxy-protocol with TLS: the header would come before the handshake", () => {
+Deno.test("parseCommandLine() refuses --proxy-protocol with TLS: the header would come before the handshake", () => {
   assert.equal(
     errorOf(["--proxy-protocol", "--tls-cert", "c.pem", "--tls-key", "k.pem"]),
     "--proxy-protocol cannot go with --tls-cert: the PROXY header comes before the TLS handshake, which Deno.listenTls begins by itself",

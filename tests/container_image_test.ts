@@ -2,7 +2,7 @@
 // deno.json, and the image's `docker run` line run as the image would run
 // it: no Docker engine is needed, the Dockerfile is read as text.
 import assert from "node:assert/strict";
-import { type Config, parseConfig } from "../src/settings/config.ts";
+import { type Config, parseCommandLine } from "../src/settings/config.ts";
 import { HEALTH_CHECK_TIMEOUT_MS } from "../src/process/health_check.ts";
 import { assertRefusesToStart, ServiceProcess } from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
@@ -47,7 +47,7 @@ const entrypoint: string[] = JSON.parse(instructions("ENTRYPOINT")[0]);
 
 /** The image's config: its environment, with no arguments. */
 function imageConfig(): Config {
-  const parsed = parseConfig([], imageEnv);
+  const parsed = parseCommandLine([], imageEnv);
   if (parsed.kind !== "run") assert.fail(JSON.stringify(parsed));
   return parsed.config;
 }

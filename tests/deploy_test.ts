@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import {
   type Config,
-  parseConfig,
+  parseCommandLine,
   SETTING_VARIABLES,
   type SettingFile,
 } from "../src/settings/config.ts";
@@ -166,7 +166,7 @@ function runConfig(args: readonly string[], env: Record<string, string>) {
     if (!name.startsWith("ECHOSERVER__")) continue;
     assert.ok(KNOWN_VARIABLES.has(name), `echoserver never reads ${name}`);
   }
-  const parsed = parseConfig(args, env);
+  const parsed = parseCommandLine(args, env);
   if (parsed.kind !== "run") {
     const why = parsed.kind === "error" ? parsed.error.message : parsed.kind;
     assert.fail(`"${args.join(" ")}" gives ${why}, not a run`);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/settings/config.ts";
+import { parseCommandLine } from "../src/settings/config.ts";
 import { checkHealth, healthCheckUrl } from "../src/process/health_check.ts";
 import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
 import {
@@ -123,7 +123,7 @@ test("checkHealth() over TLS trusts the certificate it is given, and no other", 
 
 Deno.test("healthCheckUrl() is the service's own /healthcheck, on loopback when it listens on every address, over https with TLS", () => {
   const urlFor = (args: string[]) => {
-    const parsed = parseConfig(args, {});
+    const parsed = parseCommandLine(args, {});
     if (parsed.kind !== "run") throw new Error(parsed.kind);
     return healthCheckUrl(parsed.config).href;
   };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { handleEchoConnection } from "../src/echo/echo.ts";
 import type { EchoResult } from "../src/echo/echo_stream.ts";
-import { type Config, parseConfig } from "../src/settings/config.ts";
+import { type Config, parseCommandLine } from "../src/settings/config.ts";
 import { startServer } from "../src/server.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { stub } from "./_stub.ts";
@@ -158,7 +158,7 @@ test(
 
 /** The service's defaults on free loopback ports, with a token and TLS. */
 function tlsConfig(): Config {
-  const parsed = parseConfig(
+  const parsed = parseCommandLine(
     [...LOOPBACK_ANY_PORT, "--log-level", "debug", "--die-token", "t0ken"],
     {},
   );

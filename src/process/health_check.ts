@@ -43,10 +43,10 @@ export interface HealthCheckOptions {
  * @example
  * ```ts
  * import { healthCheckUrl } from "./health_check.ts";
- * import { parseConfig } from "../settings/config.ts";
+ * import { parseCommandLine } from "../settings/config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--http-host", "::", "--http-port", "8080"], {});
+ * const parsed = parseCommandLine(["--http-host", "::", "--http-port", "8080"], {});
  * if (parsed.kind !== "run") throw parsed;
  * assert.equal(healthCheckUrl(parsed.config).href, "http://[::1]:8080/healthcheck");
  * ```

@@ -376,10 +376,10 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
  *
  * @example
  * ```ts
- * import { parseConfig } from "./config.ts";
+ * import { parseCommandLine } from "./config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--echo-port", "0"], { ECHOSERVER__LOG_LEVEL: "debug" });
+ * const parsed = parseCommandLine(["--echo-port", "0"], { ECHOSERVER__LOG_LEVEL: "debug" });
  * assert.equal(parsed.kind, "run");
  * if (parsed.kind === "run") {
  *   assert.equal(parsed.config.echo.port, 0);
@@ -387,11 +387,11 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
  *   assert.equal(parsed.config.idle.initialMs, 5000);
  * }
  *
- * const bad = parseConfig(["--echo-port", "http"], {});
+ * const bad = parseCommandLine(["--echo-port", "http"], {});
  * assert.equal(bad.kind === "error" && bad.error.message, '--echo-port: "http" is not an integer from 0 to 65535');
  * ```
  */
-export function parseConfig(
+export function parseCommandLine(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): CommandLine {

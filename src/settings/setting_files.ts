@@ -35,10 +35,10 @@ const MAX_PEM_FILE_BYTES = 1024 * 1024;
  * @example
  * ```ts
  * import { readSettingFiles } from "./setting_files.ts";
- * import { parseConfig } from "./config.ts";
+ * import { parseCommandLine } from "./config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--die-token-file", "/run/secrets/die-token"], {});
+ * const parsed = parseCommandLine(["--die-token-file", "/run/secrets/die-token"], {});
  * if (parsed.kind !== "run") throw parsed;
  * const secret = () => Promise.resolve("t0ken\n"); // as a mounted secret file
  * const config = await readSettingFiles(parsed.config, secret);
