@@ -625,8 +625,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "a duration longer than a timer holds is refused",
     file: "settings/config.ts",
-    from: "  seconds.test(raw) && Number(raw) <= MAX_SECONDS",
-    to: "  seconds.test(raw)",
+    from: "  DECIMAL.test(raw) && Number(raw) <= MAX_SECONDS",
+    to: "  DECIMAL.test(raw)",
     tests: ["config_test.ts"],
   },
   {

@@ -115,19 +115,20 @@ const hostname = (raw: string) => raw === "" ? undefined : raw;
 const port = (raw: string) =>
   /^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined;
 
-const seconds = /^(\d+\.?\d*|\.\d+)$/;
+/** A number written plainly: digits with at most one point, no sign or exponent. */
+const DECIMAL = /^(\d+\.?\d*|\.\d+)$/;
 
 /** The longest duration setting, in whole seconds: what a timer holds. */
 const MAX_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
 
 /** Seconds, 0 or more and no more than a timer holds, as milliseconds. */
-const delayMilliseconds = (raw: string) =>
-  seconds.test(raw) && Number(raw) <= MAX_SECONDS
+const zeroOrMoreSeconds = (raw: string) =>
+  DECIMAL.test(raw) && Number(raw) <= MAX_SECONDS
     ? Number(raw) * 1000
     : undefined;
 
 /** Seconds, greater than 0 and no more than a timer holds, as milliseconds. */
-const milliseconds = (raw: string) => delayMilliseconds(raw) || undefined;
+const positiveSeconds = (raw: string) => zeroOrMoreSeconds(raw) || undefined;
 
 const positiveInteger = (raw: string) =>
   /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : undefined;
@@ -205,7 +206,7 @@ const IDLE_TIMEOUT: Setting<number> = {
   placeholder: "SECONDS",
   description: "a new echo client that sends nothing this long is dropped",
   expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: milliseconds,
+  parse: positiveSeconds,
 };
 const IDLE_REFRESH: Setting<number> = {
   flag: "idle-refresh",
@@ -214,7 +215,7 @@ const IDLE_REFRESH: Setting<number> = {
   placeholder: "SECONDS",
   description: "each chunk received gives the client this long again",
   expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: milliseconds,
+  parse: positiveSeconds,
 };
 const MAX_CONNECTIONS: Setting<number> = {
   flag: "max-connections",
@@ -234,7 +235,7 @@ const HTTP_IDLE_TIMEOUT: Setting<number> = {
   description: "an HTTP connection with no request in flight this long\n" +
     "is closed",
   expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: milliseconds,
+  parse: positiveSeconds,
 };
 const HTTP_REQUEST_TIMEOUT: Setting<number> = {
   flag: "http-request-timeout",
@@ -244,7 +245,7 @@ const HTTP_REQUEST_TIMEOUT: Setting<number> = {
   description: "an HTTP request must be read and answered within this\n" +
     "long of its first byte, or its connection is closed",
   expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: milliseconds,
+  parse: positiveSeconds,
 };
 const HTTP_MAX_CONNECTIONS: Setting<number> = {
   flag: "http-max-connections",
@@ -299,7 +300,7 @@ const SHUTDOWN_DELAY: Setting<number> = {
   placeholder: "SECONDS",
   description: "after SIGTERM, keep serving this long with /readyz at 503",
   expected: `a number of seconds from 0 to ${MAX_SECONDS}`,
-  parse: delayMilliseconds,
+  parse: zeroOrMoreSeconds,
 };
 const LOG_LEVEL: Setting<LogLevel> = {
   flag: "log-level",
