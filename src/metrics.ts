@@ -20,7 +20,8 @@ export interface LogMetrics {
 
 /** Every metric of the service, and the text `GET /metrics` writes out. */
 export interface ServiceMetrics {
-  registry: MetricsText;
+  /** What `GET /metrics` writes out: these and the process metrics. */
+  text: MetricsText;
   echo: EchoMetrics;
   http: HttpMetrics;
   log: LogMetrics;
@@ -29,7 +30,7 @@ export interface ServiceMetrics {
 /**
  * Creates the service's metrics, with the process metrics beside them in
  * their text. Every name starts `echoserver_`, `process_` or `deno_`.
- * Creating them loads nothing; the first `registry.metrics()` loads
+ * Creating them loads nothing; the first `text.read()` loads
  * prom-client, and each reads the counts as they are then.
  *
  * @example
@@ -39,7 +40,7 @@ export interface ServiceMetrics {
  *
  * const metrics = createMetrics();
  * metrics.echo.ended.inc({ reason: "idle" });
- * const text = await metrics.registry.metrics();
+ * const text = await metrics.text.read();
  * assert.match(text, /^echoserver_echo_connections_ended_total\{reason="idle"\} 1$/m);
  * ```
  */
@@ -53,5 +54,5 @@ export function createMetrics(): ServiceMetrics {
     }),
   };
   const all = [echo, http, log].flatMap((group) => Object.values(group));
-  return { registry: metricsText(all, VERSION), echo, http, log };
+  return { text: metricsText(all, VERSION), echo, http, log };
 }

@@ -121,7 +121,7 @@ export function startServer(
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
-      registry: metrics.registry,
+      metricsText: metrics.text,
       draining,
     });
     const handler = countRequests(

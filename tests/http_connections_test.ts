@@ -53,7 +53,7 @@ function serve(maxConnections = 512) {
     log,
     /** The value of each HTTP connection sample, by name. */
     async samples(): Promise<Map<string, number>> {
-      return parseMetrics(await metrics.registry.metrics());
+      return parseMetrics(await metrics.text.read());
     },
     async [Symbol.asyncDispose]() {
       shutdown.abort();
@@ -355,7 +355,7 @@ test("an HTTP client whose relay cannot connect is closed, and the failure is co
   );
   shutdown.abort();
   await served;
-  const samples = parseMetrics(await metrics.registry.metrics());
+  const samples = parseMetrics(await metrics.text.read());
   assert.equal(
     samples.get('echoserver_http_accept_errors_total{code="ECONNREFUSED"}'),
     1,

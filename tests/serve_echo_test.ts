@@ -108,7 +108,7 @@ function serve(options: Partial<ServeEchoOptions> = {}) {
   const listener = new ScriptedListener();
   const shutdown = new AbortController();
   const log = new LineCapture();
-  const { registry, echo: metrics } = createMetrics();
+  const { text, echo: metrics } = createMetrics();
   const served = serveEcho(listener, {
     timeouts,
     maxConnections: 10_000,
@@ -122,7 +122,7 @@ function serve(options: Partial<ServeEchoOptions> = {}) {
     log,
     /** The value of one sample, such as `name{label="x"}`. */
     async sample(name: string): Promise<number | undefined> {
-      return parseMetrics(await registry.metrics()).get(name);
+      return parseMetrics(await text.read()).get(name);
     },
     served,
     async stop() {

@@ -100,7 +100,7 @@ test("serveHttp() starts the server inside again on a free loopback port after i
   assert.deepEqual(log.lines, [
     'warning: http server failed: starting it again error="Error: Too many open files (os error 24)"',
   ]);
-  const samples = parseMetrics(await metrics.registry.metrics());
+  const samples = parseMetrics(await metrics.text.read());
   assert.equal(
     samples.get('echoserver_http_accept_errors_total{code="EMFILE"}'),
     1,

@@ -23,7 +23,7 @@ export interface HttpAppOptions {
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
   /** The metrics `GET /metrics` writes out. */
-  registry: MetricsText;
+  metricsText: MetricsText;
   /**
    * Aborts when shutdown begins, which may be a while before the service
    * stops: from then on `GET /readyz` answers 503.
@@ -61,7 +61,7 @@ const MAX_BODY_BYTES = 1024;
  * import { metricsText } from "../observability/metrics_text.ts";
  * import assert from "node:assert/strict";
  *
- * const app = createHttpApp({ onDie: () => {}, registry: metricsText([], "1.2.0") });
+ * const app = createHttpApp({ onDie: () => {}, metricsText: metricsText([], "1.2.0") });
  * const response = await app.request("/healthcheck", {}, { completed: Promise.resolve() });
  * assert.equal(await response.text(), "ok computer");
  * ```
@@ -69,7 +69,7 @@ const MAX_BODY_BYTES = 1024;
 export function createHttpApp(
   options: HttpAppOptions,
 ): Hono<{ Bindings: HttpBindings }> {
-  const { onDie, dieToken, registry, draining } = options;
+  const { onDie, dieToken, metricsText, draining } = options;
   const app = new Hono<{ Bindings: HttpBindings }>()
     .get("/healthcheck", (c) => c.text("ok computer"))
     .get("/livez", (c) => c.text("ok"))
@@ -78,8 +78,8 @@ export function createHttpApp(
       (c) => draining?.aborted ? c.text("shutting down", 503) : c.text("ready"),
     )
     .get("/metrics", async (c) =>
-      c.body(await registry.metrics(), 200, {
-        "Content-Type": registry.contentType,
+      c.body(await metricsText.read(), 200, {
+        "Content-Type": metricsText.contentType,
       }))
     .post(
       "/die",

@@ -4,8 +4,8 @@ import type { PlainMetric } from "./plain_metrics.ts";
 export interface MetricsText {
   /** The text's media type. */
   readonly contentType: string;
-  /** Every metric's samples now. */
-  metrics(): Promise<string>;
+  /** Every metric's samples now, as text. */
+  read(): Promise<string>;
 }
 
 /** The Prometheus text format, version 0.0.4, as prom-client writes it. */
@@ -22,7 +22,7 @@ export function metricsText(
   let registry: Promise<{ metrics(): Promise<string> }> | undefined;
   return {
     contentType: PROMETHEUS_CONTENT_TYPE,
-    async metrics() {
+    async read() {
       registry ??= import("./metrics_registry.ts").then((module) =>
         module.createRegistry(metrics, version)
       );
