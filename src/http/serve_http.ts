@@ -140,7 +140,7 @@ export function serveHttp(
         backoff.reset();
       }
       while (true) {
-        await backoff.pause(signal);
+        await backoff.wait(signal);
         if (signal.aborted) return;
         try {
           server = start();

@@ -72,7 +72,7 @@ export class AcceptFailures {
     this.#counter.inc({ code });
     this.#warnings.warning(this.#message, { error: errorMessage(error) });
     return OUT_OF_RESOURCES.has(code)
-      ? this.#backoff.pause(this.#signal)
+      ? this.#backoff.wait(this.#signal)
       : undefined;
   }
 

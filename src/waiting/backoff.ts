@@ -16,15 +16,15 @@ const MAX_MS = 1_000;
  *
  * const backoff = new Backoff();
  * // In an accept loop: after a shortage, before trying again.
- * await backoff.pause(AbortSignal.timeout(100)); // 10 ms
+ * await backoff.wait(AbortSignal.timeout(100)); // 10 ms
  * backoff.reset(); // an accept worked
  * ```
  */
 export class Backoff {
   #ms = 0;
 
-  /** Waits the next pause, or until `signal` aborts. */
-  pause(signal: AbortSignal): Promise<void> {
+  /** Waits the next pause, each twice the last, or until `signal` aborts. */
+  wait(signal: AbortSignal): Promise<void> {
     this.#ms = Math.min(MAX_MS, 2 * this.#ms || FIRST_MS);
     return pause(this.#ms, signal);
   }
