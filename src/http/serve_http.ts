@@ -111,11 +111,11 @@ export function serveHttp(
   const connections = new HttpConnections(options);
   const inner = connections.handler(handler);
   const start = () =>
-    new RestartableServer(
+    new InnerServer(
       serve({ hostname: "127.0.0.1", port: 0, ...tls, onListen() {} }, inner),
     );
   const listener = Deno.listen({ ...address, transport: "tcp" });
-  let server: RestartableServer;
+  let server: InnerServer;
   try {
     server = start();
   } catch (error) {
@@ -179,8 +179,11 @@ export function serveHttp(
  */
 const BACKOFF_RESET_MS = 1_000;
 
-/** One `Deno.serve` server: one listener, until its accept fails. */
-class RestartableServer {
+/**
+ * The `Deno.serve` on 127.0.0.1 that the public port relays to: one
+ * listener, until its accept fails; `serveHttp` then starts another.
+ */
+class InnerServer {
   /** The port it listens on, on 127.0.0.1. */
   readonly port: number;
   /** When it started, in `performance.now()` milliseconds. */
