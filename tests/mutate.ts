@@ -156,24 +156,24 @@ const MUTANTS: Mutant[] = [
   // Idle deadlines.
   {
     name: "limit() only ever brings a deadline sooner",
-    file: "waiting/idle_deadline.ts",
+    file: "waiting/deadlines.ts",
     from: "    if (performance.now() + ms < entry.expiresAt) this.reset(ms);",
     to: "    this.reset(ms);",
-    tests: ["idle_deadline_test.ts", ...ECHO],
+    tests: ["deadlines_test.ts", ...ECHO],
   },
   {
     name: "no deadline timer outlives its last connection",
-    file: "waiting/idle_deadline.ts",
+    file: "waiting/deadlines.ts",
     from: '      this.#timer?.removeEventListener("abort", this.#fire);',
     to: "",
-    tests: ["idle_deadline_test.ts", ...ECHO],
+    tests: ["deadlines_test.ts", ...ECHO],
   },
   {
     name: "clients one at a time do not each leave a timer behind",
-    file: "waiting/idle_deadline.ts",
+    file: "waiting/deadlines.ts",
     from: "    if (this.#timer === undefined || this.#timer.aborted) {",
     to: "    if (true) {",
-    tests: ["idle_deadline_test.ts"],
+    tests: ["deadlines_test.ts"],
   },
   // The accept loop: limit, back-off, logs, metrics, shutdown.
   {

@@ -1,5 +1,5 @@
 import { isBroken } from "../net/broken_connection.ts";
-import { IdleDeadlines } from "../waiting/idle_deadline.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
 import { ReadBuffer, ReadBufferPool } from "./read_buffers.ts";
 import { StreamEnding } from "./stream_ending.ts";
 import type { EchoEnd, EchoResult, EchoStream } from "./echo_stream.ts";
@@ -34,7 +34,7 @@ export interface EchoOptions {
    * connections, so that they share timers.
    * @default a set of this connection's own
    */
-  deadlines?: IdleDeadlines;
+  deadlines?: Deadlines;
   /**
    * Where reads borrow buffers larger than the connection's own 64 bytes: a
    * server shares one among its connections, so that a burst reuses the
@@ -91,7 +91,7 @@ export async function handleEchoConnection(
     signal,
     drainMs = 1_000,
     bytesCounter,
-    deadlines = new IdleDeadlines(),
+    deadlines = new Deadlines(),
     readBuffers = new ReadBufferPool(),
   } = options;
   let writing = false;

@@ -1,6 +1,6 @@
 import { isBroken } from "../net/broken_connection.ts";
 import type { EchoResult, EchoStream } from "./echo_stream.ts";
-import { IdleDeadlines } from "../waiting/idle_deadline.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 import { StreamEnding } from "./stream_ending.ts";
 
@@ -14,7 +14,7 @@ export interface ReadProxyHeaderOptions {
    * The set the header's deadline joins: share the echo connections' one.
    * @default a set of its own
    */
-  deadlines?: IdleDeadlines;
+  deadlines?: Deadlines;
 }
 
 /** What {@linkcode readProxyHeader} found at the start of a stream. */
@@ -68,7 +68,7 @@ export async function readProxyHeader(
   stream: EchoStream,
   options: ReadProxyHeaderOptions,
 ): Promise<ProxyHeaderRead> {
-  const { timeoutMs, signal, deadlines = new IdleDeadlines() } = options;
+  const { timeoutMs, signal, deadlines = new Deadlines() } = options;
   const noHeader = (problem: string) =>
     ending.end("proxy_header", new ProxyHeaderError(problem));
   using ending: StreamEnding = new StreamEnding(stream, {

@@ -13,7 +13,7 @@
  * @module
  */
 import type { ListenAddress } from "../net/net_addr.ts";
-import { type IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
+import { type Deadline, Deadlines } from "../waiting/deadlines.ts";
 import { Relay } from "../net/relay.ts";
 import type { EchoConn, EchoListener } from "./echo_stream.ts";
 
@@ -96,7 +96,7 @@ class Listener implements RelayedTlsListener {
   #outer: Deno.TcpListener;
   #inner: Deno.TlsListener;
   #drainMs: number;
-  #deadlines = new IdleDeadlines();
+  #deadlines = new Deadlines();
   /** Every connection whose relay has not ended yet. */
   #open = new Set<RelayedTlsConn>();
 
@@ -165,11 +165,11 @@ export class RelayedTlsConn implements EchoConn {
   readonly closed: Promise<void>;
   #tls: Deno.TlsConn;
   #relay: Relay;
-  #setDeadline: (ms: number) => IdleDeadline;
+  #setDeadline: (ms: number) => Deadline;
   #drainMs: number;
   #closed = false;
   #ended = false;
-  #drain?: IdleDeadline;
+  #drain?: Deadline;
 
   /**
    * @param remoteAddr the client's address
@@ -182,7 +182,7 @@ export class RelayedTlsConn implements EchoConn {
     remoteAddr: Deno.NetAddr,
     tls: Deno.TlsConn,
     relay: Relay,
-    setDeadline: (ms: number) => IdleDeadline,
+    setDeadline: (ms: number) => Deadline,
     drainMs: number,
   ) {
     this.remoteAddr = remoteAddr;

@@ -3,7 +3,7 @@ import type { EchoConn, EchoListener, EchoResult } from "./echo_stream.ts";
 import type { EchoMetrics } from "./echo_metrics.ts";
 import { AcceptFailures } from "../net/accept_failures.ts";
 import { errorMessage } from "../net/error_message.ts";
-import { IdleDeadlines } from "../waiting/idle_deadline.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
 import type { LogFields, Logger } from "../observability/log.ts";
 import { formatHostPort } from "../net/net_addr.ts";
 import { onAbort } from "../waiting/on_abort.ts";
@@ -96,7 +96,7 @@ export async function serveEcho(
   const echoOptions: EchoOptions = {
     ...options,
     bytesCounter: metrics.bytesEchoed,
-    deadlines: new IdleDeadlines(),
+    deadlines: new Deadlines(),
     readBuffers: new ReadBufferPool(),
   };
   const silent = new SilentClients();

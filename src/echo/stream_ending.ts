@@ -3,12 +3,12 @@ import {
   removeAbortCallback,
 } from "../waiting/abort_callbacks.ts";
 import type { EchoEnd, EchoResult, EchoStream } from "./echo_stream.ts";
-import type { IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
+import type { Deadline, Deadlines } from "../waiting/deadlines.ts";
 
 /** What a {@linkcode StreamEnding} watches besides the code serving it. */
 export interface StreamEndingOptions {
   /** The set the deadline joins: a server's connections share one. */
-  deadlines: IdleDeadlines;
+  deadlines: Deadlines;
   /** Milliseconds from now to the first deadline. */
   timeoutMs: number;
   /** Called when the deadline passes. */
@@ -30,14 +30,14 @@ export interface StreamEndingOptions {
  * @example
  * ```ts
  * import { StreamEnding } from "./stream_ending.ts";
- * import { IdleDeadlines } from "../waiting/idle_deadline.ts";
+ * import { Deadlines } from "../waiting/deadlines.ts";
  * import assert from "node:assert/strict";
  *
  * let closed = 0;
  * const stream = { read: () => Promise.resolve(null), write: () => Promise.resolve(0), close: () => closed++ };
  * {
  *   using ending: StreamEnding = new StreamEnding(stream, {
- *     deadlines: new IdleDeadlines(),
+ *     deadlines: new Deadlines(),
  *     timeoutMs: 5_000,
  *     onDeadline: () => ending.end("idle"),
  *     onShutdown: () => ending.end("shutdown"),
@@ -51,7 +51,7 @@ export interface StreamEndingOptions {
  */
 export class StreamEnding implements Disposable {
   /** The idle deadline, to move as the client is heard from. */
-  readonly deadline: IdleDeadline;
+  readonly deadline: Deadline;
   #reason?: EchoEnd;
   #error?: unknown;
   readonly #stream: EchoStream;

@@ -1,4 +1,4 @@
-import type { IdleDeadline, IdleDeadlines } from "../waiting/idle_deadline.ts";
+import type { Deadline, Deadlines } from "../waiting/deadlines.ts";
 
 /** How long an HTTP connection may wait, and how long a request may take. */
 export interface HttpTimeouts {
@@ -33,9 +33,9 @@ export type DeadlineEnd = "idle" | "request_timeout";
  * @example
  * ```ts
  * import { ConnectionDeadline } from "./connection_deadline.ts";
- * import { IdleDeadlines } from "../waiting/idle_deadline.ts";
+ * import { Deadlines } from "../waiting/deadlines.ts";
  *
- * using deadline = new ConnectionDeadline(new IdleDeadlines(), {
+ * using deadline = new ConnectionDeadline(new Deadlines(), {
  *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
  *   onExpire: (end) => console.log(end),
  * });
@@ -46,7 +46,7 @@ export type DeadlineEnd = "idle" | "request_timeout";
  */
 export class ConnectionDeadline implements Disposable {
   #timeouts: HttpTimeouts;
-  #deadline: IdleDeadline;
+  #deadline: Deadline;
   #onExpire: (end: DeadlineEnd) => void;
   #waiting = true;
   /** Requests whose handler has started and whose response is not out. */
@@ -57,7 +57,7 @@ export class ConnectionDeadline implements Disposable {
    * @param options the two timeouts, and what to call when the deadline passes
    */
   constructor(
-    deadlines: IdleDeadlines,
+    deadlines: Deadlines,
     options: {
       timeouts: HttpTimeouts;
       onExpire: (end: DeadlineEnd) => void;

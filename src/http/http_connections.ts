@@ -11,7 +11,7 @@
  */
 import { AcceptFailures } from "../net/accept_failures.ts";
 import { isBroken } from "../net/broken_connection.ts";
-import { IdleDeadlines } from "../waiting/idle_deadline.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
 import type { Logger } from "../observability/log.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../waiting/on_abort.ts";
@@ -83,7 +83,7 @@ export interface HttpConnectionsOptions {
  */
 export class HttpConnections {
   #options: HttpConnectionsOptions;
-  #deadlines = new IdleDeadlines();
+  #deadlines = new Deadlines();
   /** The open connections by the port their relay connects from. */
   #byRelayPort = new Map<number, HttpConnection>();
   /**
@@ -259,7 +259,7 @@ class HttpConnection {
     client: Deno.Conn,
     server: Deno.TcpConn,
     options: {
-      deadlines: IdleDeadlines;
+      deadlines: Deadlines;
       timeouts: HttpTimeouts;
       /** Called when its last request in flight is done. */
       onIdle: () => void;

@@ -1,10 +1,10 @@
 import { MAX_TIMER_DELAY_MS } from "./pause.ts";
 
 /**
- * A set of idle deadlines that share a handful of timers: deadlines set with
- * the same duration fall due in the order they were set, so each duration
- * keeps one list, earliest first, and one timer for its head (as Node.js does
- * for its timers). Moving a deadline is a clock read and a move to the end of
+ * A set of deadlines (idle and request timeouts, drain bounds) that share a
+ * handful of timers: deadlines set with the same duration fall due in the
+ * order they were set, so each duration keeps one list, earliest first, and
+ * one timer for its head (as Node.js does for its timers). Moving a deadline is a clock read and a move to the end of
  * a list; no timer is made per connection or per chunk. The set belongs to
  * whoever makes it (each server makes one), so nothing outlives it.
  *
@@ -16,23 +16,23 @@ import { MAX_TIMER_DELAY_MS } from "./pause.ts";
  *
  * @example
  * ```ts
- * import { IdleDeadlines } from "./idle_deadline.ts";
+ * import { Deadlines } from "./deadlines.ts";
  *
- * const deadlines = new IdleDeadlines();
+ * const deadlines = new Deadlines();
  * const deadline = deadlines.set(5_000, () => console.log("idle"));
  * deadline.reset(30_000); // a chunk arrived: 30 s from now
  * deadline.clear(); // the connection ended first
  * ```
  */
-export class IdleDeadlines {
+export class Deadlines {
   #lists = new Map<number, DeadlineList>();
 
   /**
    * A deadline `ms` milliseconds from now that calls `onExpire` once, when it
    * passes.
    */
-  set(ms: number, onExpire: () => void): IdleDeadline {
-    return new Deadline(ms, onExpire, this.#listOf);
+  set(ms: number, onExpire: () => void): Deadline {
+    return new ListedDeadline(ms, onExpire, this.#listOf);
   }
 
   /** The list for deadlines `ms` from when they are set. */
@@ -47,20 +47,20 @@ export class IdleDeadlines {
 }
 
 /**
- * One deadline of an {@linkcode IdleDeadlines}: it calls `onExpire` once,
+ * One deadline of an {@linkcode Deadlines}: it calls `onExpire` once,
  * when it passes, unless cleared first.
  *
  * @example
  * ```ts
- * import { IdleDeadlines } from "./idle_deadline.ts";
+ * import { Deadlines } from "./deadlines.ts";
  *
- * const deadline = new IdleDeadlines().set(5_000, () => console.log("idle"));
+ * const deadline = new Deadlines().set(5_000, () => console.log("idle"));
  * deadline.limit(1_000); // sooner, so now 1 s from now
  * deadline.clear();
  * deadline.limit(1_000); // cleared: stays cleared
  * ```
  */
-export interface IdleDeadline {
+export interface Deadline {
   /** Moves the deadline to `ms` milliseconds from now. */
   reset(ms: number): void;
   /**
@@ -72,7 +72,7 @@ export interface IdleDeadline {
   clear(): void;
 }
 
-class Deadline implements IdleDeadline {
+class ListedDeadline implements Deadline {
   #entry: Entry;
   #listOf: (ms: number) => DeadlineList;
 
