@@ -54,9 +54,8 @@ export interface Config {
   /**
    * Each echo connection begins with a PROXY protocol header (v1 or v2) from
    * a load balancer, naming the client; connections without one are closed.
-   * @default {false}
    */
-  proxyProtocol?: boolean;
+  proxyProtocol: boolean;
 }
 
 /** A flag, environment variable or argument that the service cannot accept. */
