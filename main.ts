@@ -28,6 +28,7 @@ import {
   ConfigError,
   parseCommandLine,
   SETTING_VARIABLES,
+  type Settings,
   usage,
 } from "./src/settings/config.ts";
 import { errorMessage } from "./src/net/error_message.ts";
@@ -96,14 +97,14 @@ async function main(): Promise<number> {
     return commandLine.checkingHealth ? 1 : 2;
   }
   if (commandLine.kind === "check-health") {
-    logFormat = commandLine.config.logFormat;
-    return await checkServiceHealth(commandLine.config, commandLine.url);
+    logFormat = commandLine.settings.logFormat;
+    return await checkServiceHealth(commandLine.settings, commandLine.url);
   }
 
-  logFormat = commandLine.config.logFormat;
+  logFormat = commandLine.settings.logFormat;
   let config: Config;
   try {
-    config = await readSettingFiles(commandLine.config);
+    config = await readSettingFiles(commandLine.settings);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     fatal(error.message);
@@ -158,15 +159,15 @@ async function main(): Promise<number> {
 }
 
 /**
- * `--check-health`: 0 when the service that `config` describes, or `url`,
+ * `--check-health`: 0 when the service that `settings` describe, or `url`,
  * answers as healthy, 1 with one line when not. Over TLS it trusts the
  * service's own certificate, read before read permission goes.
  */
 async function checkServiceHealth(
-  config: Config,
-  url = healthCheckUrl(config),
+  settings: Settings,
+  url = healthCheckUrl(settings),
 ): Promise<number> {
-  const cert = config.tlsFiles?.cert;
+  const cert = settings.tlsFiles?.cert;
   let caCerts: string[] | undefined;
   try {
     if (cert) caCerts = [await Deno.readTextFile(cert.path)];

@@ -90,7 +90,7 @@ export interface RunningServer {
  * const parsed = parseCommandLine(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
  * if (parsed.kind !== "run") throw parsed;
  * const shutdown = new AbortController();
- * const server = startServer(parsed.config, { shutdown });
+ * const server = startServer(parsed.settings, { shutdown });
  * assert.notEqual(server.echoAddr.port, 0); // the port actually bound
  * shutdown.abort("example over");
  * await server.finished;

@@ -10,5 +10,5 @@ export function loopbackConfig(overrides: Partial<Config> = {}): Config {
     ...["--log-level", "debug"],
   ], {});
   if (parsed.kind !== "run") throw new Error(`bad test config: ${parsed.kind}`);
-  return { ...parsed.config, ...overrides };
+  return { ...parsed.settings, ...overrides };
 }

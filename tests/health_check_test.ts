@@ -125,7 +125,7 @@ Deno.test("healthCheckUrl() is the service's own /healthcheck, on loopback when 
   const urlFor = (args: string[]) => {
     const parsed = parseCommandLine(args, {});
     if (parsed.kind !== "run") throw new Error(parsed.kind);
-    return healthCheckUrl(parsed.config).href;
+    return healthCheckUrl(parsed.settings).href;
   };
   assert.equal(urlFor([]), "http://127.0.0.1:4001/healthcheck");
   assert.equal(

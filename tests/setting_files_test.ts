@@ -10,7 +10,7 @@ const dir = await makeTempDir();
 function configOf(args: string[], env: Record<string, string> = {}): Config {
   const parsed = parseCommandLine(args, env);
   if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
-  return parsed.config;
+  return parsed.settings;
 }
 
 async function fileWith(name: string, content: string): Promise<string> {

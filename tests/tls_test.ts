@@ -164,7 +164,7 @@ function tlsConfig(): Config {
   );
   if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
   return {
-    ...parsed.config,
+    ...parsed.settings,
     tls: { cert: CERTIFICATE.cert, key: CERTIFICATE.key },
   };
 }

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Config } from "../settings/config.ts";
+import type { Settings } from "../settings/config.ts";
 import { formatHostPort } from "../net/net_addr.ts";
 
 /** How long a health check may take, from connecting to the last byte. */
@@ -36,7 +36,7 @@ export interface HealthCheckOptions {
 }
 
 /**
- * The URL of the service's `/healthcheck` as `config` describes it: its HTTP
+ * The URL of the service's `/healthcheck` as `settings` describe it: its HTTP
  * port, on its HTTP host, or on loopback when that host is every address
  * (`0.0.0.0`, `::`); `https:` when it serves TLS.
  *
@@ -48,17 +48,17 @@ export interface HealthCheckOptions {
  *
  * const parsed = parseCommandLine(["--http-host", "::", "--http-port", "8080"], {});
  * if (parsed.kind !== "run") throw parsed;
- * assert.equal(healthCheckUrl(parsed.config).href, "http://[::1]:8080/healthcheck");
+ * assert.equal(healthCheckUrl(parsed.settings).href, "http://[::1]:8080/healthcheck");
  * ```
  */
-export function healthCheckUrl(config: Config): URL {
-  const { hostname, port } = config.http;
+export function healthCheckUrl(settings: Settings): URL {
+  const { hostname, port } = settings.http;
   const host = hostname === "0.0.0.0"
     ? "127.0.0.1"
     : hostname === "::"
     ? "::1"
     : hostname;
-  const scheme = config.tlsFiles === undefined ? "http" : "https";
+  const scheme = settings.tlsFiles === undefined ? "http" : "https";
   return new URL(
     `${scheme}://${formatHostPort({ hostname: host, port })}/healthcheck`,
   );

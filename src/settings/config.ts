@@ -20,7 +20,7 @@ export interface SettingFile {
   path: string;
 }
 
-/** Everything the service needs to run. */
+/** Everything the service needs to run, the files its settings name read. */
 export interface Config {
   echo: ListenAddress;
   http: ListenAddress;
@@ -38,10 +38,6 @@ export interface Config {
   httpMaxConnections: number;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
-  /** A file holding the die token; read into `dieToken` at startup. */
-  dieTokenFile?: SettingFile;
-  /** The certificate and key files; read into `tls` at startup. */
-  tlsFiles?: { cert: SettingFile; key: SettingFile };
   /** When set, echo is served over TLS and HTTP over HTTPS with this pair. */
   tls?: Deno.TlsCertifiedKeyPem;
   /**
@@ -58,22 +54,34 @@ export interface Config {
   proxyProtocol: boolean;
 }
 
+/**
+ * What the flags and environment variables say: a {@linkcode Config} but for
+ * the files they name, which `readSettingFiles` (`setting_files.ts`) reads
+ * into `dieToken` and `tls` at startup.
+ */
+export interface Settings extends Omit<Config, "tls"> {
+  /** A file holding the die token. */
+  dieTokenFile?: SettingFile;
+  /** The certificate and key files. */
+  tlsFiles?: { cert: SettingFile; key: SettingFile };
+}
+
 /** A flag, environment variable or argument that the service cannot accept. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
 /**
- * What the command line asks for: a run with a valid config, a health check
- * of the service that config describes, the usage text, the version, or an
+ * What the command line asks for: a run with valid settings, a health check
+ * of the service those settings describe, the usage text, the version, or an
  * error.
  */
 export type CommandLine =
-  | { kind: "run"; config: Config }
+  | { kind: "run"; settings: Settings }
   | {
     kind: "check-health";
-    config: Config;
-    /** The URL given after `--check-health`; none means the config's own. */
+    settings: Settings;
+    /** The URL given after `--check-health`; none means the settings' own. */
     url?: URL;
   }
   | { kind: "help" }
@@ -382,9 +390,9 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
  * const parsed = parseCommandLine(["--echo-port", "0"], { ECHOSERVER__LOG_LEVEL: "debug" });
  * assert.equal(parsed.kind, "run");
  * if (parsed.kind === "run") {
- *   assert.equal(parsed.config.echo.port, 0);
- *   assert.equal(parsed.config.logLevel, "debug");
- *   assert.equal(parsed.config.idle.initialMs, 5000);
+ *   assert.equal(parsed.settings.echo.port, 0);
+ *   assert.equal(parsed.settings.logLevel, "debug");
+ *   assert.equal(parsed.settings.idle.initialMs, 5000);
  * }
  *
  * const bad = parseCommandLine(["--echo-port", "http"], {});
@@ -449,7 +457,7 @@ export function parseCommandLine(
     }
     return value as T;
   };
-  const config: Config = {
+  const settings: Settings = {
     echo: { hostname: read(ECHO_HOST), port: read(ECHO_PORT) },
     http: { hostname: read(HTTP_HOST), port: read(HTTP_PORT) },
     idle: { initialMs: read(IDLE_TIMEOUT), refreshMs: read(IDLE_REFRESH) },
@@ -465,7 +473,7 @@ export function parseCommandLine(
     proxyProtocol: read(PROXY_PROTOCOL),
   };
   const dieToken = read(DIE_TOKEN);
-  if (dieToken !== undefined) config.dieToken = dieToken;
+  if (dieToken !== undefined) settings.dieToken = dieToken;
   const file = (setting: Setting<string>): SettingFile | undefined => {
     const path = read(setting);
     return path === undefined
@@ -474,7 +482,7 @@ export function parseCommandLine(
   };
   const dieTokenFile = file(DIE_TOKEN_FILE);
   if (dieTokenFile !== undefined) {
-    config.dieTokenFile = dieTokenFile;
+    settings.dieTokenFile = dieTokenFile;
     // Two secrets for one setting: refuse rather than guess which is meant.
     if (dieToken !== undefined) {
       errors.push(
@@ -486,7 +494,7 @@ export function parseCommandLine(
   }
   const [cert, key] = [file(TLS_CERT), file(TLS_KEY)];
   if (cert !== undefined && key !== undefined) {
-    config.tlsFiles = { cert, key };
+    settings.tlsFiles = { cert, key };
   } else if (cert !== undefined || key !== undefined) {
     const [one, other] = cert !== undefined
       ? [cert, TLS_KEY]
@@ -496,11 +504,11 @@ export function parseCommandLine(
         `(${other.env}) as well`,
     );
   }
-  if (config.proxyProtocol && config.tlsFiles !== undefined) {
+  if (settings.proxyProtocol && settings.tlsFiles !== undefined) {
     errors.push(
       `${
         given(PROXY_PROTOCOL)[0]
-      } cannot go with ${config.tlsFiles.cert.setting}: ` +
+      } cannot go with ${settings.tlsFiles.cert.setting}: ` +
         "the PROXY header comes before the TLS handshake, which " +
         "Deno.listenTls begins by itself",
     );
@@ -515,14 +523,14 @@ export function parseCommandLine(
     errors.push(`unexpected argument "${value}"`);
   }
   // An invalid log format reads as undefined: its error is then plain text.
-  const { logFormat } = config;
+  const { logFormat } = settings;
   if (errors.length > 0) {
     const error = new ConfigError(errors[0]);
     return { kind: "error", error, logFormat, checkingHealth };
   }
   return checkingHealth
-    ? { kind: "check-health", config, url: healthUrl }
-    : { kind: "run", config };
+    ? { kind: "check-health", settings, url: healthUrl }
+    : { kind: "run", settings };
 }
 
 /** The flag that asks for a health check instead of a run. */
