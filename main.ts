@@ -140,7 +140,7 @@ async function main(): Promise<number> {
     return error instanceof ConfigError ? 2 : 1;
   }
   // Before the service says it is ready, so that no signal finds it deaf.
-  signals.serve(shutdown, {
+  signals.attach(shutdown, {
     draining,
     delayMs: config.shutdownDelayMs,
     logger,

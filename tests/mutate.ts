@@ -335,8 +335,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "a stopping signal before the service runs ends the process at once",
     file: "process/process_signals.ts",
-    from: "      served === undefined ||",
-    to: "      served === undefined && false ||",
+    from: "      attached === undefined ||",
+    to: "      attached === undefined && false ||",
     tests: ["process_signals_test.ts"],
   },
   {

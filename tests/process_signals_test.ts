@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  type AttachOptions,
   ProcessSignals,
-  type ServeOptions,
 } from "../src/process/process_signals.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
@@ -35,7 +35,7 @@ function deliver(signal: Deno.Signal): Promise<void> {
  * test runner keeps it for itself; main.ts's tests send it to a real process.
  */
 async function withSignals(
-  options: Omit<ServeOptions, "logger"> | null,
+  options: Omit<AttachOptions, "logger"> | null,
   fn: (context: {
     shutdown: AbortController;
     forced: number[];
@@ -47,7 +47,7 @@ async function withSignals(
   const log = new LineCapture();
   using signals = new ProcessSignals((code) => forced.push(code));
   if (options !== null) {
-    signals.serve(shutdown, { ...options, logger: log.logger });
+    signals.attach(shutdown, { ...options, logger: log.logger });
   }
   const keepAlive = setInterval(() => {}, 60_000);
   try {
