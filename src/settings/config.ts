@@ -117,7 +117,8 @@ interface Setting<T> {
   parse(raw: string): T | undefined;
 }
 
-const hostname = (raw: string) => raw === "" ? undefined : raw;
+/** Any value but an empty one: a hostname, a file path. */
+const nonEmpty = (raw: string) => raw === "" ? undefined : raw;
 
 const port = (raw: string) =>
   /^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined;
@@ -161,8 +162,6 @@ export function bearerToken(raw: string): string | undefined {
   return /^[A-Za-z0-9._~+/-]+=*$/.test(raw) ? raw : undefined;
 }
 
-const filePath = (raw: string) => raw === "" ? undefined : raw;
-
 const logLevel = (raw: string) => LOG_LEVELS.find((level) => level === raw);
 
 const logFormat = (raw: string) => LOG_FORMATS.find((format) => format === raw);
@@ -177,7 +176,7 @@ const ECHO_HOST: Setting<string> = {
   placeholder: "HOST",
   description: "address the echo server listens on",
   expected: "a hostname",
-  parse: hostname,
+  parse: nonEmpty,
 };
 const ECHO_PORT: Setting<number> = {
   flag: "echo-port",
@@ -195,7 +194,7 @@ const HTTP_HOST: Setting<string> = {
   placeholder: "HOST",
   description: "address of the HTTP server: probes, /metrics and /die",
   expected: "a hostname",
-  parse: hostname,
+  parse: nonEmpty,
 };
 const HTTP_PORT: Setting<number> = {
   flag: "http-port",
@@ -281,7 +280,7 @@ const DIE_TOKEN_FILE: Setting<string> = {
   description: "read the die token from FILE, such as a mounted secret;\n" +
     "trailing line breaks are dropped; not with --die-token",
   expected: "a file path",
-  parse: filePath,
+  parse: nonEmpty,
 };
 const TLS_CERT: Setting<string> = {
   flag: "tls-cert",
@@ -290,7 +289,7 @@ const TLS_CERT: Setting<string> = {
   description: "PEM certificate chain: serve echo over TLS and HTTP over\n" +
     "HTTPS; needs --tls-key",
   expected: "a file path",
-  parse: filePath,
+  parse: nonEmpty,
 };
 const TLS_KEY: Setting<string> = {
   flag: "tls-key",
@@ -298,7 +297,7 @@ const TLS_KEY: Setting<string> = {
   placeholder: "FILE",
   description: "PEM private key of --tls-cert",
   expected: "a file path",
-  parse: filePath,
+  parse: nonEmpty,
 };
 const SHUTDOWN_DELAY: Setting<number> = {
   flag: "shutdown-delay",
