@@ -188,19 +188,23 @@ Deno.test("parseCommandLine() names the setting and the value of a bad flag", ()
   const cases: [string[], string][] = [
     [
       ["--echo-port", "http"],
-      '--echo-port: "http" is not an integer from 0 to 65535',
+      '--echo-port: "http" is not an integer from 0 to 65535 with no leading zero',
     ],
     [
       ["--http-port", "65536"],
-      '--http-port: "65536" is not an integer from 0 to 65535',
+      '--http-port: "65536" is not an integer from 0 to 65535 with no leading zero',
     ],
     [
       ["--echo-port", "-1"],
-      '--echo-port: "-1" is not an integer from 0 to 65535',
+      '--echo-port: "-1" is not an integer from 0 to 65535 with no leading zero',
     ],
     [
       ["--echo-port", "4.5"],
-      '--echo-port: "4.5" is not an integer from 0 to 65535',
+      '--echo-port: "4.5" is not an integer from 0 to 65535 with no leading zero',
+    ],
+    [
+      ["--echo-port", "04000"],
+      '--echo-port: "04000" is not an integer from 0 to 65535 with no leading zero',
     ],
     [
       ["--idle-timeout", "-5"],
@@ -251,7 +255,7 @@ Deno.test("parseCommandLine() names the setting and the value of a bad flag", ()
 Deno.test("parseCommandLine() names the environment variable and the value of a bad setting", () => {
   assert.equal(
     errorOf([], { ECHOSERVER__HTTP_PORT: "80 80" }),
-    'ECHOSERVER__HTTP_PORT: "80 80" is not an integer from 0 to 65535',
+    'ECHOSERVER__HTTP_PORT: "80 80" is not an integer from 0 to 65535 with no leading zero',
   );
   assert.equal(
     errorOf([], { ECHOSERVER__IDLE_TIMEOUT__SECONDS: "0" }),

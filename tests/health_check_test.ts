@@ -238,7 +238,7 @@ test("main.ts --check-health exits 1, not 2, for a bad setting or URL: Docker re
       ],
       [
         ["--http-port", "x"],
-        'echoserver: --http-port: "x" is not an integer from 0 to 65535 (see --help)',
+        'echoserver: --http-port: "x" is not an integer from 0 to 65535 with no leading zero (see --help)',
       ],
     ] as const
   ) {

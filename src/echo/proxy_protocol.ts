@@ -13,6 +13,7 @@
  * @module
  */
 import { formatIP, parseIPv4, parseIPv6 } from "./ip_address.ts";
+import { parsePort } from "../net/net_addr.ts";
 
 /** One end of a relayed connection: an IP address and a TCP port. */
 export interface ProxiedAddress {
@@ -152,13 +153,6 @@ function parseV1(bytes: Uint8Array): ProxyHeaderParse {
     source: { hostname: formatIP(sourceIP), port: sourcePort },
     destination: { hostname: formatIP(destinationIP), port: destinationPort },
   }, length);
-}
-
-/** A decimal port from 0 to 65535 with no leading zeros. */
-function parsePort(text: string): number | undefined {
-  return /^(0|[1-9]\d{0,4})$/.test(text) && Number(text) <= 65535
-    ? Number(text)
-    : undefined;
 }
 
 function parseV2(bytes: Uint8Array): ProxyHeaderParse {

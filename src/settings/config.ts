@@ -8,7 +8,7 @@ import {
 import { MAX_TIMER_DELAY_MS } from "../waiting/pause.ts";
 import type { IdleTimeouts } from "../echo/echo.ts";
 import type { HttpTimeouts } from "../http/connection_deadline.ts";
-import type { ListenAddress } from "../net/net_addr.ts";
+import { type ListenAddress, parsePort } from "../net/net_addr.ts";
 
 /**
  * A file a setting names. Parsing only records it; `main.ts` reads it at
@@ -120,9 +120,6 @@ interface Setting<T> {
 /** Any value but an empty one: a hostname, a file path. */
 const nonEmpty = (raw: string) => raw === "" ? undefined : raw;
 
-const port = (raw: string) =>
-  /^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined;
-
 /** A number written plainly: digits with at most one point, no sign or exponent. */
 const DECIMAL = /^(\d+\.?\d*|\.\d+)$/;
 
@@ -184,8 +181,8 @@ const ECHO_PORT: Setting<number> = {
   default: "4000",
   placeholder: "PORT",
   description: "echo port; 0 picks a free one",
-  expected: "an integer from 0 to 65535",
-  parse: port,
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
 };
 const HTTP_HOST: Setting<string> = {
   flag: "http-host",
@@ -202,8 +199,8 @@ const HTTP_PORT: Setting<number> = {
   default: "4001",
   placeholder: "PORT",
   description: "HTTP port; 0 picks a free one",
-  expected: "an integer from 0 to 65535",
-  parse: port,
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
 };
 const IDLE_TIMEOUT: Setting<number> = {
   flag: "idle-timeout",
@@ -395,7 +392,7 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
  * }
  *
  * const bad = parseCommandLine(["--echo-port", "http"], {});
- * assert.equal(bad.kind === "error" && bad.error.message, '--echo-port: "http" is not an integer from 0 to 65535');
+ * assert.equal(bad.kind === "error" && bad.error.message, '--echo-port: "http" is not an integer from 0 to 65535 with no leading zero');
  * ```
  */
 export function parseCommandLine(
