@@ -90,28 +90,28 @@ const MUTANTS: Mutant[] = [
   // Read buffers: what an idle client holds, and no allocation per chunk.
   {
     name: "the read buffer starts at 64 bytes",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "const OWN_SIZE = 64;",
     to: "const OWN_SIZE = 128;",
     tests: [...ECHO, "read_buffers_test.ts"],
   },
   {
     name: "a read that fills 64 bytes borrows 1 KiB",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "const BORROWED_SIZES = [1024, 64 * 1024];",
     to: "const BORROWED_SIZES = [2048, 64 * 1024];",
     tests: [...ECHO, "read_buffers_test.ts"],
   },
   {
     name: "the read buffer grows to 64 KiB at most",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "const BORROWED_SIZES = [1024, 64 * 1024];",
     to: "const BORROWED_SIZES = [1024, 128 * 1024];",
     tests: [...ECHO, "faults_test.ts"],
   },
   {
     name: "an idle client after a burst waits on its own 64 bytes",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from:
       "const step = full ? Math.min(this.#step + 1, BORROWED_SIZES.length) : 0;",
     to:
@@ -120,7 +120,7 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "bursts reuse the buffers that bursts before them gave back",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "return this.#free.get(size)?.pop() ?? new Uint8Array(size);",
     to: "return new Uint8Array(size);",
     tests: ECHO,
@@ -134,7 +134,7 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "the pool keeps 1 MiB of free buffers of each size",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "const KEPT_BYTES = 1024 * 1024;",
     to: "const KEPT_BYTES = 2048 * 1024;",
     tests: ["read_buffers_test.ts"],

@@ -1,6 +1,6 @@
 import { isBroken } from "../net/broken_connection.ts";
 import { Deadlines } from "../waiting/deadlines.ts";
-import { ReadBuffer, ReadBufferPool } from "./read_buffers.ts";
+import { ReadBuffer, ReadBufferPool } from "../net/read_buffers.ts";
 import { StreamEnding } from "./stream_ending.ts";
 import type { EchoEnd, EchoResult, EchoStream } from "./echo_stream.ts";
 
@@ -50,7 +50,7 @@ export interface EchoOptions {
  * completely before the next read, so a connection holds at most one read
  * buffer of client data (64 KiB at most) and a client that does not read is
  * not read from. A read that waits for the client is on the connection's own
- * 64 bytes, whatever the client sent before (see `read_buffers.ts`).
+ * 64 bytes, whatever the client sent before (see `net/read_buffers.ts`).
  *
  * The idle deadline starts at `timeouts.initialMs` and moves to
  * `timeouts.refreshMs` after each chunk received; the server's own writes

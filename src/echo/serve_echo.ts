@@ -9,7 +9,7 @@ import { formatHostPort } from "../net/net_addr.ts";
 import { onAbort } from "../waiting/on_abort.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
 import { readProxyHeader } from "./read_proxy_header.ts";
-import { ReadBufferPool } from "./read_buffers.ts";
+import { ReadBufferPool } from "../net/read_buffers.ts";
 import { SilentClients } from "./silent_clients.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 
