@@ -14,6 +14,7 @@
  */
 import type { ListenAddress } from "../net/net_addr.ts";
 import { type Deadline, Deadlines } from "../waiting/deadlines.ts";
+import { ReadBufferPool } from "../net/read_buffers.ts";
 import { Relay } from "../net/relay.ts";
 import type { EchoConn, EchoListener } from "./echo_stream.ts";
 
@@ -97,6 +98,8 @@ class Listener implements RelayedTlsListener {
   #inner: Deno.TlsListener;
   #drainMs: number;
   #deadlines = new Deadlines();
+  /** Where the relays borrow their larger read buffers. */
+  #readBuffers = new ReadBufferPool();
   /** Every connection whose relay has not ended yet. */
   #open = new Set<RelayedTlsConn>();
 
@@ -124,7 +127,7 @@ class Listener implements RelayedTlsListener {
       const conn = new RelayedTlsConn(
         client.remoteAddr,
         tls,
-        new Relay(client, relayed),
+        new Relay(client, relayed, { readBuffers: this.#readBuffers }),
         (ms) => this.#deadlines.set(ms, () => conn.cut()),
         this.#drainMs,
       );

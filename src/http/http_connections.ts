@@ -15,6 +15,7 @@ import { Deadlines } from "../waiting/deadlines.ts";
 import type { Logger } from "../observability/log.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../waiting/on_abort.ts";
+import { ReadBufferPool } from "../net/read_buffers.ts";
 import { Relay } from "../net/relay.ts";
 import {
   ConnectionDeadline,
@@ -84,6 +85,8 @@ export interface HttpConnectionsOptions {
 export class HttpConnections {
   #options: HttpConnectionsOptions;
   #deadlines = new Deadlines();
+  /** Where the relays borrow their larger read buffers. */
+  #readBuffers = new ReadBufferPool();
   /** The open connections by the port their relay connects from. */
   #byRelayPort = new Map<number, HttpConnection>();
   /**
@@ -229,6 +232,7 @@ export class HttpConnections {
     const port = server.localAddr.port;
     const connection = new HttpConnection(client, server, {
       deadlines: this.#deadlines,
+      readBuffers: this.#readBuffers,
       timeouts,
       onIdle: () => this.#evictable.add(connection),
     });
@@ -260,6 +264,7 @@ class HttpConnection {
     server: Deno.TcpConn,
     options: {
       deadlines: Deadlines;
+      readBuffers: ReadBufferPool;
       timeouts: HttpTimeouts;
       /** Called when its last request in flight is done. */
       onIdle: () => void;
@@ -275,6 +280,7 @@ class HttpConnection {
     );
     this.#relay = new Relay(client, server, {
       onClientData: () => deadline.clientData(),
+      readBuffers: options.readBuffers,
     });
   }
 
