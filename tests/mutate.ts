@@ -62,8 +62,9 @@ const MUTANTS: Mutant[] = [
   {
     name: "the server's own writes do not move the deadline",
     file: "echo/echo.ts",
-    from: "      writing = false;",
-    to: "      writing = false; ending.deadline.reset(timeouts.refreshMs);",
+    from: "      await ending.write(buffer.subarray(0, size));",
+    to:
+      "      await ending.write(buffer.subarray(0, size)); ending.deadline.reset(timeouts.refreshMs);",
     tests: ECHO,
   },
   {
@@ -75,16 +76,16 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "the drain never puts off a sooner idle deadline",
-    file: "echo/echo.ts",
-    from: "      if (writing) ending.deadline.limit(drainMs);",
-    to: "      if (writing) ending.deadline.reset(drainMs);",
+    file: "echo/stream_ending.ts",
+    from: "    if (this.#writing) this.deadline.limit(this.#drainMs);",
+    to: "    if (this.#writing) this.deadline.reset(this.#drainMs);",
     tests: ECHO,
   },
   {
     name: "at shutdown a connection waiting to read closes at once",
-    file: "echo/echo.ts",
-    from: '      else ending.end("shutdown");',
-    to: "      else ending.deadline.limit(drainMs);",
+    file: "echo/stream_ending.ts",
+    from: '    else this.end("shutdown");',
+    to: "    else this.deadline.limit(this.#drainMs);",
     tests: ECHO,
   },
   // Read buffers: what an idle client holds, and no allocation per chunk.
@@ -676,9 +677,9 @@ const MUTANTS: Mutant[] = [
   {
     name: "the idle deadline covers the TLS handshake",
     file: "echo/echo.ts",
-    from: "  using ending: StreamEnding = new StreamEnding(stream, {",
+    from: "  using ending = new StreamEnding(stream, {",
     to:
-      "  if (stream.handshake) await stream.handshake();\n  using ending: StreamEnding = new StreamEnding(stream, {",
+      "  if (stream.handshake) await stream.handshake();\n  using ending = new StreamEnding(stream, {",
     tests: ["tls_test.ts"],
   },
 ];

@@ -1,3 +1,25 @@
+/**
+ * Serving one echo client: read a chunk, write all of it back, read again.
+ *
+ * ```text
+ *   handshake (TLS) ─► read ─► deadline moved ─► write it all back ─┐
+ *                       ▲                                           │
+ *                       └───────────────────────────────────────────┘
+ * ```
+ *
+ * The loop holds one chunk at a time: it reads again only once the last one
+ * is written back, so a client that does not read is not read from, and a
+ * connection holds one read buffer of its data, 64 bytes while it waits
+ * (`net/read_buffers.ts`). The loop does not decide alone how the connection
+ * ends: a {@linkcode StreamEnding} (`stream_ending.ts`) watches the idle
+ * deadline and shutdown beside it, and whichever end comes first closes the
+ * stream, which cuts short the read or write the loop waits on. The deadline
+ * is one of the server's `Deadlines`, which keep one timer per duration for
+ * all its connections: a chunk costs a clock read and a move to the end of a
+ * list, and an idle client no timer of its own.
+ *
+ * @module
+ */
 import { isBroken } from "../net/broken_connection.ts";
 import { Deadlines } from "../waiting/deadlines.ts";
 import { ReadBuffer, ReadBufferPool } from "../net/read_buffers.ts";
@@ -94,18 +116,12 @@ export async function handleEchoConnection(
     deadlines = new Deadlines(),
     readBuffers = new ReadBufferPool(),
   } = options;
-  let writing = false;
-  using ending: StreamEnding = new StreamEnding(stream, {
+  using ending = new StreamEnding(stream, {
     deadlines,
     timeoutMs: timeouts.initialMs,
-    onDeadline: () => ending.end(signal?.aborted ? "shutdown" : "idle"),
     signal,
-    onShutdown: () => {
-      if (writing) ending.deadline.limit(drainMs);
-      else ending.end("shutdown");
-    },
+    drainMs,
   });
-
   // Disposed once every read and write has settled: it gives back a
   // borrowed buffer.
   using reads = new ReadBuffer(readBuffers);
@@ -122,9 +138,7 @@ export async function handleEchoConnection(
       const size = await stream.read(buffer);
       if (size === null) break;
       ending.deadline.reset(timeouts.refreshMs);
-      writing = true;
-      await writeAll(stream, buffer.subarray(0, size));
-      writing = false;
+      await ending.write(buffer.subarray(0, size));
       bytesEchoed += size;
       bytesCounter?.inc(size);
       reads.afterRead(size);
@@ -145,10 +159,4 @@ function failure(error: unknown, handshaking: boolean): EchoEnd {
   // connection without sending TLS close_notify").
   if (error instanceof Deno.errors.UnexpectedEof) return "closed";
   return handshaking ? "handshake" : "error";
-}
-
-async function writeAll(stream: EchoStream, data: Uint8Array): Promise<void> {
-  for (let written = 0; written < data.length;) {
-    written += await stream.write(data.subarray(written));
-  }
 }

@@ -69,30 +69,27 @@ export async function readProxyHeader(
   options: ReadProxyHeaderOptions,
 ): Promise<ProxyHeaderRead> {
   const { timeoutMs, signal, deadlines = new Deadlines() } = options;
-  const noHeader = (problem: string) =>
-    ending.end("proxy_header", new ProxyHeaderError(problem));
-  using ending: StreamEnding = new StreamEnding(stream, {
+  using ending = new StreamEnding(stream, {
     deadlines,
     timeoutMs,
-    onDeadline: () =>
-      noHeader(`no PROXY protocol header within ${timeoutMs} ms`),
+    onDeadline: (ending) =>
+      noHeader(ending, `no PROXY protocol header within ${timeoutMs} ms`),
     signal,
-    onShutdown: () => ending.end("shutdown"),
   });
 
   try {
     let buffer = new Uint8Array(FIRST_READ_SIZE);
     let received = 0;
-    while (ending.reason === undefined && !signal?.aborted) {
+    while (!ending.ended && !signal?.aborted) {
       if (received === buffer.length) buffer = grown(buffer);
       const size = await stream.read(buffer.subarray(received));
       if (size === null) {
-        noHeader("closed before a whole PROXY protocol header");
+        noHeader(ending, "closed before a whole PROXY protocol header");
         continue;
       }
       received += size;
       const parsed = parseProxyHeader(buffer.subarray(0, received));
-      if (parsed.kind === "invalid") noHeader(parsed.problem);
+      if (parsed.kind === "invalid") noHeader(ending, parsed.problem);
       if (parsed.kind !== "complete") continue;
       const rest = buffer.slice(parsed.length, received);
       const { header } = parsed;
@@ -103,6 +100,11 @@ export async function readProxyHeader(
     ending.end(isBroken(error) ? "reset" : "error", error);
   }
   return { kind: "ended", result: ending.result(0) };
+}
+
+/** Ends the stream for want of a valid header, saying what was wrong. */
+function noHeader(ending: StreamEnding, problem: string): void {
+  ending.end("proxy_header", new ProxyHeaderError(problem));
 }
 
 /** A buffer twice the size with the same bytes; the parser keeps it within the limit. */
