@@ -234,11 +234,23 @@ Deno.test("readProxyHeader() on shutdown closes a connection waiting for its hea
     result: { reason: "shutdown", bytesEchoed: 0 },
   });
   assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("readProxyHeader() with the signal already aborted ends at once, reading nothing", async () => {
+  using time = new FakeTime(0);
+  using _now = stub(performance, "now", () => time.now);
   const already = readProxyHeader(memoryStreamPair()[0], {
     timeoutMs: 5_000,
     signal: AbortSignal.abort(),
   });
-  assert.equal((await already).kind, "ended");
+  let endedAt: number | undefined;
+  already.then(() => endedAt = time.now);
+  await time.tickAsync(0);
+  assert.equal(endedAt, 0, "ended before any time passed");
+  assert.deepEqual(await already, {
+    kind: "ended",
+    result: { reason: "shutdown", bytesEchoed: 0 },
+  });
 });
 
 Deno.test("readProxyHeader() ends a reset as reset and any other stream error as error", async () => {

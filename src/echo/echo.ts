@@ -128,12 +128,12 @@ export async function handleEchoConnection(
   let bytesEchoed = 0;
   let handshaking = false;
   try {
-    if (stream.handshake !== undefined && !signal?.aborted) {
+    if (stream.handshake !== undefined && !ending.ended) {
       handshaking = true;
       await stream.handshake();
       handshaking = false;
     }
-    while (!signal?.aborted) {
+    while (!ending.ended) {
       const buffer = reads.current;
       const size = await stream.read(buffer);
       if (size === null) break;
@@ -143,7 +143,7 @@ export async function handleEchoConnection(
       bytesCounter?.inc(size);
       reads.afterRead(size);
     }
-    ending.end(signal?.aborted ? "shutdown" : "closed");
+    ending.end("closed");
   } catch (error) {
     const reason = failure(error, handshaking);
     ending.end(reason, reason === "closed" ? undefined : error);

@@ -80,7 +80,7 @@ export async function readProxyHeader(
   try {
     let buffer = new Uint8Array(FIRST_READ_SIZE);
     let received = 0;
-    while (!ending.ended && !signal?.aborted) {
+    while (!ending.ended) {
       if (received === buffer.length) buffer = grown(buffer);
       const size = await stream.read(buffer.subarray(received));
       if (size === null) {
@@ -95,7 +95,6 @@ export async function readProxyHeader(
       const { header } = parsed;
       return { kind: "header", header, stream: withFirst(stream, rest) };
     }
-    ending.end("shutdown");
   } catch (error) {
     ending.end(isBroken(error) ? "reset" : "error", error);
   }

@@ -17,10 +17,7 @@
  *
  * @module
  */
-import {
-  addAbortCallback,
-  removeAbortCallback,
-} from "../waiting/abort_callbacks.ts";
+import { offAbort, onAbort } from "../waiting/on_abort.ts";
 import type { EchoEnd, EchoResult, EchoStream } from "./echo_stream.ts";
 import type { Deadline, Deadlines } from "../waiting/deadlines.ts";
 
@@ -98,7 +95,7 @@ export class StreamEnding implements Disposable {
     this.#signal = signal;
     this.#drainMs = drainMs;
     this.deadline = deadlines.set(timeoutMs, this.#deadlinePassed);
-    if (signal) addAbortCallback(signal, this.#shutdown);
+    if (signal) onAbort(signal, this.#shutdown);
   }
 
   /** Whether the stream has ended. */
@@ -138,7 +135,7 @@ export class StreamEnding implements Disposable {
   /** Clears the deadline and stops waiting for shutdown. */
   [Symbol.dispose](): void {
     this.deadline.clear();
-    if (this.#signal) removeAbortCallback(this.#signal, this.#shutdown);
+    if (this.#signal) offAbort(this.#signal, this.#shutdown);
   }
 
   #deadlinePassed = (): void => {

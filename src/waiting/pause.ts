@@ -1,4 +1,4 @@
-import { onAbort } from "./on_abort.ts";
+import { offAbort, onAbort } from "./on_abort.ts";
 
 /**
  * The longest delay a timer holds, in milliseconds (about 24.8 days): a longer
@@ -27,7 +27,7 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timeout = AbortSignal.timeout(ms);
     function done() {
       timeout.removeEventListener("abort", done);
-      signal.removeEventListener("abort", done);
+      offAbort(signal, done);
       resolve();
     }
     timeout.addEventListener("abort", done);
