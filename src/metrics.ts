@@ -1,15 +1,15 @@
 /**
  * The service's metrics: the echo server's, the HTTP server's and the log's,
- * plain counts the service updates from its first connection, and the text
- * `GET /metrics` writes out, made by prom-client, which is loaded on the
- * first scrape rather than before the ports open.
+ * plain counts the service updates from its first connection, its build
+ * info, and the text `GET /metrics` writes out of them and of the process
+ * metrics.
  *
  * @module
  */
 import { createEchoMetrics, type EchoMetrics } from "./echo/echo_metrics.ts";
 import { createHttpMetrics, type HttpMetrics } from "./http/http_metrics.ts";
 import { type MetricsText, metricsText } from "./observability/metrics_text.ts";
-import { Counter } from "./observability/plain_metrics.ts";
+import { Counter, type PlainMetric } from "./observability/plain_metrics.ts";
 import { VERSION } from "./version.ts";
 
 /** The log's metrics. */
@@ -30,8 +30,8 @@ export interface ServiceMetrics {
 /**
  * Creates the service's metrics, with the process metrics beside them in
  * their text. Every name starts `echoserver_`, `process_` or `deno_`.
- * Creating them loads nothing; the first `text.read()` loads
- * prom-client, and each reads the counts as they are then.
+ * Creating them loads nothing; the first `text.read()` loads `node:process`,
+ * for the CPU time, and each reads the counts as they are then.
  *
  * @example
  * ```ts
@@ -54,5 +54,19 @@ export function createMetrics(): ServiceMetrics {
     }),
   };
   const all = [echo, http, log].flatMap((group) => Object.values(group));
-  return { text: metricsText(all, VERSION), echo, http, log };
+  return { text: metricsText([...all, BUILD_INFO]), echo, http, log };
 }
+
+/** Always 1; its labels name the service's version and Deno's. */
+const BUILD_INFO: PlainMetric = {
+  name: "echoserver_build_info",
+  get: () => ({
+    name: "echoserver_build_info",
+    help: "Always 1; the labels name the service and Deno versions.",
+    type: "gauge",
+    values: [{
+      labels: { version: VERSION, deno: Deno.version.deno },
+      value: 1,
+    }],
+  }),
+};

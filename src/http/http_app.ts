@@ -61,7 +61,7 @@ const MAX_BODY_BYTES = 1024;
  * import { metricsText } from "../observability/metrics_text.ts";
  * import assert from "node:assert/strict";
  *
- * const app = createHttpApp({ onDie: () => {}, metricsText: metricsText([], "1.2.0") });
+ * const app = createHttpApp({ onDie: () => {}, metricsText: metricsText([]) });
  * const response = await app.request("/healthcheck", {}, { completed: Promise.resolve() });
  * assert.equal(await response.text(), "ok computer");
  * ```

@@ -1,4 +1,6 @@
+import { EXPOSITION_CONTENT_TYPE, formatExposition } from "./exposition.ts";
 import type { PlainMetric } from "./plain_metrics.ts";
+import { ProcessMetrics } from "./process_metrics.ts";
 
 /** What `GET /metrics` writes out: every metric, in the Prometheus text format. */
 export interface MetricsText {
@@ -8,25 +10,30 @@ export interface MetricsText {
   read(): Promise<string>;
 }
 
-/** The Prometheus text format, version 0.0.4, as prom-client writes it. */
-const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
 /**
- * The text of `metrics`, with the process metrics and the build info of the
- * service at `version`, from a registry made on the first call.
+ * The text of `metrics`, read as they are at each {@linkcode MetricsText.read},
+ * with the process metrics after them (`process_metrics.ts`).
+ *
+ * @example
+ * ```ts
+ * import { metricsText } from "./metrics_text.ts";
+ * import { Counter } from "./plain_metrics.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const jobs = new Counter({ name: "jobs_total", help: "Jobs done." });
+ * const text = metricsText([jobs]);
+ * jobs.inc();
+ * assert.match(await text.read(), /^jobs_total 1$/m);
+ * assert.match(await text.read(), /^process_resident_memory_bytes \d+$/m);
+ * ```
  */
-export function metricsText(
-  metrics: PlainMetric[],
-  version: string,
-): MetricsText {
-  let registry: Promise<{ metrics(): Promise<string> }> | undefined;
+export function metricsText(metrics: readonly PlainMetric[]): MetricsText {
+  const processMetrics = new ProcessMetrics();
   return {
-    contentType: PROMETHEUS_CONTENT_TYPE,
+    contentType: EXPOSITION_CONTENT_TYPE,
     async read() {
-      registry ??= import("./metrics_registry.ts").then((module) =>
-        module.createRegistry(metrics, version)
-      );
-      return await (await registry).metrics();
+      const own = metrics.map((metric) => metric.get());
+      return formatExposition([...own, ...await processMetrics.read()]);
     },
   };
 }

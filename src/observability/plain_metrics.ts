@@ -1,11 +1,9 @@
 /**
- * Counters, gauges and histograms kept in plain numbers, which load nothing:
- * the service counts into them from its first connection, before (and
- * whether or not) prom-client is loaded, and prom-client's `Registry` reads
- * them when `/metrics` is scraped. Each answers `get()` in the shape of
- * prom-client's own metrics, which is all its `Registry` asks of a metric.
- * Names, help texts and label names are checked by prom-client when the
- * registry is made, not here: counting stays a field update.
+ * Counters, gauges and histograms kept in plain numbers: the service counts
+ * into them from its first connection, each count a field update, and
+ * `GET /metrics` writes out what each one's `get()` answers
+ * (`exposition.ts`). They behave as prom-client's metrics of the same names
+ * do, which the tests hold them to.
  *
  * @module
  */
@@ -13,7 +11,7 @@
 /** A metric's label values, by label name. */
 export type Labels<L extends string> = Partial<Record<L, string | number>>;
 
-/** One sample of a metric, as prom-client's `Registry` writes it out. */
+/** One sample of a metric: one line of its text. */
 export interface Sample {
   labels: Labels<string>;
   value: number;
@@ -21,13 +19,13 @@ export interface Sample {
   metricName?: string;
 }
 
-/** A metric as prom-client's `Registry` reads it: what `get()` returns. */
+/** A metric's samples as they are now: what `get()` returns. */
 export interface MetricSnapshot {
   name: string;
+  /** What it counts, for its `# HELP` line. */
   help: string;
   type: "counter" | "gauge" | "histogram";
   values: Sample[];
-  aggregator: "sum";
 }
 
 /** What every plain metric is: a name, and its samples on demand. */
@@ -93,7 +91,7 @@ export class Counter<L extends string = never> implements PlainMetric {
     else (this.#only ?? this.#sample({})).value += labels ?? 1;
   }
 
-  /** Its samples, as prom-client's `Registry` reads them. */
+  /** Its samples now. */
   get(): MetricSnapshot {
     const values = [...this.#samples.values()].map((sample) => ({
       ...sample,
@@ -103,7 +101,6 @@ export class Counter<L extends string = never> implements PlainMetric {
       help: this.#help,
       type: "counter",
       values,
-      aggregator: "sum",
     };
   }
 
@@ -154,7 +151,7 @@ export class Gauge implements PlainMetric {
     this.#value--;
   }
 
-  /** Its sample, as prom-client's `Registry` reads it. */
+  /** Its sample now. */
   get(): MetricSnapshot {
     const values = [{ labels: {}, value: this.#value }];
     return {
@@ -162,7 +159,6 @@ export class Gauge implements PlainMetric {
       help: this.#help,
       type: "gauge",
       values,
-      aggregator: "sum",
     };
   }
 }
@@ -217,7 +213,7 @@ export class Histogram implements PlainMetric {
     this.#count++;
   }
 
-  /** Its buckets (cumulative), sum and count, as prom-client writes them. */
+  /** Its buckets (cumulative), sum and count now. */
   get(): MetricSnapshot {
     const bucket = `${this.name}_bucket`;
     let below = 0;
@@ -236,7 +232,6 @@ export class Histogram implements PlainMetric {
         { labels: {}, value: this.#sum, metricName: `${this.name}_sum` },
         { labels: {}, value: this.#count, metricName: `${this.name}_count` },
       ],
-      aggregator: "sum",
     };
   }
 }
