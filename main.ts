@@ -39,7 +39,7 @@ import {
   Logger,
 } from "./src/observability/log.ts";
 import { DROPPED_MESSAGE, LogQueue } from "./src/observability/log_queue.ts";
-import { createMetrics } from "./src/metrics.ts";
+import { createMetrics, type ServiceMetrics } from "./src/metrics.ts";
 import { formatHostPort } from "./src/net/net_addr.ts";
 import { type RunningServer, startServer } from "./src/server.ts";
 import { readSettingFiles } from "./src/settings/setting_files.ts";
@@ -53,17 +53,22 @@ const signals = new ProcessSignals(Deno.exit);
 /** How long an exit waits for queued log lines: a reader that is gone cannot hold it. */
 const LOG_FLUSH_LIMIT_MS = 1_000;
 
-// Where and how the line that ends the process goes: through the log queue,
-// in the log format, once those are known; before, at once in plain text.
-let logQueue: LogQueue | undefined;
-let logFormat: LogFormat | undefined;
+/**
+ * Where the line that ends the process goes: in the log format once it is
+ * known, and through the log queue once there is one; before, in plain text
+ * straight to stderr.
+ */
+interface FatalOutput {
+  format?: LogFormat;
+  queue?: LogQueue;
+}
 
 /** Writes the line that says why the process ends. */
-function fatal(message: string): void {
-  const line = logFormat === "json"
+function fatal(message: string, output: FatalOutput = {}): void {
+  const line = output.format === "json"
     ? formatLogLine("json", "error", message)
     : `echoserver: ${message}`;
-  if (logQueue) logQueue.push(line);
+  if (output.queue) output.queue.push(line);
   else console.error(line);
 }
 
@@ -76,52 +81,79 @@ function print(line: string): void {
   }
 }
 
-async function main(): Promise<number> {
+/** Does what the command line asks: the exit code. */
+async function main(args: readonly string[]): Promise<number> {
   // Only the settings' variables, which are all that --allow-env grants.
   const env = Object.fromEntries(
     SETTING_VARIABLES.map((name) => [name, Deno.env.get(name)]),
   );
-  const commandLine = parseCommandLine(Deno.args, env);
-  if (commandLine.kind === "help") {
-    print(usage());
-    return 0;
+  const commandLine = parseCommandLine(args, env);
+  switch (commandLine.kind) {
+    case "help":
+      print(usage());
+      return 0;
+    case "version":
+      print(`echoserver ${VERSION}`);
+      return 0;
+    case "error":
+      fatal(`${commandLine.error.message} (see --help)`, {
+        format: commandLine.logFormat,
+      });
+      // Docker reserves a health check's exit 2: any failure there is 1.
+      return commandLine.checkingHealth ? 1 : 2;
+    case "check-health":
+      return await checkServiceHealth(commandLine.settings, commandLine.url);
+    case "run":
+      return await run(commandLine.settings);
   }
-  if (commandLine.kind === "version") {
-    print(`echoserver ${VERSION}`);
-    return 0;
-  }
-  if (commandLine.kind === "error") {
-    logFormat = commandLine.logFormat;
-    fatal(`${commandLine.error.message} (see --help)`);
-    // Docker reserves a health check's exit 2: any failure there is 1.
-    return commandLine.checkingHealth ? 1 : 2;
-  }
-  if (commandLine.kind === "check-health") {
-    logFormat = commandLine.settings.logFormat;
-    return await checkServiceHealth(commandLine.settings, commandLine.url);
-  }
+}
 
-  logFormat = commandLine.settings.logFormat;
+/**
+ * Reads the files the settings name, runs the service until it has shut
+ * down, and waits for the log lines to be written: the exit code.
+ */
+async function run(settings: Settings): Promise<number> {
+  const format = settings.logFormat;
   let config: Config;
   try {
-    config = await readSettingFiles(commandLine.settings);
+    config = await readSettingFiles(settings);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    fatal(error.message);
-    return 2;
+    fatal(errorMessage(error), { format });
+    return error instanceof ConfigError ? 2 : 1;
   } finally {
     // Its files read, the service has nothing more to read: a task or binary
     // may grant --allow-read for paths it cannot know, and loses it here.
     Deno.permissions.revokeSync({ name: "read" });
   }
   const metrics = createMetrics();
-  const queue = logQueue = new LogQueue({
+  const queue = new LogQueue({
     onDrop: (lines) => metrics.log.linesDropped.inc(lines),
     droppedLine: (count) =>
-      formatLogLine(config.logFormat, "warning", DROPPED_MESSAGE, { count }),
+      formatLogLine(format, "warning", DROPPED_MESSAGE, { count }),
   });
-  const logger = new Logger(config.logLevel, {
-    format: config.logFormat,
+  let code: number;
+  try {
+    code = await serve(config, metrics, queue);
+  } catch (error) {
+    // Such as standard output that cannot be written.
+    fatal(errorMessage(error), { format, queue });
+    code = 1;
+  }
+  // A write to a reader that is gone may still be pending: past the flush
+  // limit, the exit does not wait for it.
+  if (!await queue.flush(LOG_FLUSH_LIMIT_MS)) Deno.exit(code);
+  return code;
+}
+
+/** Starts the service, says where it listens, and waits: the exit code. */
+async function serve(
+  config: Config,
+  metrics: ServiceMetrics,
+  queue: LogQueue,
+): Promise<number> {
+  const { logLevel, logFormat: format } = config;
+  const logger = new Logger(logLevel, {
+    format,
     write: (line) => queue.push(line),
   });
   const shutdown = new AbortController();
@@ -135,7 +167,7 @@ async function main(): Promise<number> {
       metrics,
     });
   } catch (error) {
-    fatal(errorMessage(error));
+    fatal(errorMessage(error), { format, queue });
     // A bad setting only the network can tell, or a port in use.
     return error instanceof ConfigError ? 2 : 1;
   }
@@ -167,6 +199,7 @@ async function checkServiceHealth(
   settings: Settings,
   url = healthCheckUrl(settings),
 ): Promise<number> {
+  const format = settings.logFormat;
   const cert = settings.tlsFiles?.cert;
   let caCerts: string[] | undefined;
   try {
@@ -176,6 +209,7 @@ async function checkServiceHealth(
       `${cert!.setting}: ${JSON.stringify(cert!.path)} cannot be read: ${
         errorMessage(error)
       }`,
+      { format },
     );
     return 1;
   } finally {
@@ -185,20 +219,17 @@ async function checkServiceHealth(
     await checkHealth(url, { caCerts });
     return 0;
   } catch (error) {
-    fatal(`health check of ${url.href} failed: ${errorMessage(error)}`);
+    fatal(`health check of ${url.href} failed: ${errorMessage(error)}`, {
+      format,
+    });
     return 1;
   }
 }
 
-let exitCode: number;
-try {
-  exitCode = await main();
-} catch (error) {
+const code = await main(Deno.args).catch((error) => {
   // Such as a missing permission: one line, not a stack trace.
   fatal(errorMessage(error));
-  exitCode = 1;
-}
-const flushed = await logQueue?.flush(LOG_FLUSH_LIMIT_MS) ?? true;
-// After a clean shutdown nothing is left running: the process ends by itself,
-// unless a write to a reader that is gone is pending.
-if (exitCode !== 0 || !flushed) Deno.exit(exitCode);
+  return 1;
+});
+// After a clean shutdown nothing is left running: the process ends by itself.
+if (code !== 0) Deno.exit(code);
