@@ -158,7 +158,7 @@ const MUTANTS: Mutant[] = [
   {
     name: "limit() only ever brings a deadline sooner",
     file: "waiting/deadlines.ts",
-    from: "    if (performance.now() + ms < entry.expiresAt) this.reset(ms);",
+    from: "    if (performance.now() + ms < this.expiresAt) this.reset(ms);",
     to: "    this.reset(ms);",
     tests: ["deadlines_test.ts", ...ECHO],
   },

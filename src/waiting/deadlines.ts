@@ -1,27 +1,55 @@
 import { MAX_TIMER_DELAY_MS } from "./pause.ts";
 
 /**
- * A set of deadlines (idle and request timeouts, drain bounds) that share a
- * handful of timers: deadlines set with the same duration fall due in the
- * order they were set, so each duration keeps one list, earliest first, and
- * one timer for its head (as Node.js does for its timers). Moving a deadline is a clock read and a move to the end of
- * a list; no timer is made per connection or per chunk. The set belongs to
- * whoever makes it (each server makes one), so nothing outlives it.
+ * Deadlines by the thousand that share a handful of timers: a server's idle
+ * timeouts, request timeouts and drain bounds, one per connection, moved at
+ * every chunk. How it works:
  *
- * The timers are `AbortSignal.timeout`s (see `pause()` for why), which
- * cannot be cancelled: an emptied list stops listening to its timeout, which
- * then no longer keeps the process alive, and listens to it again if a
- * deadline comes before it fires, so that connections coming and going one
- * at a time do not each leave a timeout behind.
+ * ```text
+ *   Deadlines ─┬─ 5000 ms list:  a ⇄ b ⇄ c    one timer, for a
+ *              └─ 30000 ms list: d ⇄ e        one timer, for d
+ * ```
+ *
+ * Deadlines set with the same duration fall due in the order they were set,
+ * so each duration keeps one list, earliest first, with one timer for its
+ * head (as Node.js does for its timers). Setting a deadline again appends it
+ * to the end of its list: a clock read and a few links, and no timer made
+ * per connection or per chunk. The deadlines are the lists' own nodes (an
+ * intrusive list), so none is searched for, and nothing is allocated per
+ * move. When a list's timer fires, every deadline due is expired, and the
+ * timer is set for the new head.
+ *
+ * The timers are `AbortSignal.timeout`s (see `pause()` for why). One cannot
+ * be cancelled, but it keeps the process alive only while something listens
+ * to it: a list that empties stops listening, so that an idle service can
+ * exit, and listens again if a deadline comes before the timer fires, so
+ * that connections coming and going one at a time do not each leave a timer
+ * behind. The set belongs to whoever makes it (each server makes one), so
+ * nothing outlives it.
+ *
+ * @module
+ */
+
+/**
+ * A set of deadlines that share one timer per duration (see the module doc).
  *
  * @example
  * ```ts
  * import { Deadlines } from "./deadlines.ts";
+ * import assert from "node:assert/strict";
  *
  * const deadlines = new Deadlines();
- * const deadline = deadlines.set(5_000, () => console.log("idle"));
- * deadline.reset(30_000); // a chunk arrived: 30 s from now
- * deadline.clear(); // the connection ended first
+ * const ended: string[] = [];
+ * const idle = deadlines.set(5_000, () => ended.push("idle"));
+ * idle.reset(30_000); // a chunk arrived: 30 s from now
+ * idle.clear(); // the connection ended first: never called
+ * const passed = Promise.withResolvers<void>();
+ * deadlines.set(0, () => {
+ *   ended.push("due");
+ *   passed.resolve();
+ * });
+ * await passed.promise;
+ * assert.deepEqual(ended, ["due"]);
  * ```
  */
 export class Deadlines {
@@ -47,17 +75,20 @@ export class Deadlines {
 }
 
 /**
- * One deadline of an {@linkcode Deadlines}: it calls `onExpire` once,
- * when it passes, unless cleared first.
+ * One deadline of a {@linkcode Deadlines}: it calls `onExpire` once, when it
+ * passes, unless cleared first.
  *
  * @example
  * ```ts
  * import { Deadlines } from "./deadlines.ts";
+ * import assert from "node:assert/strict";
  *
- * const deadline = new Deadlines().set(5_000, () => console.log("idle"));
- * deadline.limit(1_000); // sooner, so now 1 s from now
- * deadline.clear();
- * deadline.limit(1_000); // cleared: stays cleared
+ * const passed = Promise.withResolvers<number>();
+ * const deadline = new Deadlines().set(5_000, () => passed.resolve(performance.now()));
+ * const limitedAt = performance.now();
+ * deadline.limit(0); // sooner: due at once
+ * deadline.limit(60_000); // later: limit() never puts it off
+ * assert.ok(await passed.promise - limitedAt < 5_000);
  * ```
  */
 export interface Deadline {
@@ -72,57 +103,51 @@ export interface Deadline {
   clear(): void;
 }
 
+/** A deadline, and its place in its list. */
 class ListedDeadline implements Deadline {
-  #entry: Entry;
-  #listOf: (ms: number) => DeadlineList;
+  /** When it passes, in `performance.now()` milliseconds. */
+  expiresAt = 0;
+  readonly onExpire: () => void;
+  /** The list it is in, and its neighbours there; none once due or cleared. */
+  list?: DeadlineList;
+  previous?: ListedDeadline;
+  next?: ListedDeadline;
+  readonly #listOf: (ms: number) => DeadlineList;
 
   constructor(
     ms: number,
     onExpire: () => void,
     listOf: (ms: number) => DeadlineList,
   ) {
-    this.#entry = { expiresAt: 0, onExpire };
+    this.onExpire = onExpire;
     this.#listOf = listOf;
     this.reset(ms);
   }
 
   reset(ms: number): void {
-    const entry = this.#entry;
-    entry.expiresAt = performance.now() + ms;
+    this.expiresAt = performance.now() + ms;
     // The common case, once per chunk: same duration, so to the list's end.
-    if (entry.list?.ms === ms) return entry.list.moveToEnd(entry);
-    entry.list?.remove(entry);
-    this.#listOf(ms).append(entry);
+    if (this.list?.ms === ms) return this.list.moveToEnd(this);
+    this.list?.remove(this);
+    this.#listOf(ms).append(this);
   }
 
   limit(ms: number): void {
-    const entry = this.#entry;
-    if (entry.list === undefined) return;
-    if (performance.now() + ms < entry.expiresAt) this.reset(ms);
+    if (this.list === undefined) return;
+    if (performance.now() + ms < this.expiresAt) this.reset(ms);
   }
 
   clear(): void {
-    this.#entry.list?.remove(this.#entry);
+    this.list?.remove(this);
   }
-}
-
-/** A deadline's place in its list. */
-interface Entry {
-  /** When it passes, in `performance.now()` milliseconds. */
-  expiresAt: number;
-  onExpire: () => void;
-  /** The list it is in, and its neighbours there; none once due or cleared. */
-  list?: DeadlineList;
-  previous?: Entry;
-  next?: Entry;
 }
 
 /** The deadlines set with one duration, earliest first, and their timer. */
 class DeadlineList {
   /** The duration of every deadline in the list. */
   readonly ms: number;
-  #first?: Entry;
-  #last?: Entry;
+  #first?: ListedDeadline;
+  #last?: ListedDeadline;
   /** Aborts when the first deadline may have passed, or before. */
   #timer?: AbortSignal;
 
@@ -131,7 +156,7 @@ class DeadlineList {
     this.ms = ms;
   }
 
-  append(deadline: Entry): void {
+  append(deadline: ListedDeadline): void {
     deadline.list = this;
     deadline.previous = this.#last;
     if (this.#last) this.#last.next = deadline;
@@ -141,20 +166,20 @@ class DeadlineList {
   }
 
   /** Moves a deadline just set again to the end, where it now belongs. */
-  moveToEnd(deadline: Entry): void {
+  moveToEnd(deadline: ListedDeadline): void {
     if (deadline === this.#last) return;
     this.#unlink(deadline);
     this.append(deadline);
   }
 
-  remove(deadline: Entry): void {
+  remove(deadline: ListedDeadline): void {
     this.#unlink(deadline);
     if (this.#first === undefined) {
       this.#timer?.removeEventListener("abort", this.#fire);
     }
   }
 
-  #unlink(deadline: Entry): void {
+  #unlink(deadline: ListedDeadline): void {
     if (deadline.previous) deadline.previous.next = deadline.next;
     else this.#first = deadline.next;
     if (deadline.next) deadline.next.previous = deadline.previous;
