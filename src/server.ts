@@ -1,3 +1,25 @@
+/**
+ * The service: the echo server (`echo/`) and the HTTP server (`http/`),
+ * counted in one set of metrics and stopped by one shutdown signal. Abort
+ * leads to one close of each, which stops accepting and then drains; the
+ * whole story, from the first signal to the exit:
+ *
+ * ```text
+ *   SIGTERM ──► draining: /readyz answers 503 ──► after --shutdown-delay ──┐
+ *   SIGINT, SIGHUP, SIGQUIT, POST /die ────────────────────────────────────┤
+ *                                                                          ▼
+ *   the shutdown signal aborts ──► shutDown():  1. log "shutting down"
+ *                                               2. echo and HTTP side by side: stop
+ *                                                  accepting, drain (1 s at most),
+ *                                                  cut what is left
+ *   RunningServer.finished settles ──► main.ts flushes the log ──► the process ends
+ * ```
+ *
+ * A second stopping signal meanwhile ends the process at once
+ * (`process/process_signals.ts`).
+ *
+ * @module
+ */
 import { type Config, ConfigError } from "./settings/config.ts";
 import { errorMessage } from "./net/error_message.ts";
 import {
@@ -13,7 +35,7 @@ import {
   type ListenAddress,
 } from "./net/net_addr.ts";
 import { onAbort } from "./waiting/on_abort.ts";
-import { serveEcho } from "./echo/serve_echo.ts";
+import { type EchoServer, serveEcho } from "./echo/serve_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
@@ -67,13 +89,13 @@ export interface RunningServer {
 }
 
 /**
- * Starts the echo listener and the HTTP server, both stopped by one
- * AbortSignal, and both counted in one set of metrics. On abort the echo
- * listener closes and each echo connection closes once the chunk it is
- * writing is out; the HTTP server closes its listener and idle connections,
- * answers the requests in flight and 503 to any new one on an open
- * connection, and gives clients a second to finish before it cuts them.
- * A request whose Host header is not a valid `host[:port]` gets 400.
+ * Starts the echo listener and the HTTP server, both stopped by
+ * `options.shutdown`, and both counted in one set of metrics. Once it aborts,
+ * `shutDown` runs the shutdown in order (see the module doc): each echo
+ * connection closes once the chunk it is writing is out; the HTTP server
+ * answers the requests in flight, and 503 to any new one on an open
+ * connection; and clients get a second to finish before they are cut. A
+ * request whose Host header is not a valid `host[:port]` gets 400.
  *
  * @throws {ConfigError} when there is no die token and the HTTP address binds
  * off loopback, where anyone who reached it could stop the service; nothing
@@ -130,7 +152,6 @@ export function startServer(
     );
     http = listen(config.http, () =>
       serveHttp(config.http, handler, {
-        signal,
         logger,
         metrics: metrics.http,
         maxConnections: config.httpMaxConnections,
@@ -142,24 +163,45 @@ export function startServer(
     throw error;
   }
 
-  onAbort(
-    signal,
-    () => logger.info("shutting down", { reason: String(signal.reason) }),
-  );
-
-  const echoDone = serveEcho(listener, {
+  const echo = serveEcho(listener, {
     timeouts: config.idle,
     maxConnections: config.maxConnections,
     proxyProtocol: config.proxyProtocol,
-    signal,
     logger,
     metrics: metrics.echo,
   });
-  return {
-    echoAddr: listener.addr,
-    httpAddr: http.addr,
-    finished: Promise.all([echoDone, http.finished]).then(() => {}),
-  };
+  const finished = new Promise<void>((resolve) =>
+    onAbort(
+      signal,
+      () => resolve(shutDown(signal.reason, { logger, echo, http })),
+    )
+  );
+  return { echoAddr: listener.addr, httpAddr: http.addr, finished };
+}
+
+/**
+ * The shutdown, step by step, once the shutdown signal has aborted; it
+ * settles when the last connection has closed, about a second later at most
+ * whatever clients do. (From then on the HTTP handler answers 503 to any
+ * request still arriving: `refuseOnceAborted`.)
+ */
+async function shutDown(
+  reason: unknown,
+  { logger, echo, http }: {
+    logger: Logger;
+    echo: EchoServer;
+    http: HttpService;
+  },
+): Promise<void> {
+  // 1. Say why, once.
+  logger.info("shutting down", { reason: String(reason) });
+  // 2. Both ports at once, each in order: stop accepting; end the idle
+  // connections at once; give the busy ones 1 s to finish the chunk or the
+  // request in flight; then cut what is left (EchoServer.close,
+  // HttpService.close).
+  await Promise.all([echo.close(), http.close()]);
+  // 3. Nothing is left running: main.ts flushes the log and the process
+  // ends by itself.
 }
 
 /**

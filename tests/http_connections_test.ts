@@ -38,11 +38,9 @@ function routes(log: LineCapture) {
 
 /** serveHttp() on loopback; stopped when disposed. */
 function serve(maxConnections = 512) {
-  const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
   const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, routes(log), {
-    signal: shutdown.signal,
     logger: log.logger,
     metrics: metrics.http,
     maxConnections,
@@ -55,10 +53,7 @@ function serve(maxConnections = 512) {
     async samples(): Promise<Map<string, number>> {
       return parseMetrics(await metrics.text.read());
     },
-    async [Symbol.asyncDispose]() {
-      shutdown.abort();
-      await http.finished;
-    },
+    [Symbol.asyncDispose]: () => http.close(),
   };
 }
 

@@ -222,7 +222,7 @@ const MUTANTS: Mutant[] = [
   {
     name: "on shutdown the echo listener closes",
     file: "echo/serve_echo.ts",
-    from: "  onAbort(signal, () => listener.close());",
+    from: "        listener.close();",
     to: "",
     tests: SERVE,
   },
@@ -551,16 +551,17 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "HTTP clients still connected at the drain deadline are cut",
-    file: "http/serve_http.ts",
-    from: "    const cut = connections.cutAll();",
-    to: "    const cut = 0;",
+    file: "http/http_connections.ts",
+    from:
+      "    const deadline = this.#deadlines.set(ms, () => cut = this.#cutAll());",
+    to: "    const deadline = this.#deadlines.set(ms, () => cut = 0);",
     tests: ["serve_http_test.ts"],
   },
   {
     name: "the HTTP drain deadline is 1 s",
     file: "http/serve_http.ts",
-    from: "    drainMs = 1_000,",
-    to: "    drainMs = 2_000,",
+    from: "tls, drainMs = 1_000 } = options;",
+    to: "tls, drainMs = 2_000 } = options;",
     tests: ["serve_http_test.ts", "http_shutdown_test.ts"],
   },
   // The HTTP port's deadlines, limit and closing responses.

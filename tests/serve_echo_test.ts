@@ -103,16 +103,14 @@ class ScriptedListener implements EchoListener {
   }
 }
 
-/** Serves a {@linkcode ScriptedListener}; `stop` aborts and waits. */
+/** Serves a {@linkcode ScriptedListener}; `stop` closes the server and waits. */
 function serve(options: Partial<ServeEchoOptions> = {}) {
   const listener = new ScriptedListener();
-  const shutdown = new AbortController();
   const log = new LineCapture();
   const { text, echo: metrics } = createMetrics();
-  const served = serveEcho(listener, {
+  const server = serveEcho(listener, {
     timeouts,
     maxConnections: 10_000,
-    signal: shutdown.signal,
     logger: log.logger,
     metrics,
     ...options,
@@ -124,11 +122,7 @@ function serve(options: Partial<ServeEchoOptions> = {}) {
     async sample(name: string): Promise<number | undefined> {
       return parseMetrics(await text.read()).get(name);
     },
-    served,
-    async stop() {
-      shutdown.abort();
-      await served;
-    },
+    stop: () => server.close(),
   };
 }
 
@@ -373,7 +367,7 @@ test("serveEcho() counts connections, bytes and durations in its metrics", async
   }
 });
 
-test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
+test("serveEcho() on close() closes the listener and ends once its connections have", async () => {
   const { listener, log, stop } = serve();
   const clients = [listener.connect(1), listener.connect(2)];
   for (const client of clients) await assertEchoes(client, "open");
@@ -390,14 +384,14 @@ test("serveEcho() on abort closes the listener and ends once its connections hav
   assert.equal(log.lines.some((line) => line.startsWith("warning")), false);
 });
 
-test("serveEcho() on abort settles only once a client that stopped reading is cut off, 1 s on", async () => {
+test("serveEcho() on close() settles only once a client that stopped reading is cut off, 1 s on", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
-  const { listener, served, stop } = serve();
+  const { listener, stop } = serve();
   const stalled = listener.connect(1, { lockstep: true });
   await stalled.write(bytes("never read"));
-  const stopped = settlement(served, time);
   const stopping = stop();
+  const stopped = settlement(stopping, time);
   await time.tickAsync(999);
   await time.tickAsync(1);
   await time.runMicrotasks();
@@ -405,9 +399,11 @@ test("serveEcho() on abort settles only once a client that stopped reading is cu
   await stopping;
 });
 
-test("serveEcho() with the signal already aborted closes the listener at once", async () => {
-  const { listener, log, served } = serve({ signal: AbortSignal.abort() });
-  await served;
+test("serveEcho() closed at once closes the listener, logs nothing, and closes once only", async () => {
+  const { listener, log, stop } = serve();
+  const closing = stop();
+  assert.equal(stop(), closing);
+  await closing;
   assert.equal(listener.closed, true);
   assert.deepEqual(log.lines, []);
 });
@@ -517,7 +513,7 @@ test("serveEcho() backs off while out of descriptors instead of spinning, then s
   await stop();
 });
 
-test("serveEcho() stops at once when aborted during a back-off", async () => {
+test("serveEcho() on close() stops at once during a back-off", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();

@@ -58,18 +58,16 @@ function setUp(
   serve: Serve,
   handler: Deno.ServeHandler<Deno.NetAddr> = () => new Response("served"),
 ) {
-  const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
   const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, handler, {
-    signal: shutdown.signal,
     logger: log.logger,
     metrics: metrics.http,
     maxConnections: 512,
     timeouts: { idleMs: 5_000, requestMs: 10_000 },
     serve,
   });
-  return { shutdown, log, metrics, http };
+  return { log, metrics, http };
 }
 
 const outOfDescriptors = () =>
@@ -85,7 +83,7 @@ test("serveHttp() starts the server inside again on a free loopback port after i
     inUse,
     "real",
   ]);
-  const { shutdown, log, metrics, http } = setUp(serve);
+  const { log, metrics, http } = setUp(serve);
 
   first.fail(outOfDescriptors());
   await allCalled;
@@ -110,19 +108,17 @@ test("serveHttp() starts the server inside again on a free loopback port after i
     1,
   );
 
-  shutdown.abort();
-  await http.finished;
+  await http.close();
   assert.equal(first.shutdowns(), 0);
 });
 
-test("serveHttp() stops at once when aborted during the back-off", async () => {
+test("serveHttp() on close() stops at once during the back-off", async () => {
   const first = fakeServer(1);
   const { serve, calls } = scriptedServe([first.server]);
-  const { shutdown, log, http } = setUp(serve);
+  const { log, http } = setUp(serve);
   first.fail(outOfDescriptors());
   await log.waitFor("http server failed");
-  shutdown.abort();
-  await http.finished;
+  await http.close();
   assert.equal(calls.length, 1);
   assert.equal(first.shutdowns(), 0);
 });
@@ -139,7 +135,7 @@ test("serveHttp() starts its back-off over once a server has served a while", as
     third.server,
     fourth.server,
   ]);
-  const { shutdown, http } = setUp(serve);
+  const { http } = setUp(serve);
   /** Fails `server`, then how long until the next one is started. */
   const nextStartAfter = async (server: ReturnType<typeof fakeServer>) => {
     const before = calls.length;
@@ -154,16 +150,15 @@ test("serveHttp() starts its back-off over once a server has served a while", as
   // The third serves for a second before it fails: back to 10 ms.
   await time.tickAsync(1_000);
   assert.equal(await nextStartAfter(third), 10);
-  shutdown.abort();
-  await http.finished;
+  await http.close();
   assert.equal(fourth.shutdowns(), 1);
 });
 
-test("serveHttp() on abort cuts a client still sending its body 1 s on, says so, and settles with the port closed", async () => {
+test("serveHttp() on close() cuts a client still sending its body 1 s on, says so, and settles with the port closed", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const bodyRead = Promise.withResolvers<void>();
-  const { shutdown, log, http } = setUp(serve(), async (request) => {
+  const { log, http } = setUp(serve(), async (request) => {
     bodyRead.resolve();
     await request.text().catch(() => {});
     return new Response("read it");
@@ -173,13 +168,13 @@ test("serveHttp() on abort cuts a client still sending its body 1 s on, says so,
     "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
   ));
   await bodyRead.promise;
-  shutdown.abort();
-  const finished = settlement(http.finished, time);
+  const closing = http.close();
+  const finished = settlement(closing, time);
   await time.tickAsync(999);
   await time.runMicrotasks();
   assert.equal(finished.at, undefined);
   await time.tickAsync(1);
-  await http.finished;
+  await closing;
   assert.equal(finished.at, 1_000);
   // Closed by the server, whatever it said first.
   assert.equal(await readToEnd(slow), true);

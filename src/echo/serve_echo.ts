@@ -6,7 +6,6 @@ import { errorMessage } from "../net/error_message.ts";
 import { Deadlines } from "../waiting/deadlines.ts";
 import type { LogFields, Logger } from "../observability/log.ts";
 import { formatHostPort } from "../net/net_addr.ts";
-import { onAbort } from "../waiting/on_abort.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
 import { readProxyHeader } from "./read_proxy_header.ts";
 import { ReadBufferPool } from "../net/read_buffers.ts";
@@ -15,9 +14,8 @@ import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** What {@linkcode serveEcho} needs besides the listener. */
 export interface ServeEchoOptions
-  extends Omit<EchoOptions, "bytesCounter" | "deadlines" | "readBuffers"> {
-  /** Aborting it closes the listener and then each connection. */
-  signal: AbortSignal;
+  extends
+    Omit<EchoOptions, "signal" | "bytesCounter" | "deadlines" | "readBuffers"> {
   logger: Logger;
   metrics: EchoMetrics;
   /**
@@ -44,10 +42,22 @@ const FLOOD_WARNINGS = {
   proxy_header: "bad PROXY protocol header",
   handshake: "TLS handshake failed",
 } as const;
+
+/** An echo server that {@linkcode serveEcho} runs until it is closed. */
+export interface EchoServer {
+  /**
+   * Shuts the server down, and settles once it is done: the listener closes,
+   * so no client is accepted any more, and then every connection ends, at
+   * once if it waits to read, or once the chunk it is writing is out,
+   * `drainMs` at most. Calling it again returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
 /**
  * Serves every client of `listener` with {@linkcode handleEchoConnection}
- * until the signal aborts, then closes the listener and settles once every
- * connection has ended. A failed accept or a failing connection is logged and
+ * until {@linkcode EchoServer.close} is called. A failed accept or a failing
+ * connection is logged and
  * touches no other client. Each served connection's end is one
  * `connection ended` log line with its client id, remote address, reason,
  * bytes echoed and duration; clients closed over the limit, and failed
@@ -61,24 +71,46 @@ const FLOOD_WARNINGS = {
  * import { Logger } from "../observability/log.ts";
  * import { createEchoMetrics } from "./echo_metrics.ts";
  *
- * const shutdown = new AbortController();
- * const served = serveEcho(Deno.listen({ hostname: "127.0.0.1", port: 0 }), {
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const server = serveEcho(listener, {
  *   timeouts: { initialMs: 5_000, refreshMs: 30_000 },
  *   maxConnections: 10_000,
- *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
  *   metrics: createEchoMetrics(),
  * });
- * shutdown.abort();
- * await served;
+ * await server.close();
  * ```
  */
-export async function serveEcho(
+export function serveEcho(
   listener: EchoListener,
   options: ServeEchoOptions,
+): EchoServer {
+  // Aborted by close(): every connection watches it, through one listener.
+  const closing = new AbortController();
+  const served = acceptClients(listener, options, closing.signal);
+  return {
+    close() {
+      if (!closing.signal.aborted) {
+        // Stop accepting: the accept loop ends on the closed listener.
+        listener.close();
+        // Drain: each connection ends now, or once its chunk is out.
+        closing.abort();
+      }
+      return served;
+    },
+  };
+}
+
+/**
+ * The accept loop: serves each client until `signal` aborts, and settles once
+ * every connection has ended.
+ */
+async function acceptClients(
+  listener: EchoListener,
+  options: ServeEchoOptions,
+  signal: AbortSignal,
 ): Promise<void> {
-  const { signal, logger, metrics, maxConnections } = options;
-  onAbort(signal, () => listener.close());
+  const { logger, metrics, maxConnections } = options;
   const throttled = { signal };
   const acceptFailures = new AcceptFailures({
     counter: metrics.acceptErrors,
@@ -95,6 +127,7 @@ export async function serveEcho(
   );
   const echoOptions: EchoOptions = {
     ...options,
+    signal,
     bytesCounter: metrics.bytesEchoed,
     deadlines: new Deadlines(),
     readBuffers: new ReadBufferPool(),
@@ -115,7 +148,7 @@ export async function serveEcho(
       conn = await listener.accept();
       acceptFailures.succeeded();
     } catch (error) {
-      // Once aborted this is the closed listener.
+      // Once closing, this is the closed listener.
       if (signal.aborted) break;
       await acceptFailures.failed(error);
       continue;
@@ -173,7 +206,7 @@ async function serveClient(
   const proxied = options.proxyProtocol
     ? await readProxyHeader(conn, {
       timeoutMs: options.timeouts.initialMs,
-      signal: options.signal,
+      signal: echoOptions.signal,
       deadlines: echoOptions.deadlines,
     })
     : undefined;

@@ -1,11 +1,22 @@
 /**
  * The HTTP port's connections, owned by the service: `Deno.serve` has no
  * header-read or keep-alive timeout and no connection limit, and takes no
- * connection from outside. So the public port is a plain TCP listener whose
- * accept loop has the limit, and each client is relayed (`src/net/relay.ts`) to
- * the `Deno.serve` inside the process, whose handler tells the relay when
- * requests start and end; the relay keeps the deadlines
- * (`connection_deadline.ts`) and closes both sockets when one passes.
+ * connection from outside (see `serve_http.ts`). How it works:
+ *
+ * - The accept loop ({@linkcode HttpConnections.serve}) keeps the limit, and
+ *   relays each client (`net/relay.ts`) to the server inside over a
+ *   connection of its own, from a port of its own.
+ * - The server inside tells each request's handler the address it comes
+ *   from: that port names the connection, so the wrapped handler
+ *   ({@linkcode HttpConnections.handler}) tells the connection when a
+ *   request starts and when its response has been handed over.
+ * - Between those, the connection's {@linkcode ConnectionDeadline} switches
+ *   between the idle timeout (no request in flight) and the request timeout,
+ *   and closes both sockets when one passes. The bytes the relay sees from
+ *   the client start a request's deadline before the server has parsed it.
+ * - At the limit, the connection that has gone longest with no request in
+ *   flight is closed to make room: the set of such connections keeps them in
+ *   the order they went idle.
  *
  * @module
  */
@@ -75,11 +86,11 @@ export interface HttpConnectionsOptions {
  * );
  * const response = await fetch(`http://127.0.0.1:${listener.addr.port}/`);
  * assert.equal(await response.text(), "ok");
- * shutdown.abort();
+ * shutdown.abort(); // the listener closes
  * await served;
- * connections.cutAll();
- * await connections.allClosed();
- * await server.shutdown();
+ * const drained = server.shutdown(); // the idle connection closes
+ * assert.equal(await connections.closeAll(1_000), 0); // none left to cut
+ * await drained;
  * ```
  */
 export class HttpConnections {
@@ -96,7 +107,7 @@ export class HttpConnections {
   #evictable = new Set<HttpConnection>();
   /** Connections counted against the limit: from accept to both closed. */
   #open = 0;
-  #allClosed?: PromiseWithResolvers<void>;
+  #allClosedWaiting?: PromiseWithResolvers<void>;
 
   constructor(options: HttpConnectionsOptions) {
     this.#options = options;
@@ -197,8 +208,20 @@ export class HttpConnections {
     };
   }
 
+  /**
+   * Settles once no connection is open, all descriptors closed, and closes
+   * every connection still open `ms` from now: how many it closed so.
+   */
+  async closeAll(ms: number): Promise<number> {
+    let cut = 0;
+    const deadline = this.#deadlines.set(ms, () => cut = this.#cutAll());
+    await this.#allClosed();
+    deadline.clear();
+    return cut;
+  }
+
   /** Closes every connection still open at once; how many there were. */
-  cutAll(): number {
+  #cutAll(): number {
     const count = this.#byRelayPort.size;
     for (const connection of this.#byRelayPort.values()) {
       connection.cut("shutdown");
@@ -207,10 +230,10 @@ export class HttpConnections {
   }
 
   /** Settles once no connection is open, all descriptors closed. */
-  allClosed(): Promise<void> {
+  #allClosed(): Promise<void> {
     if (this.#open === 0) return Promise.resolve();
-    this.#allClosed ??= Promise.withResolvers();
-    return this.#allClosed.promise;
+    this.#allClosedWaiting ??= Promise.withResolvers();
+    return this.#allClosedWaiting.promise;
   }
 
   /**
@@ -244,8 +267,8 @@ export class HttpConnections {
     metrics.open.dec();
     metrics.ended.inc({ reason });
     if (--this.#open === 0) {
-      this.#allClosed?.resolve();
-      this.#allClosed = undefined;
+      this.#allClosedWaiting?.resolve();
+      this.#allClosedWaiting = undefined;
     }
   }
 }
