@@ -22,8 +22,11 @@ export interface LogMetrics {
 export interface ServiceMetrics {
   /** What `GET /metrics` writes out: these and the process metrics. */
   text: MetricsText;
+  /** What the echo server counts. */
   echo: EchoMetrics;
+  /** What the HTTP server counts. */
   http: HttpMetrics;
+  /** What the log queue counts. */
   log: LogMetrics;
 }
 

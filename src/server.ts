@@ -42,9 +42,12 @@ import { refuseBadTarget } from "./http/request_target.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {
+  /** Its name in messages. */
   override name = "ListenError";
 
   /**
+   * An error whose message names the address and what the system said.
+   *
    * @param address where the listener was to be opened
    * @param cause what the operating system said
    */

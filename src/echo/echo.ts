@@ -36,6 +36,7 @@ export interface IdleTimeouts {
 
 /** What {@linkcode handleEchoConnection} needs besides the stream. */
 export interface EchoOptions {
+  /** How long the client may stay silent, at first and after each chunk. */
   timeouts: IdleTimeouts;
   /** Aborting it ends the connection once the chunk being written is out. */
   signal?: AbortSignal;

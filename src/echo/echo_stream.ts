@@ -46,7 +46,9 @@ export type EchoEnd = typeof ECHO_ENDS[number];
 
 /** How an echo connection ended. */
 export interface EchoResult {
+  /** Why it ended. */
   reason: EchoEnd;
+  /** Bytes written back to the client. */
   bytesEchoed: number;
   /**
    * The stream's error, when the reason is `reset`, `handshake` or `error`;
@@ -57,6 +59,7 @@ export interface EchoResult {
 
 /** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
 export interface EchoConn extends EchoStream {
+  /** The client's address. */
   readonly remoteAddr: Deno.NetAddr;
   /**
    * Settles once every descriptor behind the connection is closed, when that

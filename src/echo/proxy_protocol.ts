@@ -17,12 +17,15 @@ import { parsePort } from "../net/net_addr.ts";
 
 /** One end of a relayed connection: an IP address and a TCP port. */
 export interface ProxiedAddress {
+  /** The IP address, as text: `192.0.2.7`, `2001:db8::7`. */
   hostname: string;
+  /** The TCP port. */
   port: number;
 }
 
 /** What a PROXY protocol header says about the connection it begins. */
 export interface ProxyHeader {
+  /** The protocol version: 1, text, or 2, binary. */
   version: 1 | 2;
   /**
    * The client, and the address it connected to on the balancer. Both are
@@ -31,6 +34,7 @@ export interface ProxyHeader {
    * other than TCP over IPv4 or IPv6. The socket's own addresses stand then.
    */
   source?: ProxiedAddress;
+  /** The address the client connected to, on the balancer. */
   destination?: ProxiedAddress;
 }
 

@@ -26,6 +26,7 @@ export type ProxyHeaderRead =
 
 /** Why a connection had no valid PROXY protocol header. */
 export class ProxyHeaderError extends Error {
+  /** Its name in messages and logs. */
   override name = "ProxyHeaderError";
 }
 

@@ -175,6 +175,8 @@ export class RelayedTlsConn implements EchoConn {
   #drain?: Deadline;
 
   /**
+   * Wraps the inner TLS stream of a client that `relay` relays.
+   *
    * @param remoteAddr the client's address
    * @param tls the inner TLS stream
    * @param relay the relay between the client and `tls`

@@ -16,7 +16,9 @@ import { ThrottledLog } from "../observability/throttled_log.ts";
 export interface ServeEchoOptions
   extends
     Omit<EchoOptions, "signal" | "bytesCounter" | "deadlines" | "readBuffers"> {
+  /** Where each connection's end, the limit and failed accepts are told. */
   logger: Logger;
+  /** What the server counts. */
   metrics: EchoMetrics;
   /**
    * Connections served at once. A client over the limit takes the place of
@@ -70,6 +72,7 @@ export interface EchoServer {
  * import { serveEcho } from "./serve_echo.ts";
  * import { Logger } from "../observability/log.ts";
  * import { createEchoMetrics } from "./echo_metrics.ts";
+ * import assert from "node:assert/strict";
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const server = serveEcho(listener, {
@@ -78,7 +81,13 @@ export interface EchoServer {
  *   logger: new Logger("warning"),
  *   metrics: createEchoMetrics(),
  * });
- * await server.close();
+ * const client = await Deno.connect({ port: listener.addr.port });
+ * await client.write(new TextEncoder().encode("hi"));
+ * const reply = new Uint8Array(2);
+ * assert.equal(await client.read(reply), 2);
+ * await server.close(); // the client is waiting to read: it is closed at once
+ * assert.equal(await client.read(reply), null);
+ * client.close();
  * ```
  */
 export function serveEcho(

@@ -79,6 +79,8 @@ export class StreamEnding implements Disposable {
   #writing = false;
 
   /**
+   * Sets the stream's first deadline and starts watching for shutdown.
+   *
    * @param stream the client's stream, which the first end closes
    * @param options the deadline, shutdown, and how long a write may drain
    */

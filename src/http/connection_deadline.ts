@@ -34,14 +34,20 @@ export type DeadlineEnd = "idle" | "request_timeout";
  * ```ts
  * import { ConnectionDeadline } from "./connection_deadline.ts";
  * import { Deadlines } from "../waiting/deadlines.ts";
+ * import assert from "node:assert/strict";
  *
+ * const ended: string[] = [];
  * using deadline = new ConnectionDeadline(new Deadlines(), {
  *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
- *   onExpire: (end) => console.log(end),
+ *   onExpire: (end) => ended.push(end),
  * });
  * deadline.clientData(); // a request begins: 10 s from now
  * deadline.requestStarted(); // its handler runs
+ * assert.equal(deadline.busy, true);
  * deadline.requestCompleted(); // its response is out: waiting, 5 s from now
+ * assert.equal(deadline.busy, false);
+ * deadline.expireNow(); // as at the limit, to make room
+ * assert.deepEqual(ended, ["idle"]);
  * ```
  */
 export class ConnectionDeadline implements Disposable {
@@ -53,6 +59,8 @@ export class ConnectionDeadline implements Disposable {
   #inFlight = 0;
 
   /**
+   * A connection just accepted: waiting, with the idle timeout.
+   *
    * @param deadlines the set the deadline joins: a server's connections share one
    * @param options the two timeouts, and what to call when the deadline passes
    */

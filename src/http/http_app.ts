@@ -31,6 +31,22 @@ export interface HttpAppOptions {
   draining?: AbortSignal;
 }
 
+/**
+ * The HTTP side's routes, as Hono runs them: `fetch` answers a request as a
+ * server hands it over, and `request` one made up in a test, with no
+ * network.
+ */
+export interface HttpApp {
+  /** Answers `request`; `env` is what the server tells of it. */
+  fetch(request: Request, env?: HttpBindings): Response | Promise<Response>;
+  /** Answers a request to `input`, a path or a URL, made with `init`. */
+  request(
+    input: string | URL | Request,
+    init?: RequestInit,
+    env?: HttpBindings,
+  ): Response | Promise<Response>;
+}
+
 /** The methods each known path answers; any other method gets 405. */
 const ALLOWED_METHODS: Readonly<Record<string, string>> = {
   "/healthcheck": "GET, HEAD",
@@ -66,9 +82,7 @@ const MAX_BODY_BYTES = 1024;
  * assert.equal(await response.text(), "ok computer");
  * ```
  */
-export function createHttpApp(
-  options: HttpAppOptions,
-): Hono<{ Bindings: HttpBindings }> {
+export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { onDie, dieToken, metricsText, draining } = options;
   const app = new Hono<{ Bindings: HttpBindings }>()
     .get("/healthcheck", (c) => c.text("ok computer"))
@@ -81,13 +95,12 @@ export function createHttpApp(
       c.body(await metricsText.read(), 200, {
         "Content-Type": metricsText.contentType,
       }))
-    .post(
-      "/die",
-      discardBody(
-        MAX_BODY_BYTES,
-        (c) => c.text("request body too large", 413),
-      ),
-    );
+    .post("/die", async (c, next) => {
+      if (!await discardBody(c.req.raw, MAX_BODY_BYTES)) {
+        return c.text("request body too large", 413);
+      }
+      await next();
+    });
   if (dieToken !== undefined) app.post("/die", bearerAuth({ token: dieToken }));
   return app
     .post("/die", (c) => {

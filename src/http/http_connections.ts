@@ -37,20 +37,20 @@ import { closesConnection, closingResponse, type Handler } from "./handler.ts";
 import type { HttpConnectionEnd } from "./connection_ends.ts";
 import type { HttpMetrics } from "./http_metrics.ts";
 
-/** What `Deno.serve` tells a handler about a request. */
-type ServeInfo = Deno.ServeHandlerInfo<Deno.NetAddr>;
-
 /** What {@linkcode HttpConnections} needs. */
 export interface HttpConnectionsOptions {
   /** Shutdown: aborting it closes the listener given to `serve()`. */
   signal: AbortSignal;
+  /** Where failed accepts and the limit are told. */
   logger: Logger;
+  /** What the connections count. */
   metrics: HttpMetrics;
   /**
    * Connections open at once. A client over the limit takes the place of the
    * connection longest with no request in flight, or is closed at once.
    */
   maxConnections: number;
+  /** How long a connection may wait, and a request take. */
   timeouts: HttpTimeouts;
 }
 
@@ -109,6 +109,11 @@ export class HttpConnections {
   #open = 0;
   #allClosedWaiting?: PromiseWithResolvers<void>;
 
+  /**
+   * No connection yet: {@linkcode serve} accepts them.
+   *
+   * @param options the shutdown signal, the limit, the deadlines, the logs
+   */
   constructor(options: HttpConnectionsOptions) {
     this.#options = options;
   }
@@ -183,8 +188,11 @@ export class HttpConnections {
    * read, and a request it had pipelined behind gets 503 unrouted.
    */
   handler(
-    handler: Handler<[ServeInfo]>,
-  ): (request: Request, info: ServeInfo) => Response | Promise<Response> {
+    handler: Handler<[Deno.ServeHandlerInfo<Deno.NetAddr>]>,
+  ): (
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ) => Response | Promise<Response> {
     return (request, info) => {
       const connection = this.#byRelayPort.get(info.remoteAddr.port);
       if (connection === undefined) return closingResponse(403, "forbidden");

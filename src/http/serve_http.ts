@@ -29,7 +29,9 @@ import type { HttpMetrics } from "./http_metrics.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */
 export interface ServeHttpOptions {
+  /** Where failures and the drain deadline are told. */
   logger: Logger;
+  /** What the server counts. */
   metrics: HttpMetrics;
   /** Connections open at once (see `HttpConnections` for what the limit does). */
   maxConnections: number;

@@ -8,6 +8,7 @@ import { ThrottledLog } from "../observability/throttled_log.ts";
 export interface AcceptFailuresOptions {
   /** Counts each failure by its error code. */
   counter: Counter<"code">;
+  /** Where the failures are told, once a second at most. */
   logger: Logger;
   /** Shutdown: it cuts a back-off short and writes a held-back warning. */
   signal: AbortSignal;
@@ -54,6 +55,11 @@ export class AcceptFailures {
   #message: string;
   #backoff = new Backoff();
 
+  /**
+   * A rule with no failure seen yet.
+   *
+   * @param options where failures are counted and told, and shutdown
+   */
   constructor(options: AcceptFailuresOptions) {
     const { counter, logger, signal, message = "accept failed" } = options;
     this.#counter = counter;

@@ -1,6 +1,8 @@
 /** A host and port to listen on; port 0 means any free port. */
 export interface ListenAddress {
+  /** A hostname or an IP address: `0.0.0.0` listens on every address. */
   hostname: string;
+  /** The TCP port. */
   port: number;
 }
 

@@ -95,7 +95,11 @@ export class ReadBuffer implements Disposable {
   /** How many sizes up from its own the current buffer is: 0, 1 or 2. */
   #step = 0;
 
-  /** @param pool where larger buffers are borrowed from */
+  /**
+   * Starts on the connection's own 64 bytes.
+   *
+   * @param pool where larger buffers are borrowed from
+   */
   constructor(pool: ReadBufferPool) {
     this.#pool = pool;
   }

@@ -100,6 +100,8 @@ export class Relay {
   #error?: unknown;
 
   /**
+   * Starts relaying at once, both ways.
+   *
    * @param client the connection a client made to the service
    * @param server the relay's connection to the server inside the process
    * @param options what to tell as the client's bytes arrive, and where to

@@ -13,7 +13,9 @@ export type Labels<L extends string> = Partial<Record<L, string | number>>;
 
 /** One sample of a metric: one line of its text. */
 export interface Sample {
+  /** Its label values, by label name; none for a metric without labels. */
   labels: Labels<string>;
+  /** Its value now. */
   value: number;
   /** The sample's name, where it is not the metric's (`_bucket`, `_sum`). */
   metricName?: string;
@@ -21,24 +23,34 @@ export interface Sample {
 
 /** A metric's samples as they are now: what `get()` returns. */
 export interface MetricSnapshot {
+  /** The metric's name, as Prometheus queries it. */
   name: string;
   /** What it counts, for its `# HELP` line. */
   help: string;
+  /** What kind of metric it is, for its `# TYPE` line. */
   type: "counter" | "gauge" | "histogram";
+  /** Its samples, a line each. */
   values: Sample[];
 }
 
 /** What every plain metric is: a name, and its samples on demand. */
 export interface PlainMetric {
+  /** The metric's name. */
   readonly name: string;
+  /** Its samples as they are now. */
   get(): MetricSnapshot;
 }
 
 /** What names a metric and says what it counts. */
 export interface MetricOptions<L extends string> {
+  /** Its name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, a counter's ending in `_total`. */
   name: string;
+  /** What it counts, in a sentence. */
   help: string;
-  /** @default {[]} */
+  /**
+   * The names of the labels its samples are told apart by.
+   * @default {[]}
+   */
   labelNames?: readonly L[];
 }
 
@@ -68,6 +80,7 @@ export interface HistogramOptions extends MetricOptions<never> {
  * ```
  */
 export class Counter<L extends string = never> implements PlainMetric {
+  /** Its name. */
   readonly name: string;
   readonly #help: string;
   readonly #labelNames: readonly L[];
@@ -76,6 +89,7 @@ export class Counter<L extends string = never> implements PlainMetric {
   /** Without labels: the one sample, there from the start. */
   readonly #only?: Sample;
 
+  /** A counter at 0; with no labels, its one sample is there from the start. */
   constructor({ name, help, labelNames = [] }: MetricOptions<L>) {
     this.name = name;
     this.#help = help;
@@ -83,8 +97,9 @@ export class Counter<L extends string = never> implements PlainMetric {
     if (labelNames.length === 0) this.#only = this.#sample({});
   }
 
-  /** Adds `amount` (1 by default) to the count for `labels`. */
+  /** Adds `amount` (1 by default) to the count. */
   inc(amount?: number): void;
+  /** Adds `amount` (1 by default) to the count for `labels`. */
   inc(labels: Labels<L>, amount?: number): void;
   inc(labels?: Labels<L> | number, amount = 1): void {
     if (typeof labels === "object") this.#sample(labels).value += amount;
@@ -132,10 +147,12 @@ export class Counter<L extends string = never> implements PlainMetric {
  * ```
  */
 export class Gauge implements PlainMetric {
+  /** Its name. */
   readonly name: string;
   readonly #help: string;
   #value = 0;
 
+  /** A gauge at 0. */
   constructor({ name, help }: MetricOptions<never>) {
     this.name = name;
     this.#help = help;
@@ -187,6 +204,7 @@ export class Gauge implements PlainMetric {
  * ```
  */
 export class Histogram implements PlainMetric {
+  /** Its name: its samples are `_bucket`, `_sum` and `_count` after it. */
   readonly name: string;
   readonly #help: string;
   readonly #bounds: readonly number[];
@@ -195,6 +213,7 @@ export class Histogram implements PlainMetric {
   #sum = 0;
   #count = 0;
 
+  /** A histogram with no observation yet. */
   constructor({ name, help, buckets }: HistogramOptions) {
     this.name = name;
     this.#help = help;

@@ -60,6 +60,8 @@ export class ThrottledLog {
   #latest?: HeldLine;
 
   /**
+   * A throttle with nothing held back yet: the first line goes out at once.
+   *
    * @param logger where the lines go
    * @param options the interval, and the signal that ends it early
    */

@@ -73,13 +73,18 @@ interface Attached {
  * ```ts
  * import { ProcessSignals } from "./process_signals.ts";
  * import { Logger } from "../observability/log.ts";
+ * import assert from "node:assert/strict";
  *
  * using signals = new ProcessSignals(Deno.exit); // first of all
  * // ... read the settings, start the service ...
  * const shutdown = new AbortController();
  * signals.attach(shutdown, { logger: new Logger("info") });
- * // ... serve until shutdown.signal aborts ...
- * shutdown.abort("example over");
+ * const serving = setInterval(() => {}, 1_000); // stands for the service
+ * const stopped = new Promise((resolve) => shutdown.signal.onabort = resolve);
+ * Deno.kill(Deno.pid, "SIGHUP"); // the terminal went away
+ * await stopped;
+ * clearInterval(serving);
+ * assert.equal(shutdown.signal.reason, "SIGHUP");
  * ```
  */
 export class ProcessSignals implements Disposable {
@@ -88,6 +93,8 @@ export class ProcessSignals implements Disposable {
   #removers: (() => void)[];
 
   /**
+   * Listens to every signal the service answers, from now on.
+   *
    * @param forceExit ends the process with a code: called for a stopping
    * signal before the service runs, and for a second one once shutdown has
    * begun

@@ -17,19 +17,24 @@ import { type ListenAddress, parsePort } from "../net/net_addr.ts";
 export interface SettingFile {
   /** The flag or environment variable that named it, for error messages. */
   setting: string;
+  /** The file's path, as given. */
   path: string;
 }
 
 /** Everything the service needs to run, the files its settings name read. */
 export interface Config {
+  /** Where the echo server listens. */
   echo: ListenAddress;
+  /** Where the HTTP server listens. */
   http: ListenAddress;
+  /** How long a silent echo client may stay. */
   idle: IdleTimeouts;
   /**
    * Echo connections served at once; a client over the limit takes the place
    * of a silent relayed TLS client, if there is one, or is closed at once.
    */
   maxConnections: number;
+  /** How long an HTTP connection may wait, and a request take. */
   httpTimeouts: HttpTimeouts;
   /**
    * HTTP connections open at once; a client over the limit takes the place of
@@ -45,7 +50,9 @@ export interface Config {
    * stopping, so that load balancers stop sending clients first.
    */
   shutdownDelayMs: number;
+  /** The least severe log line written. */
   logLevel: LogLevel;
+  /** How log lines are written: text or JSON. */
   logFormat: LogFormat;
   /**
    * Each echo connection begins with a PROXY protocol header (v1 or v2) from
@@ -68,6 +75,7 @@ export interface Settings extends Omit<Config, "tls"> {
 
 /** A flag, environment variable or argument that the service cannot accept. */
 export class ConfigError extends Error {
+  /** Its name in messages. */
   override name = "ConfigError";
 }
 

@@ -13,11 +13,17 @@ const MAX_MS = 1_000;
  * @example
  * ```ts
  * import { Backoff } from "./backoff.ts";
+ * import assert from "node:assert/strict";
  *
  * const backoff = new Backoff();
  * // In an accept loop: after a shortage, before trying again.
- * await backoff.wait(AbortSignal.timeout(100)); // 10 ms
+ * let started = performance.now();
+ * await backoff.wait(new AbortController().signal); // 10 ms
+ * assert.ok(performance.now() - started >= 9);
  * backoff.reset(); // an accept worked
+ * started = performance.now();
+ * await backoff.wait(AbortSignal.abort()); // shutdown: at once
+ * assert.ok(performance.now() - started < 9);
  * ```
  */
 export class Backoff {

@@ -18,8 +18,11 @@ export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  * @example
  * ```ts
  * import { pause } from "./pause.ts";
+ * import assert from "node:assert/strict";
  *
+ * const started = performance.now();
  * await pause(60_000, AbortSignal.abort()); // resolves at once
+ * assert.ok(performance.now() - started < 1_000);
  * ```
  */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
