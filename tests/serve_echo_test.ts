@@ -3,7 +3,7 @@ import { Logger } from "../src/observability/log.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { serveEcho, type ServeEchoOptions } from "../src/echo/serve_echo.ts";
 import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
-import { assertEchoes, bytes } from "./_echo_client.ts";
+import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
@@ -540,4 +540,28 @@ test("serveEcho() below info level builds no log fields for a connection that en
   assert.deepEqual(lines, [
     "warning: connection limit reached max_connections=1",
   ]);
+});
+
+test("serveEcho() echoes messages larger than its 64-byte first read without Nagle's wait for an acknowledgement", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const server = serveEcho(listener, {
+    timeouts,
+    maxConnections: 10,
+    logger: new LineCapture().logger,
+    metrics: createMetrics().echo,
+  });
+  const client = await connect(listener.addr);
+  const message = new Uint8Array(1_000).fill(7);
+  const started = performance.now();
+  // Each message is read 64 bytes, then the rest, and written back so: with
+  // Nagle's algorithm the second write waits for the client's delayed
+  // acknowledgement, 40 ms each time.
+  for (let i = 0; i < 10; i++) {
+    await writeAll(client, message);
+    await readExactly(client, message.length);
+  }
+  const elapsedMs = performance.now() - started;
+  client.close();
+  await server.close();
+  assert.ok(elapsedMs < 200, `10 echoes took ${elapsedMs.toFixed(0)} ms`);
 });

@@ -73,6 +73,8 @@ export interface EchoConn extends EchoStream {
    * room at the limit.
    */
   readonly heard?: boolean;
+  /** Sends each write at once, as a `Deno.TcpConn` can. */
+  setNoDelay?(noDelay: boolean): void;
 }
 
 /** Accepts echo clients; a `Deno.TcpListener` is one. */
