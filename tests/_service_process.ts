@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LineCapture } from "./_line_capture.ts";
-import { SETTING_VARIABLES } from "../src/config.ts";
+import { SETTING_VARIABLES } from "../src/settings/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

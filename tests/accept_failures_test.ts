@@ -6,8 +6,8 @@
  * promise settled at.
  */
 import assert from "node:assert/strict";
-import { AcceptFailures } from "../src/accept_failures.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { AcceptFailures } from "../src/net/accept_failures.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { settledAt, settlement } from "./_settlement.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type EchoStream, handleEchoConnection } from "../src/echo/echo.ts";
-import { ReadBufferPool } from "../src/echo/read_buffers.ts";
+import { handleEchoConnection } from "../src/echo/echo.ts";
+import type { EchoStream } from "../src/echo/echo_stream.ts";
+import { ReadBufferPool } from "../src/net/read_buffers.ts";
 import { bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";

@@ -7,7 +7,7 @@ import {
   refuseOnceAborted,
 } from "../src/http/http_app.ts";
 import { closesConnection } from "../src/http/handler.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 
 /** Bindings whose `completed` settles when the test says the response is out. */
@@ -22,7 +22,7 @@ const sent: HttpBindings = { completed: Promise.resolve() };
 function appWith(options: Partial<HttpAppOptions> = {}) {
   return createHttpApp({
     onDie: () => {},
-    registry: createMetrics().registry,
+    metricsText: createMetrics().text,
     ...options,
   });
 }
@@ -63,10 +63,10 @@ Deno.test("GET /readyz answers 200 until draining begins, then 503", async () =>
   assert.equal(await notReady.text(), "shutting down");
 });
 
-Deno.test("GET /metrics writes out the registry in the Prometheus text format", async () => {
+Deno.test("GET /metrics writes out the metrics in the Prometheus text format", async () => {
   const metrics = createMetrics();
   metrics.echo.bytesEchoed.inc(42);
-  const app = appWith({ registry: metrics.registry });
+  const app = appWith({ metricsText: metrics.text });
   const response = await app.request("/metrics", {}, sent);
   assert.equal(response.status, 200);
   assert.equal(
@@ -253,9 +253,9 @@ Deno.test("a /die body that fails mid-read gets 400, and the app answers on", as
 Deno.test("an error of the service's own gets 500, silently, and the app answers on", async () => {
   const failing = createHttpApp({
     onDie: () => {},
-    registry: {
+    metricsText: {
       contentType: "text/plain",
-      metrics: () => Promise.reject(new Error("registry broke")),
+      read: () => Promise.reject(new Error("metrics broke")),
     },
   });
   const response = await failing.request("/metrics", {}, sent);

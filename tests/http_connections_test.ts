@@ -8,14 +8,14 @@ import assert from "node:assert/strict";
 import { HttpConnections } from "../src/http/http_connections.ts";
 import { closingResponse } from "../src/http/handler.ts";
 import { serveHttp } from "../src/http/serve_http.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { bytes, connect } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
-import { test } from "./_time_limit.ts";
+import { test, withinTimeLimit } from "./_time_limit.ts";
 
 /** The defaults: `--http-idle-timeout 5`, `--http-request-timeout 10`. */
 const timeouts = { idleMs: 5_000, requestMs: 10_000 };
@@ -38,11 +38,9 @@ function routes(log: LineCapture) {
 
 /** serveHttp() on loopback; stopped when disposed. */
 function serve(maxConnections = 512) {
-  const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
   const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, routes(log), {
-    signal: shutdown.signal,
     logger: log.logger,
     metrics: metrics.http,
     maxConnections,
@@ -53,12 +51,9 @@ function serve(maxConnections = 512) {
     log,
     /** The value of each HTTP connection sample, by name. */
     async samples(): Promise<Map<string, number>> {
-      return parseMetrics(await metrics.registry.metrics());
+      return parseMetrics(await metrics.text.read());
     },
-    async [Symbol.asyncDispose]() {
-      shutdown.abort();
-      await http.finished;
-    },
+    [Symbol.asyncDispose]: () => http.close(),
   };
 }
 
@@ -358,7 +353,7 @@ test("an HTTP client whose relay cannot connect is closed, and the failure is co
   );
   shutdown.abort();
   await served;
-  const samples = parseMetrics(await metrics.registry.metrics());
+  const samples = parseMetrics(await metrics.text.read());
   assert.equal(
     samples.get('echoserver_http_accept_errors_total{code="ECONNREFUSED"}'),
     1,
@@ -412,7 +407,8 @@ test("the HTTP port backs off 10 ms, then 20 ms, while descriptors run out, and 
 
   shutdown.abort();
   await served;
-  connections.cutAll();
-  await connections.allClosed();
+  const closed = connections.closeAll(0);
+  await time.tickAsync(0);
+  await withinTimeLimit(closed, 2_000, "every relay closed");
   for (const client of clients) client.close();
 });

@@ -120,7 +120,7 @@ test("main.ts exits 2 with one line for a bad flag or environment variable", asy
       [
         ["--http-port", "99999"],
         {},
-        '--http-port: "99999" is not an integer from 0 to 65535',
+        '--http-port: "99999" is not an integer from 0 to 65535 with no leading zero',
       ],
       [
         [],

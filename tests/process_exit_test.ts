@@ -47,8 +47,8 @@ async function assertExitsAtOnce(script: string): Promise<void> {
 
 test("a process exits at once once its last idle deadline is cleared", async () => {
   await assertExitsAtOnce(`
-    const { IdleDeadlines } = await import(Deno.env.get("SRC") + "idle_deadline.ts");
-    const deadlines = new IdleDeadlines();
+    const { Deadlines } = await import(Deno.env.get("SRC") + "waiting/deadlines.ts");
+    const deadlines = new Deadlines();
     const a = deadlines.set(60_000, () => {});
     const b = deadlines.set(30_000, () => {});
     a.reset(5_000);
@@ -61,7 +61,7 @@ test("a process exits at once once its last idle deadline is cleared", async () 
 
 test("a process exits at once once a pause is cut short", async () => {
   await assertExitsAtOnce(`
-    const { pause } = await import(Deno.env.get("SRC") + "pause.ts");
+    const { pause } = await import(Deno.env.get("SRC") + "waiting/pause.ts");
     const shutdown = new AbortController();
     const paused = pause(60_000, shutdown.signal);
     shutdown.abort();
@@ -72,7 +72,7 @@ test("a process exits at once once a pause is cut short", async () => {
 
 test("a process exits at once once a health check is answered", async () => {
   await assertExitsAtOnce(`
-    const { checkHealth } = await import(Deno.env.get("SRC") + "health_check.ts");
+    const { checkHealth } = await import(Deno.env.get("SRC") + "process/health_check.ts");
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       () => new Response("ok computer"),

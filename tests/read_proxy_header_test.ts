@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type EchoResult, handleEchoConnection } from "../src/echo/echo.ts";
+import { handleEchoConnection } from "../src/echo/echo.ts";
+import type { EchoResult } from "../src/echo/echo_stream.ts";
 import {
   ProxyHeaderError,
   readProxyHeader,
@@ -232,11 +233,23 @@ Deno.test("readProxyHeader() on shutdown closes a connection waiting for its hea
     result: { reason: "shutdown", bytesEchoed: 0 },
   });
   assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("readProxyHeader() with the signal already aborted ends at once, reading nothing", async () => {
+  using time = new FakeTime(0);
+  using _now = stub(performance, "now", () => time.now);
   const already = readProxyHeader(memoryStreamPair()[0], {
     timeoutMs: 5_000,
     signal: AbortSignal.abort(),
   });
-  assert.equal((await already).kind, "ended");
+  let endedAt: number | undefined;
+  already.then(() => endedAt = time.now);
+  await time.tickAsync(0);
+  assert.equal(endedAt, 0, "ended before any time passed");
+  assert.deepEqual(await already, {
+    kind: "ended",
+    result: { reason: "shutdown", bytesEchoed: 0 },
+  });
 });
 
 Deno.test("readProxyHeader() ends a reset as reset and any other stream error as error", async () => {

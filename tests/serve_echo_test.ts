@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { Logger } from "../src/observability/log.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
-import {
-  type EchoConn,
-  type EchoListener,
-  serveEcho,
-  type ServeEchoOptions,
-} from "../src/echo/serve_echo.ts";
-import { assertEchoes, bytes } from "./_echo_client.ts";
+import { createMetrics } from "../src/metrics.ts";
+import { serveEcho, type ServeEchoOptions } from "../src/echo/serve_echo.ts";
+import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
+import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
@@ -107,16 +103,14 @@ class ScriptedListener implements EchoListener {
   }
 }
 
-/** Serves a {@linkcode ScriptedListener}; `stop` aborts and waits. */
+/** Serves a {@linkcode ScriptedListener}; `stop` closes the server and waits. */
 function serve(options: Partial<ServeEchoOptions> = {}) {
   const listener = new ScriptedListener();
-  const shutdown = new AbortController();
   const log = new LineCapture();
-  const { registry, echo: metrics } = createMetrics();
-  const served = serveEcho(listener, {
+  const { text, echo: metrics } = createMetrics();
+  const server = serveEcho(listener, {
     timeouts,
     maxConnections: 10_000,
-    signal: shutdown.signal,
     logger: log.logger,
     metrics,
     ...options,
@@ -126,13 +120,9 @@ function serve(options: Partial<ServeEchoOptions> = {}) {
     log,
     /** The value of one sample, such as `name{label="x"}`. */
     async sample(name: string): Promise<number | undefined> {
-      return parseMetrics(await registry.metrics()).get(name);
+      return parseMetrics(await text.read()).get(name);
     },
-    served,
-    async stop() {
-      shutdown.abort();
-      await served;
-    },
+    stop: () => server.close(),
   };
 }
 
@@ -377,7 +367,7 @@ test("serveEcho() counts connections, bytes and durations in its metrics", async
   }
 });
 
-test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
+test("serveEcho() on close() closes the listener and ends once its connections have", async () => {
   const { listener, log, stop } = serve();
   const clients = [listener.connect(1), listener.connect(2)];
   for (const client of clients) await assertEchoes(client, "open");
@@ -394,14 +384,14 @@ test("serveEcho() on abort closes the listener and ends once its connections hav
   assert.equal(log.lines.some((line) => line.startsWith("warning")), false);
 });
 
-test("serveEcho() on abort settles only once a client that stopped reading is cut off, 1 s on", async () => {
+test("serveEcho() on close() settles only once a client that stopped reading is cut off, 1 s on", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
-  const { listener, served, stop } = serve();
+  const { listener, stop } = serve();
   const stalled = listener.connect(1, { lockstep: true });
   await stalled.write(bytes("never read"));
-  const stopped = settlement(served, time);
   const stopping = stop();
+  const stopped = settlement(stopping, time);
   await time.tickAsync(999);
   await time.tickAsync(1);
   await time.runMicrotasks();
@@ -409,9 +399,11 @@ test("serveEcho() on abort settles only once a client that stopped reading is cu
   await stopping;
 });
 
-test("serveEcho() with the signal already aborted closes the listener at once", async () => {
-  const { listener, log, served } = serve({ signal: AbortSignal.abort() });
-  await served;
+test("serveEcho() closed at once closes the listener, logs nothing, and closes once only", async () => {
+  const { listener, log, stop } = serve();
+  const closing = stop();
+  assert.equal(stop(), closing);
+  await closing;
   assert.equal(listener.closed, true);
   assert.deepEqual(log.lines, []);
 });
@@ -544,7 +536,7 @@ test("serveEcho() backs off while out of descriptors instead of spinning, then s
   await stop();
 });
 
-test("serveEcho() stops at once when aborted during a back-off, the fake clock standing still", async () => {
+test("serveEcho() on close() stops at once during a back-off, the fake clock standing still", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
@@ -572,4 +564,28 @@ test("serveEcho() below info level builds no log fields for a connection that en
   assert.deepEqual(lines, [
     "warning: connection limit reached max_connections=1",
   ]);
+});
+
+test("serveEcho() echoes messages larger than its 64-byte first read without Nagle's wait for an acknowledgement", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const server = serveEcho(listener, {
+    timeouts,
+    maxConnections: 10,
+    logger: new LineCapture().logger,
+    metrics: createMetrics().echo,
+  });
+  const client = await connect(listener.addr);
+  const message = new Uint8Array(1_000).fill(7);
+  const started = performance.now();
+  // Each message is read 64 bytes, then the rest, and written back so: with
+  // Nagle's algorithm the second write waits for the client's delayed
+  // acknowledgement, 40 ms each time.
+  for (let i = 0; i < 10; i++) {
+    await writeAll(client, message);
+    await readExactly(client, message.length);
+  }
+  const elapsedMs = performance.now() - started;
+  client.close();
+  await server.close();
+  assert.ok(elapsedMs < 200, `10 echoes took ${elapsedMs.toFixed(0)} ms`);
 });

@@ -5,13 +5,15 @@
  * Deno's Node compatibility layer, costs more than the rest of the start. So
  * before its ports open, and for as long as nobody scrapes `/metrics`, it
  * loads no `node:` module and no npm package but Hono. (With TLS, checking
- * the files loads `node:crypto`; these runs have none.)
+ * the files loads `node:crypto`; these runs have none.) Read from the module
+ * graph, every module it may ever load is Hono, `node:process` (for the
+ * first scrape) and `node:crypto` (for TLS files).
  */
 import assert from "node:assert/strict";
 import { assertEchoes, connect } from "./_echo_client.ts";
 import { inspect, INSPECT_FLAGS } from "./_inspector.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
-import { test } from "./_time_limit.ts";
+import { test, TEST_TIME_LIMIT_MS } from "./_time_limit.ts";
 
 /** The npm packages among `scripts`, by name, each once. */
 function npmPackages(scripts: string[]): string[] {
@@ -53,4 +55,60 @@ test("main.ts loads no node: module and no npm package but hono before its ports
   }
   // Once the inspector has let it go.
   assert.equal((await service.status).code, 0);
+});
+
+interface Dependency {
+  code?: { specifier: string };
+}
+interface ModuleInfo {
+  specifier: string;
+  dependencies?: Dependency[];
+}
+
+/** The specifiers of every module `entry` may ever load, however imported. */
+async function imports(entry: URL): Promise<Set<string>> {
+  const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry.pathname],
+    signal: AbortSignal.timeout(TEST_TIME_LIMIT_MS),
+  }).output();
+  assert.ok(success, new TextDecoder().decode(stderr));
+  const { roots, modules } = JSON.parse(new TextDecoder().decode(stdout)) as {
+    roots: string[];
+    modules: ModuleInfo[];
+  };
+  const byName = new Map(modules.map((module) => [module.specifier, module]));
+  const loaded = new Set<string>();
+  const visit = (specifier: string) => {
+    if (loaded.has(specifier)) return;
+    loaded.add(specifier);
+    for (const dependency of byName.get(specifier)?.dependencies ?? []) {
+      if (dependency.code) {
+        visit(dependency.code.specifier);
+      }
+    }
+  };
+  roots.forEach(visit);
+  return loaded;
+}
+
+const MAIN = new URL("../main.ts", import.meta.url);
+
+/** The packages among `specifiers`, by name, each once. */
+function packages(specifiers: string[]): string[] {
+  return [
+    ...new Set(
+      specifiers.filter((specifier) => specifier.startsWith("npm:"))
+        .map((specifier) => specifier.match(/^npm:\/?([^@/]+)/)![1]),
+    ),
+  ];
+}
+
+test("the service ever loads only hono, node:process (on the first scrape) and node:crypto (for TLS files)", async () => {
+  const outside = [...await imports(MAIN)]
+    .filter((specifier) => !specifier.startsWith("file:"));
+  assert.deepEqual(
+    outside.filter((specifier) => specifier.startsWith("node:")).sort(),
+    ["node:crypto", "node:process"],
+  );
+  assert.deepEqual(packages(outside), ["hono"]);
 });
