@@ -1,26 +1,59 @@
-import { type Config, ConfigError, type ListenAddress } from "./config.ts";
-import { errorMessage } from "./error_message.ts";
+/**
+ * The service: the echo server (`echo/`), the HTTP server (`http/`) and the
+ * WebSocket echo it upgrades `GET /ws` to (`websocket/`), counted in one set
+ * of metrics and stopped by one shutdown signal. Abort leads to one close of
+ * each, which stops accepting and then drains; the whole story, from the
+ * first signal to the exit:
+ *
+ * ```text
+ *   SIGTERM ──► draining: /readyz answers 503 ──► after --shutdown-delay ──┐
+ *   SIGINT, SIGHUP, SIGQUIT, POST /die ────────────────────────────────────┤
+ *                                                                          ▼
+ *   the shutdown signal aborts ──► shutDown():  1. log "shutting down"
+ *                                               2. echo, HTTP and the WebSockets side
+ *                                                  by side: stop accepting, drain
+ *                                                  (1 s at most), cut what is left
+ *   RunningServer.finished settles ──► main.ts flushes the log ──► the process ends
+ * ```
+ *
+ * A second stopping signal meanwhile ends the process at once
+ * (`process/process_signals.ts`).
+ *
+ * @module
+ */
+import { type Config, ConfigError } from "./settings/config.ts";
+import { errorMessage } from "./net/error_message.ts";
 import {
   countRequests,
   createHttpApp,
   refuseOnceAborted,
 } from "./http/http_app.ts";
 import { Logger } from "./observability/log.ts";
-import { createMetrics, type ServiceMetrics } from "./observability/metrics.ts";
-import { formatHostPort, isLoopback } from "./net_addr.ts";
-import { onAbort } from "./on_abort.ts";
-import { serveEcho } from "./echo/serve_echo.ts";
+import { createMetrics, type ServiceMetrics } from "./metrics.ts";
+import {
+  formatHostPort,
+  isLoopback,
+  type ListenAddress,
+} from "./net/net_addr.ts";
+import { onAbort } from "./waiting/on_abort.ts";
+import { type EchoServer, serveEcho } from "./echo/serve_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
 import type { UpgradableConnection } from "./http/connection_upgrade.ts";
-import { serveWebSockets } from "./websocket/serve_websockets.ts";
+import {
+  serveWebSockets,
+  type WebSocketEcho,
+} from "./websocket/serve_websockets.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {
+  /** Its name in messages. */
   override name = "ListenError";
 
   /**
+   * An error whose message names the address and what the system said.
+   *
    * @param address where the listener was to be opened
    * @param cause what the operating system said
    */
@@ -65,13 +98,14 @@ export interface RunningServer {
 }
 
 /**
- * Starts the echo listener and the HTTP server, both stopped by one
- * AbortSignal, and both counted in one set of metrics. On abort the echo
- * listener closes and each echo connection closes once the chunk it is
- * writing is out; the HTTP server closes its listener and idle connections,
- * answers the requests in flight and 503 to any new one on an open
- * connection, and gives clients a second to finish before it cuts them.
- * A request whose Host header is not a valid `host[:port]` gets 400.
+ * Starts the echo listener and the HTTP server, with WebSocket echo on
+ * `GET /ws`, all stopped by `options.shutdown` and counted in one set of
+ * metrics. Once it aborts, `shutDown` runs the shutdown in order (see the
+ * module doc): each echo connection closes once the chunk it is writing is
+ * out; the HTTP server answers the requests in flight, and 503 to any new one
+ * on an open connection; each WebSocket is closed with 1001; and clients get
+ * a second to finish before they are cut. A request whose Host header is not
+ * a valid `host[:port]` gets 400.
  *
  * @throws {ConfigError} when there is no die token and the HTTP address binds
  * off loopback, where anyone who reached it could stop the service; nothing
@@ -82,13 +116,13 @@ export interface RunningServer {
  * @example
  * ```ts
  * import { startServer } from "./server.ts";
- * import { parseConfig } from "./config.ts";
+ * import { parseCommandLine } from "./settings/config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
+ * const parsed = parseCommandLine(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
  * if (parsed.kind !== "run") throw parsed;
  * const shutdown = new AbortController();
- * const server = startServer(parsed.config, { shutdown });
+ * const server = startServer(parsed.settings, { shutdown });
  * assert.notEqual(server.echoAddr.port, 0); // the port actually bound
  * shutdown.abort("example over");
  * await server.finished;
@@ -116,7 +150,6 @@ export function startServer(
   );
   let http: HttpService;
   const webSockets = serveWebSockets({
-    signal,
     logger,
     metrics: metrics.websocket,
     maxConnections: config.wsMaxConnections,
@@ -127,7 +160,7 @@ export function startServer(
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
-      registry: metrics.registry,
+      metricsText: metrics.text,
       draining,
       webSocket: webSockets.handler,
     });
@@ -142,7 +175,6 @@ export function startServer(
     );
     http = listen(config.http, () =>
       serveHttp(config.http, handler, {
-        signal,
         logger,
         metrics: metrics.http,
         maxConnections: config.httpMaxConnections,
@@ -154,25 +186,48 @@ export function startServer(
     throw error;
   }
 
-  onAbort(
-    signal,
-    () => logger.info("shutting down", { reason: String(signal.reason) }),
-  );
-
-  const echoDone = serveEcho(listener, {
+  const echo = serveEcho(listener, {
     timeouts: config.idle,
     maxConnections: config.maxConnections,
     proxyProtocol: config.proxyProtocol,
-    signal,
     logger,
     metrics: metrics.echo,
   });
-  return {
-    echoAddr: listener.addr,
-    httpAddr: http.addr,
-    finished: Promise.all([echoDone, http.finished, webSockets.finished])
-      .then(() => {}),
-  };
+  const finished = new Promise<void>((resolve) =>
+    onAbort(
+      signal,
+      () =>
+        resolve(shutDown(signal.reason, { logger, echo, http, webSockets })),
+    )
+  );
+  return { echoAddr: listener.addr, httpAddr: http.addr, finished };
+}
+
+/**
+ * The shutdown, step by step, once the shutdown signal has aborted; it
+ * settles when the last connection has closed, about a second later at most
+ * whatever clients do. (From then on the HTTP handler answers 503 to any
+ * request still arriving: `refuseOnceAborted`.)
+ */
+async function shutDown(
+  reason: unknown,
+  { logger, echo, http, webSockets }: {
+    logger: Logger;
+    echo: EchoServer;
+    http: HttpService;
+    webSockets: WebSocketEcho;
+  },
+): Promise<void> {
+  // 1. Say why, once.
+  logger.info("shutting down", { reason: String(reason) });
+  // 2. Both ports at once, each in order: stop accepting; end the idle
+  // connections at once; give the busy ones 1 s to finish the chunk or the
+  // request in flight; then cut what is left (EchoServer.close,
+  // HttpService.close). Each WebSocket gets the same second to answer the
+  // close that the HTTP server's drain sends it (WebSocketEcho.close).
+  await Promise.all([echo.close(), http.close(), webSockets.close()]);
+  // 3. Nothing is left running: main.ts flushes the log and the process
+  // ends by itself.
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Relay, type RelayOptions } from "../src/relay.ts";
+import { ReadBufferPool } from "../src/net/read_buffers.ts";
+import { Relay, type RelayOptions } from "../src/net/relay.ts";
 import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
 import { memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
@@ -224,4 +225,64 @@ test("Relay.close() ends a held client's wait", async () => {
   const { relay } = relayedInMemory({ holdClient: () => true });
   relay.close();
   assert.deepEqual(await relay.closed, {});
+});
+
+test("Relay gives a borrowed read buffer back while it holds the client", async () => {
+  const given: number[] = [];
+  const readBuffers = new class extends ReadBufferPool {
+    override give(buffer: Uint8Array<ArrayBuffer>): void {
+      given.push(buffer.length);
+      super.give(buffer);
+    }
+  }();
+  let hold = false;
+  const { client, server, relay } = relayedInMemory({
+    holdClient: () => hold,
+    readBuffers,
+  });
+  // A full read of the relay's own 64 bytes: the next read borrows 1 KiB.
+  await client.write(new Uint8Array(64));
+  hold = true;
+  await readExactly(server, 64);
+  // Every job runs, the relay's check of the hold among them.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(given, [1024]);
+  relay.close();
+  assert.deepEqual(await relay.closed, {});
+});
+
+test("Relay hands an answer larger than its idle buffer on without Nagle's wait for an acknowledgement", async () => {
+  await using relay = await relayed();
+  const answer = new Uint8Array(5_000).fill(7);
+  const request = bytes("?");
+  const started = performance.now();
+  // Each exchange is read 64 bytes, 1 KiB, then the rest, and written so:
+  // with Nagle's algorithm the last write waits for the client's delayed
+  // acknowledgement, 40 ms each time.
+  for (let i = 0; i < 10; i++) {
+    await writeAll(relay.client, request);
+    await readExactly(relay.server, 1);
+    await writeAll(relay.server, answer);
+    await readExactly(relay.client, answer.length);
+  }
+  const elapsedMs = performance.now() - started;
+  assert.ok(elapsedMs < 200, `10 exchanges took ${elapsedMs.toFixed(0)} ms`);
+});
+
+Deno.test("Relay sets TCP_NODELAY on both of its sockets", async () => {
+  const set: [string, boolean][] = [];
+  const side = (name: string) => {
+    const closed = Promise.withResolvers<null>();
+    return {
+      read: () => closed.promise,
+      write: (data: Uint8Array) => Promise.resolve(data.length),
+      closeWrite: () => Promise.resolve(),
+      close: () => closed.resolve(null),
+      setNoDelay: (noDelay: boolean) => set.push([name, noDelay]),
+    };
+  };
+  const relay = new Relay(side("client"), side("server"));
+  assert.deepEqual(set, [["client", true], ["server", true]]);
+  relay.close();
+  await relay.closed;
 });

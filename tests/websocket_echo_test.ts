@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { IdleDeadlines } from "../src/idle_deadline.ts";
+import { Deadlines } from "../src/waiting/deadlines.ts";
 import {
   type EchoSocket,
   type WebSocketEchoOptions,
@@ -67,7 +67,7 @@ function session(
   const socket = new FakeSocket(options.time);
   const served = new WebSocketEchoSession(socket, {
     timeouts,
-    deadlines: new IdleDeadlines(),
+    deadlines: new Deadlines(),
     cut: socket.cut,
     ...options,
   });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Config } from "../src/config.ts";
+import type { Config } from "../src/settings/config.ts";
 import { startServer } from "../src/server.ts";
 import { CERTIFICATE } from "./_certificates.ts";
 import { bytes, connect, writeAll } from "./_echo_client.ts";

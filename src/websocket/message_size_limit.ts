@@ -55,7 +55,11 @@ export class MessageSizeLimit {
   #messages = 0;
   #over = false;
 
-  /** @param maxBytes the longest payload a message may have */
+  /**
+   * A limit before the first byte of the stream.
+   *
+   * @param maxBytes the longest payload a message may have
+   */
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
   }

@@ -16,20 +16,19 @@
  *
  * @module
  */
-import type { IdleTimeouts } from "../config.ts";
+import type { IdleTimeouts } from "../echo/echo.ts";
 import { closingResponse } from "../http/handler.ts";
 import type {
   UpgradableConnection,
   UpgradedConnection,
 } from "../http/connection_upgrade.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
+import { formatHostPort } from "../net/net_addr.ts";
 import type { Logger } from "../observability/log.ts";
-import type { WebSocketMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
-import { formatHostPort } from "../net_addr.ts";
-import { onAbort } from "../on_abort.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
 import { MessageSizeLimit } from "./message_size_limit.ts";
 import { WebSocketEchoSession, type WebSocketEnd } from "./websocket_echo.ts";
+import type { WebSocketMetrics } from "./websocket_metrics.ts";
 
 /**
  * The echoes a socket may have waiting to be sent before its client is read
@@ -39,14 +38,15 @@ export const HOLD_BYTES = 64 * 1024;
 
 /** What {@linkcode serveWebSockets} needs. */
 export interface ServeWebSocketsOptions {
-  /** Shutdown: each socket is closed with 1001 when it aborts. */
-  signal: AbortSignal;
+  /** Where each WebSocket's end and the limit are told. */
   logger: Logger;
+  /** What the WebSockets count. */
   metrics: WebSocketMetrics;
   /** WebSockets open at once; an upgrade over it gets 503. */
   maxConnections: number;
   /** The longest message payload; a longer one closes the socket with 1009. */
   maxMessageBytes: number;
+  /** How long a WebSocket may go with no message: TCP echo's timeouts. */
   timeouts: IdleTimeouts;
   /**
    * Once the service has closed a socket, how long the client has to answer
@@ -58,15 +58,17 @@ export interface ServeWebSocketsOptions {
   banner?: string;
 }
 
-/** The WebSocket echo: the handler of `GET /ws`, and when all is over. */
+/** The WebSocket echo: the handler of `GET /ws`, served until it is closed. */
 export interface WebSocketEcho {
   /** Answers `GET /ws`: the request, and the connection it came on. */
   handler: (request: Request, connection?: UpgradableConnection) => Response;
   /**
-   * Settles once the signal has aborted and every WebSocket has ended and
-   * closed its connection.
+   * Shuts the WebSockets down, and settles once every one has ended and
+   * closed its connection: each client has `drainMs` to answer the close
+   * (1001, which `Deno.serve`'s own shutdown sends) before its connection is
+   * cut. Calling it again returns the same promise.
    */
-  finished: Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
@@ -82,35 +84,37 @@ export interface WebSocketEcho {
  * ```ts
  * import { serveWebSockets } from "./serve_websockets.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createWebSocketMetrics } from "./websocket_metrics.ts";
  * import assert from "node:assert/strict";
  *
- * const { handler } = serveWebSockets({
- *   signal: new AbortController().signal,
+ * const webSockets = serveWebSockets({
  *   logger: new Logger("warning"),
- *   metrics: createMetrics().websocket,
+ *   metrics: createWebSocketMetrics(),
  *   maxConnections: 1024,
  *   maxMessageBytes: 65_536,
  *   timeouts: { initialMs: 5_000, refreshMs: 30_000 },
  * });
- * const response = handler(new Request("http://localhost/ws"));
+ * const response = webSockets.handler(new Request("http://localhost/ws"));
  * assert.equal(response.status, 426);
  * await response.body?.cancel();
+ * await webSockets.close(); // none open: at once
  * ```
  */
 export function serveWebSockets(
   options: ServeWebSocketsOptions,
 ): WebSocketEcho {
-  const { signal, logger, metrics, maxConnections, maxMessageBytes } = options;
-  const deadlines = new IdleDeadlines();
+  const { logger, metrics, maxConnections, maxMessageBytes } = options;
+  // Aborted by close(): every session watches it, through one listener.
+  const closing = new AbortController();
+  const { signal } = closing;
+  const deadlines = new Deadlines();
   const rejections = new ThrottledLog(logger, { signal });
   let open = 0;
   let nextId = 1;
-  const finished = Promise.withResolvers<void>();
+  const allEnded = Promise.withResolvers<void>();
   const settleOnceAllEnded = () => {
-    if (signal.aborted && open === 0) finished.resolve();
+    if (signal.aborted && open === 0) allEnded.resolve();
   };
-  onAbort(signal, settleOnceAllEnded);
   const handler = (request: Request, connection?: UpgradableConnection) => {
     const problem = handshakeProblem(request);
     if (problem !== undefined) return problem;
@@ -148,6 +152,7 @@ export function serveWebSockets(
     metrics.open.inc();
     const session = client.session = new WebSocketEchoSession(upgrade.socket, {
       ...options,
+      signal,
       // Over TLS the relay sees no frames: the session checks sizes itself.
       maxMessageBytes: upgraded.clientDataSeen ? undefined : maxMessageBytes,
       deadlines,
@@ -163,7 +168,14 @@ export function serveWebSockets(
     client.socket = upgrade.socket;
     return upgrade.response;
   };
-  return { handler, finished: finished.promise };
+  return {
+    handler,
+    close() {
+      closing.abort();
+      settleOnceAllEnded();
+      return allEnded.promise;
+    },
+  };
 }
 
 /**

@@ -18,9 +18,9 @@
  *
  * @module
  */
-import { addAbortCallback, removeAbortCallback } from "../abort_callbacks.ts";
-import type { IdleTimeouts } from "../config.ts";
-import type { IdleDeadline, IdleDeadlines } from "../idle_deadline.ts";
+import type { IdleTimeouts } from "../echo/echo.ts";
+import type { Deadline, Deadlines } from "../waiting/deadlines.ts";
+import { offAbort, onAbort } from "../waiting/on_abort.ts";
 
 /** Why a WebSocket echo connection ended. */
 export const WEBSOCKET_ENDS = [
@@ -43,12 +43,15 @@ export type WebSocketEnd = typeof WEBSOCKET_ENDS[number];
 export interface EchoSocket extends EventTarget {
   /** Bytes sent and not yet written to the connection. */
   readonly bufferedAmount: number;
+  /** Sends one message: text as text, binary as binary. */
   send(data: string | ArrayBuffer): void;
+  /** Starts the closing handshake with `code` and `reason`. */
   close(code?: number, reason?: string): void;
 }
 
 /** How a WebSocket echo connection ended. */
 export interface WebSocketEchoResult {
+  /** Why it ended: one of {@linkcode WEBSOCKET_ENDS}. */
   reason: WebSocketEnd;
   /** Messages echoed. */
   messages: number;
@@ -60,9 +63,10 @@ export interface WebSocketEchoResult {
 
 /** What a {@linkcode WebSocketEchoSession} needs besides the socket. */
 export interface WebSocketEchoOptions {
+  /** How long it may go with no message: TCP echo's timeouts. */
   timeouts: IdleTimeouts;
   /** Where the deadline is kept: a server's connections share one. */
-  deadlines: IdleDeadlines;
+  deadlines: Deadlines;
   /** Closes the client's connection at once, whatever it is doing. */
   cut: () => void;
   /**
@@ -110,7 +114,7 @@ type ServiceEnd = keyof typeof CLOSE_CODES | "shutdown";
  * @example
  * ```ts
  * import { WebSocketEchoSession } from "./websocket_echo.ts";
- * import { IdleDeadlines } from "../idle_deadline.ts";
+ * import { Deadlines } from "../waiting/deadlines.ts";
  * import assert from "node:assert/strict";
  *
  * const sent: unknown[] = [];
@@ -121,7 +125,7 @@ type ServiceEnd = keyof typeof CLOSE_CODES | "shutdown";
  * });
  * const session = new WebSocketEchoSession(socket, {
  *   timeouts: { initialMs: 5_000, refreshMs: 30_000 },
- *   deadlines: new IdleDeadlines(),
+ *   deadlines: new Deadlines(),
  *   cut: () => {},
  * });
  * socket.dispatchEvent(new Event("open"));
@@ -136,7 +140,7 @@ export class WebSocketEchoSession {
   readonly ended: Promise<WebSocketEchoResult>;
   readonly #socket: EchoSocket;
   readonly #options: WebSocketEchoOptions;
-  readonly #deadline: IdleDeadline;
+  readonly #deadline: Deadline;
   /** Why the service closed the socket, once it has. */
   #closedFor?: ServiceEnd;
   #opened = false;
@@ -147,6 +151,8 @@ export class WebSocketEchoSession {
   #tooBigAfter?: number;
 
   /**
+   * Serves `socket` from its `open`; the idle deadline starts now.
+   *
    * @param socket the socket, before it opens
    * @param options its timeouts and where to count
    */
@@ -155,18 +161,17 @@ export class WebSocketEchoSession {
     this.#options = options;
     const { timeouts, deadlines, signal } = options;
     this.#deadline = deadlines.set(timeouts.initialMs, this.#expire);
-    const onAbort = () => this.#close("shutdown");
-    if (signal) addAbortCallback(signal, onAbort);
+    const shutDown = () => this.#close("shutdown");
+    if (signal) onAbort(signal, shutDown);
     const ended = Promise.withResolvers<WebSocketEchoResult>();
     const end = () => {
       this.#deadline.clear();
-      if (signal) removeAbortCallback(signal, onAbort);
+      if (signal) offAbort(signal, shutDown);
       ended.resolve(this.#result());
     };
     this.ended = ended.promise;
     socket.addEventListener("open", () => {
       this.#opened = true;
-      if (signal?.aborted) this.#close("shutdown");
       // Closed before it opened, when a close would have been lost.
       if (this.#closedFor !== undefined) return this.#sendClose();
 
