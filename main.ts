@@ -27,9 +27,9 @@ import {
   type Config,
   ConfigError,
   parseCommandLine,
-  SETTING_VARIABLES,
   type Settings,
   usage,
+  VARIABLES_READ,
 } from "./src/settings/config.ts";
 import { errorMessage } from "./src/net/error_message.ts";
 import { checkHealth, healthCheckUrl } from "./src/process/health_check.ts";
@@ -83,9 +83,9 @@ function print(line: string): void {
 
 /** Does what the command line asks: the exit code. */
 async function main(args: readonly string[]): Promise<number> {
-  // Only the settings' variables, which are all that --allow-env grants.
+  // Only the variables it reads, which are all that --allow-env grants.
   const env = Object.fromEntries(
-    SETTING_VARIABLES.map((name) => [name, Deno.env.get(name)]),
+    VARIABLES_READ.map((name) => [name, Deno.env.get(name)]),
   );
   const commandLine = parseCommandLine(args, env);
   switch (commandLine.kind) {

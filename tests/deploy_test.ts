@@ -7,6 +7,7 @@ import {
   SETTING_VARIABLES,
   type SettingFile,
   type Settings,
+  VARIABLES_READ,
 } from "../src/settings/config.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
@@ -557,8 +558,8 @@ Deno.test("deno.json's start and compile tasks grant env access to exactly the s
     const granted = envFlags[0].split("=")[1]?.split(",") ?? [];
     assert.deepEqual(
       granted.toSorted(),
-      SETTING_VARIABLES.toSorted(),
-      `${task}: --allow-env=${SETTING_VARIABLES.join(",")}`,
+      VARIABLES_READ.toSorted(),
+      `${task}: --allow-env=${VARIABLES_READ.join(",")}`,
     );
   }
 });

@@ -416,6 +416,30 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
 );
 
 /**
+ * Deno's own variable that moves the first `Deno.serve` elsewhere, or serves
+ * it there as well, with no permission asked: here, the HTTP server inside,
+ * which only the relay on the public port may reach. Set, it is refused.
+ */
+const DENO_SERVE_ADDRESS = "DENO_SERVE_ADDRESS";
+
+/**
+ * Every environment variable the service reads, the settings' and
+ * `DENO_SERVE_ADDRESS`: all that `--allow-env` needs to grant.
+ *
+ * @example
+ * ```ts
+ * import { SETTING_VARIABLES, VARIABLES_READ } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(VARIABLES_READ, [...SETTING_VARIABLES, "DENO_SERVE_ADDRESS"]);
+ * ```
+ */
+export const VARIABLES_READ: readonly string[] = [
+  ...SETTING_VARIABLES,
+  DENO_SERVE_ADDRESS,
+];
+
+/**
  * Reads the service's settings from command-line flags, then environment
  * variables, then defaults. It never exits the process: bad input comes back
  * as a {@linkcode ConfigError} whose one-line message names the setting and the value.
@@ -551,6 +575,15 @@ export function parseCommandLine(
       } cannot go with ${settings.tlsFiles.cert.setting}: ` +
         "the PROXY header comes before the TLS handshake, which " +
         "Deno.listenTls begins by itself",
+    );
+  }
+  const serveAddress = env[DENO_SERVE_ADDRESS];
+  if (serveAddress) {
+    errors.push(
+      `${DENO_SERVE_ADDRESS}: ${
+        JSON.stringify(serveAddress)
+      } would serve HTTP from inside the service, past the public port's ` +
+        "limits and the die token's address check; unset it",
     );
   }
   // Only --check-health takes an argument: the URL to check.
