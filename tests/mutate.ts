@@ -1012,6 +1012,14 @@ const MUTANTS: Mutant[] = [
     to: "        if (false && this.#release !== undefined) {",
     tests: ["relay_test.ts"],
   },
+  {
+    name:
+      "a held client waits on the relay's own 64 bytes, not a borrowed buffer",
+    file: "net/relay.ts",
+    from: "          reads[Symbol.dispose]();\n          await this.#held();",
+    to: "          await this.#held();",
+    tests: ["relay_test.ts"],
+  },
 ];
 
 /**
