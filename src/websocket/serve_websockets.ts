@@ -79,6 +79,7 @@ export interface WebSocketEcho {
  * others are upgraded with no subprotocol, served until they end, and then
  * logged as one `websocket ended` line with the messages and bytes echoed.
  * A WebSocket counts against the limit until both of its sockets are closed.
+ * {@linkcode WebSocketEcho.close} ends every one for shutdown.
  *
  * @example
  * ```ts
