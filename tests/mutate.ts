@@ -970,6 +970,14 @@ const MUTANTS: Mutant[] = [
     tests: ["websocket_test.ts"],
   },
   {
+    name: "at shutdown each WebSocket ends for shutdown",
+    file: "server.ts",
+    from:
+      "  await Promise.all([echo.close(), http.close(), webSockets.close()]);",
+    to: "  await Promise.all([echo.close(), http.close()]);",
+    tests: ["websocket_test.ts"],
+  },
+  {
     name: "a handshake over --ws-max-connections gets 503",
     file: "websocket/serve_websockets.ts",
     from: "    if (open >= maxConnections) {",
