@@ -315,10 +315,15 @@ test("at shutdown a WebSocket client that sends forever and never reads is cut a
       // Cut by the service.
     }
   })();
-  // Until its echoes pile up unread, and the service stops reading it.
-  while (
-    (await s.metrics()).get("echoserver_websocket_bytes_total")! < 4 << 20
-  );
+  // Until its echoes pile up unread and the service stops reading it, so
+  // that no close frame can reach it: the count of bytes echoed stands still.
+  // (Bytes echoed alone say too little: loopback's socket buffers take
+  // megabytes before they fill.)
+  let echoed = 0;
+  for (let last = -1; echoed !== last || echoed < 1 << 20;) {
+    last = echoed;
+    echoed = (await s.metrics()).get("echoserver_websocket_bytes_total")!;
+  }
   const started = performance.now();
   s.shutdown.abort("test");
   await s.server.finished;
