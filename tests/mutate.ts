@@ -267,8 +267,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "the HTTP side's back-off ends at once on shutdown",
     file: "http/serve_http.ts",
-    from: "        await backoff.pause(signal);",
-    to: "        await backoff.pause(new AbortController().signal);",
+    from: "      await backoff.wait(signal);",
+    to: "      await backoff.wait(new AbortController().signal);",
     tests: ["serve_http_test.ts"],
   },
   {
@@ -643,15 +643,15 @@ const MUTANTS: Mutant[] = [
   {
     name: "a chunked /die body of exactly the limit is taken",
     file: "http/discard_body.ts",
-    from: "        if (bytes > maxBytes) return onTooLarge(c);",
-    to: "        if (bytes >= maxBytes) return onTooLarge(c);",
+    from: "      if (bytes > maxBytes) return false;",
+    to: "      if (bytes >= maxBytes) return false;",
     tests: ["http_app_test.ts"],
   },
   {
     name: "a /die body whose Content-Length is exactly the limit is taken",
     file: "http/discard_body.ts",
-    from: "      if (Number(length) > maxBytes) return onTooLarge(c);",
-    to: "      if (Number(length) >= maxBytes) return onTooLarge(c);",
+    from: "    if (Number(length) > maxBytes) return false;",
+    to: "    if (Number(length) >= maxBytes) return false;",
     tests: ["http_app_test.ts"],
   },
   {
@@ -842,12 +842,11 @@ const MUTANTS: Mutant[] = [
   {
     name: "echoed bytes are counted as each chunk goes back, not before",
     file: "echo/echo.ts",
-    from: "      await writeAll(stream, buffer.subarray(0, size));\n" +
-      "      writing = false;\n      bytesEchoed += size;\n" +
-      "      bytesCounter?.inc(size);",
+    from: "      await ending.write(buffer.subarray(0, size));\n" +
+      "      bytesEchoed += size;\n      bytesCounter?.inc(size);",
     to: "      bytesCounter?.inc(size);\n" +
-      "      await writeAll(stream, buffer.subarray(0, size));\n" +
-      "      writing = false;\n      bytesEchoed += size;",
+      "      await ending.write(buffer.subarray(0, size));\n" +
+      "      bytesEchoed += size;",
     tests: ECHO,
   },
   {
