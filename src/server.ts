@@ -13,6 +13,7 @@ import { serveEcho } from "./echo/serve_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
+import { Readiness } from "./http/readiness.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {
@@ -118,7 +119,7 @@ export function startServer(
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
       registry: metrics.registry,
-      draining,
+      readiness: new Readiness({ draining, metrics: metrics.readiness }),
     });
     const handler = countRequests(
       metrics.http.requests,

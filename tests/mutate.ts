@@ -257,9 +257,38 @@ const MUTANTS: Mutant[] = [
   {
     name: "/readyz answers 503 once shutdown begins",
     file: "http/http_app.ts",
-    from: 'draining?.aborted ? c.text("shutting down", 503)',
-    to: 'draining?.aborted ? c.text("shutting down", 200)',
+    from: '? c.text("shutting down", 503)',
+    to: '? c.text("shutting down", 200)',
     tests: ["http_app_test.ts"],
+  },
+  // The manual readiness switch.
+  {
+    name: "POST /readyz/fail turns /readyz to 503",
+    file: "http/http_app.ts",
+    from: '? c.text("switched off", 503)',
+    to: '? c.text("switched off", 200)',
+    tests: ["readiness_test.ts"],
+  },
+  {
+    name: "POST /readyz/ok does not undo a SIGTERM drain",
+    file: "http/readiness.ts",
+    from: "    return !this.draining && !this.#switchedOff;",
+    to: "    return !this.#switchedOff;",
+    tests: ["readiness_test.ts"],
+  },
+  {
+    name: "POST /readyz/fail and /readyz/ok need the die token",
+    file: "http/http_app.ts",
+    from: 'const GUARDED = ["/die", "/readyz/fail", "/readyz/ok"];',
+    to: 'const GUARDED = ["/die"];',
+    tests: ["readiness_test.ts"],
+  },
+  {
+    name: "the readiness switch's state is in /metrics",
+    file: "http/readiness.ts",
+    from: "    this.#metrics?.switchedOff.set(this.#switchedOff ? 1 : 0);",
+    to: "",
+    tests: ["readiness_test.ts"],
   },
   {
     name: "POST /die shuts the whole service down",

@@ -64,6 +64,14 @@ export interface HttpMetrics {
   acceptErrors: Counter<"code">;
 }
 
+/** Whether the instance wants new clients, as `GET /readyz` says. */
+export interface ReadinessMetrics {
+  /** 1 while `/readyz` answers 200, 0 while it answers 503. */
+  ready: Gauge;
+  /** 1 from `POST /readyz/fail` until `POST /readyz/ok`, 0 otherwise. */
+  switchedOff: Gauge;
+}
+
 /** The log's metrics. */
 export interface LogMetrics {
   /** Log lines dropped because standard error was not read in time. */
@@ -84,6 +92,7 @@ export interface ServiceMetrics {
   echo: EchoMetrics;
   http: HttpMetrics;
   log: LogMetrics;
+  readiness: ReadinessMetrics;
 }
 
 /** Connection duration buckets, in seconds: from a quick exchange to hours. */
@@ -195,11 +204,23 @@ export function createMetrics(): ServiceMetrics {
       help: "Log lines dropped because standard error was not read in time.",
     }),
   };
+  const readiness: ReadinessMetrics = {
+    ready: new Gauge({
+      name: "echoserver_ready",
+      help:
+        "1 while GET /readyz answers 200; 0 while draining after SIGTERM or switched off by POST /readyz/fail.",
+    }),
+    switchedOff: new Gauge({
+      name: "echoserver_ready_switched_off",
+      help: "1 from POST /readyz/fail until POST /readyz/ok.",
+    }),
+  };
   // Every reason from the start, so that a rate over any of them is defined.
   for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
   for (const reason of HTTP_CONNECTION_ENDS) http.ended.inc({ reason }, 0);
-  const all = [echo, http, log].flatMap((group) => Object.values(group));
-  return { registry: metricsText(all), echo, http, log };
+  const groups = [echo, http, log, readiness];
+  const all = groups.flatMap((group) => Object.values(group));
+  return { registry: metricsText(all), echo, http, log, readiness };
 }
 
 /** The text of `metrics`, from a registry made on the first call. */
