@@ -26,8 +26,8 @@
 import {
   type Config,
   ConfigError,
+  ENV_VARIABLES,
   parseConfig,
-  SETTING_VARIABLES,
   usage,
 } from "./src/config.ts";
 import { errorMessage } from "./src/error_message.ts";
@@ -76,9 +76,9 @@ function print(line: string): void {
 }
 
 async function main(): Promise<number> {
-  // Only the settings' variables, which are all that --allow-env grants.
+  // Only the variables it reads, which are all that --allow-env grants.
   const env = Object.fromEntries(
-    SETTING_VARIABLES.map((name) => [name, Deno.env.get(name)]),
+    ENV_VARIABLES.map((name) => [name, Deno.env.get(name)]),
   );
   const commandLine = parseConfig(Deno.args, env);
   if (commandLine.kind === "help") {
@@ -144,15 +144,26 @@ async function main(): Promise<number> {
     delayMs: config.shutdownDelayMs,
     logger,
   });
-  const [echoScheme, httpScheme] = config.tls
-    ? ["tls://", "https"]
-    : ["", "http"];
+  let udpAddr: Deno.NetAddr | undefined;
+  try {
+    udpAddr = await server.udpAddr;
+  } catch (error) {
+    // Such as a port in use: the other ports close as the process exits.
+    fatal(errorMessage(error));
+    return 1;
+  }
+  const echoScheme = config.tls && !config.tlsEcho ? "tls://" : "";
+  const httpScheme = config.tls ? "https" : "http";
   print(
     `echo listening on ${echoScheme}${formatHostPort(server.echoAddr)}`,
   );
   print(
     `http listening on ${httpScheme}://${formatHostPort(server.httpAddr)}/`,
   );
+  if (server.tlsEchoAddr) {
+    print(`tls echo listening on tls://${formatHostPort(server.tlsEchoAddr)}`);
+  }
+  if (udpAddr) print(`udp listening on ${formatHostPort(udpAddr)}`);
   await server.finished;
   return 0;
 }

@@ -6,6 +6,8 @@ import {
   type LogLevel,
 } from "./observability/log.ts";
 import { MAX_TIMER_DELAY_MS } from "./pause.ts";
+import { BANNER_VARIABLES, renderBanner } from "./banner.ts";
+import { errorMessage } from "./error_message.ts";
 
 /** A host and port to listen on; port 0 means any free port. */
 export interface ListenAddress {
@@ -70,8 +72,22 @@ export interface Config {
   dieTokenFile?: SettingFile;
   /** The certificate and key files; read into `tls` at startup. */
   tlsFiles?: { cert: SettingFile; key: SettingFile };
-  /** When set, echo is served over TLS and HTTP over HTTPS with this pair. */
+  /**
+   * When set, HTTP is served over HTTPS with this pair, and echo over TLS:
+   * on the echo port, or on `tlsEcho` when that is set.
+   */
   tls?: TlsKeyPair;
+  /**
+   * With `tlsFiles`: TLS echo is served here, and the echo port stays plain.
+   * Both ports share `maxConnections`, the idle timeouts and the metrics.
+   */
+  tlsEcho?: ListenAddress;
+  /** When set, each datagram that comes here is echoed back to its sender. */
+  udp?: ListenAddress;
+  /** A line sent to each new echo client before any echo, rendered already. */
+  banner?: string;
+  /** When set, every HTTP response says `X-Served-By: <servedBy>`. */
+  servedBy?: string;
   /**
    * After SIGTERM, milliseconds to keep serving with `/readyz` at 503 before
    * stopping, so that load balancers stop sending clients first.
@@ -122,6 +138,8 @@ interface Setting<T> {
   env: string;
   /** The value when neither the flag nor the variable is given; none when unset. */
   default?: string;
+  /** How `--help` shows a default that follows another setting. */
+  shownDefault?: string;
   /** Keeps the value out of error messages. */
   secret?: boolean;
   /** The flag's value in the usage text, such as `PORT`; none for a switch. */
@@ -182,6 +200,8 @@ export function bearerToken(raw: string): string | undefined {
 }
 
 const filePath = (raw: string) => raw === "" ? undefined : raw;
+
+const text = (raw: string) => raw === "" ? undefined : raw;
 
 const logLevel = (raw: string) => LOG_LEVELS.find((level) => level === raw);
 
@@ -359,6 +379,55 @@ const PROXY_PROTOCOL: Setting<boolean> = {
   parse: boolean,
 };
 
+const TLS_ECHO_PORT: Setting<number> = {
+  flag: "tls-echo-port",
+  env: "ECHOSERVER__TLS_ECHO_PORT",
+  placeholder: "PORT",
+  description: "serve TLS echo on this port too, while the echo port stays\n" +
+    "plain; needs --tls-cert; 0 picks a free one",
+  expected: "an integer from 0 to 65535",
+  parse: port,
+};
+const UDP: Setting<boolean> = {
+  flag: "udp",
+  env: "ECHOSERVER__UDP",
+  default: "false",
+  switch: true,
+  description: "also echo each UDP datagram back to its sender; it answers\n" +
+    "any source address a packet claims: private networks only",
+  expected: "true or false",
+  parse: boolean,
+};
+const UDP_PORT: Setting<number> = {
+  flag: "udp-port",
+  env: "ECHOSERVER__UDP_PORT",
+  placeholder: "PORT",
+  shownDefault: "the echo port",
+  description: "UDP echo port, on the echo host; needs --udp; 0 picks a\n" +
+    "free one",
+  expected: "an integer from 0 to 65535",
+  parse: port,
+};
+const BANNER: Setting<string> = {
+  flag: "banner",
+  env: "ECHOSERVER__BANNER",
+  placeholder: "TEXT",
+  description: "send this line to each new echo client before any echo;\n" +
+    "{hostname}, {pod}, {namespace} and {node} are filled in from\n" +
+    "HOSTNAME, POD_NAME, POD_NAMESPACE and NODE_NAME",
+  expected: "a text",
+  parse: text,
+};
+const SERVED_BY: Setting<string> = {
+  flag: "served-by",
+  env: "ECHOSERVER__SERVED_BY",
+  placeholder: "TEXT",
+  description: "add 'X-Served-By: TEXT' to every HTTP response; the same\n" +
+    "placeholders as --banner",
+  expected: "a text",
+  parse: text,
+};
+
 const SETTINGS: Setting<unknown>[] = [
   ECHO_HOST,
   ECHO_PORT,
@@ -378,6 +447,11 @@ const SETTINGS: Setting<unknown>[] = [
   LOG_LEVEL,
   LOG_FORMAT,
   PROXY_PROTOCOL,
+  TLS_ECHO_PORT,
+  UDP,
+  UDP_PORT,
+  BANNER,
+  SERVED_BY,
 ];
 
 /**
@@ -396,6 +470,25 @@ const SETTINGS: Setting<unknown>[] = [
 export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
   env
 );
+
+/**
+ * Every environment variable the service reads: the settings' own, and
+ * those that `--banner` and `--served-by` may fill in. `main.ts` reads these
+ * and no other, and `--allow-env` grants exactly these.
+ *
+ * @example
+ * ```ts
+ * import { ENV_VARIABLES, SETTING_VARIABLES } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(SETTING_VARIABLES.every((name) => ENV_VARIABLES.includes(name)));
+ * assert.ok(ENV_VARIABLES.includes("POD_NAME"));
+ * ```
+ */
+export const ENV_VARIABLES: readonly string[] = [
+  ...SETTING_VARIABLES,
+  ...BANNER_VARIABLES,
+];
 
 /**
  * Reads the service's settings from command-line flags, then environment
@@ -524,6 +617,56 @@ export function parseConfig(
         `(${other.env}) as well`,
     );
   }
+  const tlsEchoPort = read(TLS_ECHO_PORT);
+  const [tlsEchoSource] = given(TLS_ECHO_PORT);
+  if (tlsEchoPort !== undefined && config.tlsFiles === undefined) {
+    errors.push(
+      `${tlsEchoSource}: "${tlsEchoPort}" needs --${TLS_CERT.flag} and ` +
+        `--${TLS_KEY.flag} (${TLS_CERT.env}, ${TLS_KEY.env}) as well`,
+    );
+  } else if (tlsEchoPort && tlsEchoPort === config.echo.port) {
+    errors.push(
+      `${tlsEchoSource}: "${tlsEchoPort}" is the echo port already; ` +
+        "give another",
+    );
+  } else if (tlsEchoPort !== undefined) {
+    config.tlsEcho = { hostname: config.echo.hostname, port: tlsEchoPort };
+  }
+  const udpPort = read(UDP_PORT);
+  if (read(UDP)) {
+    config.udp = {
+      hostname: config.echo.hostname,
+      port: udpPort ?? config.echo.port,
+    };
+  } else if (udpPort !== undefined) {
+    errors.push(
+      `${given(UDP_PORT)[0]}: "${udpPort}" needs --${UDP.flag} (${UDP.env}) ` +
+        "as well",
+    );
+  }
+  // Rendered here, once: a bad template is a bad setting.
+  const render = (setting: Setting<string>): string | undefined => {
+    const template = read(setting);
+    if (template === undefined) return undefined;
+    try {
+      return renderBanner(template, env);
+    } catch (error) {
+      const [source] = given(setting);
+      const why = errorMessage(error);
+      errors.push(`${source}: ${JSON.stringify(template)} ${why}`);
+    }
+  };
+  const banner = render(BANNER);
+  if (banner !== undefined) config.banner = banner;
+  const servedBy = render(SERVED_BY);
+  if (servedBy !== undefined && !HEADER_VALUE.test(servedBy)) {
+    errors.push(
+      `${given(SERVED_BY)[0]}: ${JSON.stringify(servedBy)} cannot go in a ` +
+        "header: printable ASCII only",
+    );
+  } else if (servedBy !== undefined) {
+    config.servedBy = servedBy;
+  }
   if (config.proxyProtocol && config.tlsFiles !== undefined) {
     errors.push(
       `${
@@ -553,6 +696,9 @@ export function parseConfig(
     : { kind: "run", config };
 }
 
+/** What an HTTP header value may hold, here: printable ASCII. */
+const HEADER_VALUE = /^[\x20-\x7e]*$/;
+
 /** The flag that asks for a health check instead of a run. */
 const CHECK_HEALTH = "check-health";
 
@@ -574,7 +720,7 @@ export function usage(): string {
         setting.placeholder === undefined ? "" : ` ${setting.placeholder}`
       }`,
       `${setting.description}\nenv ${setting.env}, default ${
-        setting.default ?? "none"
+        setting.shownDefault ?? setting.default ?? "none"
       }`,
     ]),
     [

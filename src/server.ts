@@ -9,8 +9,11 @@ import { Logger } from "./observability/log.ts";
 import { createMetrics, type ServiceMetrics } from "./observability/metrics.ts";
 import { formatHostPort, isLoopback } from "./net_addr.ts";
 import { onAbort } from "./on_abort.ts";
-import { serveEcho } from "./echo/serve_echo.ts";
+import { type EchoListener, serveEcho } from "./echo/serve_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
+import { mergeListeners } from "./echo/merged_listener.ts";
+import { serveUdpEcho } from "./echo/udp_echo.ts";
+import { addServedBy } from "./http/served_by.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
 import { Readiness } from "./http/readiness.ts";
@@ -59,6 +62,14 @@ export interface RunningServer {
   echoAddr: Deno.NetAddr;
   /** The address the HTTP server is bound to, with the real port. */
   httpAddr: Deno.NetAddr;
+  /** With `config.tlsEcho`: the address the TLS echo listener is bound to. */
+  tlsEchoAddr?: Deno.NetAddr;
+  /**
+   * With `config.udp`: the address the UDP echo socket is bound to, once it
+   * is. It rejects when the socket cannot bind; the caller then stops the
+   * service (the process exits, or aborts `shutdown`).
+   */
+  udpAddr?: Promise<Deno.NetAddr>;
   /** Settles once both servers have stopped and every connection has closed. */
   finished: Promise<void>;
 }
@@ -106,24 +117,34 @@ export function startServer(
   const { signal } = shutdown;
 
   if (config.dieToken === undefined) refuseOffLoopback(config.http);
-  const listener = listen(
+  // TLS is served on the echo port, unless it has a port of its own.
+  const { tls, tlsEcho } = config;
+  const echoListener = listen(
     config.echo,
     () =>
-      config.tls
-        ? listenTlsRelayed(config.echo, config.tls)
+      tls && !tlsEcho
+        ? listenTlsRelayed(config.echo, tls)
         : Deno.listen({ ...config.echo, transport: "tcp" }),
   );
+  let listener: EchoListener = echoListener;
+  let tlsEchoAddr: Deno.NetAddr | undefined;
   let http: HttpService;
   try {
+    if (tls && tlsEcho) {
+      const tlsListener = listen(tlsEcho, () => listenTlsRelayed(tlsEcho, tls));
+      tlsEchoAddr = tlsListener.addr;
+      listener = mergeListeners([echoListener, tlsListener]);
+    }
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
       registry: metrics.registry,
       readiness: new Readiness({ draining, metrics: metrics.readiness }),
     });
+    const refusing = refuseBadTarget(refuseOnceAborted(signal, app.fetch));
     const handler = countRequests(
       metrics.http.requests,
-      refuseBadTarget(refuseOnceAborted(signal, app.fetch)),
+      config.servedBy ? addServedBy(config.servedBy, refusing) : refusing,
     );
     http = listen(config.http, () =>
       serveHttp(config.http, handler, {
@@ -144,18 +165,27 @@ export function startServer(
     () => logger.info("shutting down", { reason: String(signal.reason) }),
   );
 
+  // Each port from the start, so that a rate over each is defined.
+  const ports = tlsEcho ? ["false", "true"] : [String(tls !== undefined)];
+  for (const port of ports) metrics.echo.acceptedByPort.inc({ tls: port }, 0);
   const echoDone = serveEcho(listener, {
     timeouts: config.idle,
     maxConnections: config.maxConnections,
     proxyProtocol: config.proxyProtocol,
+    banner: config.banner,
     signal,
     logger,
     metrics: metrics.echo,
   });
+  const udp = config.udp &&
+    serveUdpEcho(config.udp, { signal, logger, metrics: metrics.udp });
   return {
-    echoAddr: listener.addr,
+    echoAddr: echoListener.addr,
     httpAddr: http.addr,
-    finished: Promise.all([echoDone, http.finished]).then(() => {}),
+    tlsEchoAddr,
+    udpAddr: udp ? udp.addr : undefined,
+    finished: Promise.all([echoDone, http.finished, udp && udp.finished])
+      .then(() => {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LineCapture } from "./_line_capture.ts";
-import { SETTING_VARIABLES } from "../src/config.ts";
+import { ENV_VARIABLES } from "../src/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -16,11 +16,11 @@ export const LOOPBACK_ANY_PORT: readonly string[] = [
 
 /**
  * What the service needs once its files are read: the network, and the
- * settings' variables, named one by one as `deno task start` names them.
+ * variables it reads, named one by one as `deno task start` names them.
  */
 export const SERVICE_PERMISSIONS: readonly string[] = [
   "--allow-net",
-  `--allow-env=${SETTING_VARIABLES.join(",")}`,
+  `--allow-env=${ENV_VARIABLES.join(",")}`,
 ];
 
 /** `main.ts` running as its own process, as a user runs it. */
@@ -36,8 +36,8 @@ export class ServiceProcess implements AsyncDisposable {
   readonly #stderrRead = Promise.withResolvers<void>();
 
   /**
-   * Runs `main.ts` with `--allow-net`, `--allow-env` for the settings'
-   * variables alone (see `SERVICE_PERMISSIONS`) and `args`, with no
+   * Runs `main.ts` with `--allow-net`, `--allow-env` for the variables it
+   * reads alone (see `SERVICE_PERMISSIONS`) and `args`, with no
    * `ECHOSERVER__` variable from this environment but those in `env`; or,
    * with `task`, runs that task of deno.json (`deno task -q start`) with
    * `args`, as a user would.

@@ -62,8 +62,9 @@ const MUTANTS: Mutant[] = [
   {
     name: "the server's own writes do not move the deadline",
     file: "echo/echo.ts",
-    from: "      writing = false;",
-    to: "      writing = false; ending.deadline.reset(timeouts.refreshMs);",
+    from: "      writing = false;\n      bytesEchoed += size;",
+    to:
+      "      writing = false; ending.deadline.reset(timeouts.refreshMs);\n      bytesEchoed += size;",
     tests: ECHO,
   },
   {
@@ -709,6 +710,142 @@ const MUTANTS: Mutant[] = [
     to:
       "  if (stream.handshake) await stream.handshake();\n  using ending: StreamEnding = new StreamEnding(stream, {",
     tests: ["tls_test.ts"],
+  },
+  // Which replica answered: the banner and X-Served-By.
+  {
+    name: "the banner does not move the initial deadline",
+    file: "echo/echo.ts",
+    from:
+      "      await writeAll(stream, new TextEncoder().encode(`${banner}\\n`));",
+    to:
+      "      await writeAll(stream, new TextEncoder().encode(`${banner}\\n`));\n      ending.deadline.reset(timeouts.refreshMs);",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "the banner is not counted as echoed bytes",
+    file: "echo/echo.ts",
+    from:
+      "      await writeAll(stream, new TextEncoder().encode(`${banner}\\n`));",
+    to:
+      "      await writeAll(stream, new TextEncoder().encode(`${banner}\\n`));\n      bytesEchoed += banner.length + 1;",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "a banner placeholder the service does not know is a bad setting",
+    file: "banner.ts",
+    from: "    if (!Object.hasOwn(PLACEHOLDERS, name)) {",
+    to: "    if (false) {",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "a banner with any control character in it is a bad setting",
+    file: "banner.ts",
+    from: "const CONTROL = /\\p{Cc}/u;",
+    to: "const CONTROL = /[\\n\\r]/;",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "a banner of 1024 bytes is taken, and of one byte more refused",
+    file: "banner.ts",
+    from: "export const MAX_BANNER_BYTES = 1024;",
+    to: "export const MAX_BANNER_BYTES = 1025;",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "--served-by puts X-Served-By on every HTTP response",
+    file: "server.ts",
+    from:
+      "      config.servedBy ? addServedBy(config.servedBy, refusing) : refusing,",
+    to: "      refusing,",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "--served-by must render as printable ASCII",
+    file: "config.ts",
+    from: "const HEADER_VALUE = /^[\\x20-\\x7e]*$/;",
+    to: "const HEADER_VALUE = /^.*$/;",
+    tests: ["banner_test.ts"],
+  },
+  // Plain and TLS echo side by side.
+  {
+    name: "with --tls-echo-port the echo port stays plain",
+    file: "server.ts",
+    from: "      tls && !tlsEcho",
+    to: "      tls",
+    tests: ["tls_echo_port_test.ts"],
+  },
+  {
+    name: "--tls-echo-port without --tls-cert is a bad setting",
+    file: "config.ts",
+    from: "  if (tlsEchoPort !== undefined && config.tlsFiles === undefined) {",
+    to: "  if (false) {",
+    tests: ["tls_echo_port_test.ts"],
+  },
+  {
+    name: "echo connections are counted by the port they came in on",
+    file: "echo/serve_echo.ts",
+    from: "String(conn.handshake !== undefined)",
+    to: '"false"',
+    tests: ["tls_echo_port_test.ts"],
+  },
+  {
+    name: "closing the merged listener closes a client no accept has taken",
+    file: "echo/merged_listener.ts",
+    from:
+      '      if ("conn" in outcome) outcome.conn.close();\n    }\n    this.#ready = [];',
+    to: "    }\n    this.#ready = [];",
+    tests: ["tls_echo_port_test.ts"],
+  },
+  // UDP echo.
+  {
+    name: "no node: module loads before the ports open, UDP or not",
+    file: "echo/udp_echo.ts",
+    from: 'import type { Socket } from "node:dgram";',
+    to: 'import type { Socket } from "node:dgram";\nimport "node:dgram";',
+    tests: ["startup_imports_test.ts"],
+  },
+  {
+    name: "every datagram comes back byte for byte",
+    file: "echo/datagram_echo.ts",
+    from: "      socket.send(message, source.port, source.address, done);",
+    to:
+      "      socket.send(message.subarray(1), source.port, source.address, done);",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "each datagram echoed is counted",
+    file: "echo/datagram_echo.ts",
+    from: "        metrics.datagrams.inc();",
+    to: "",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "at most 64 UDP echoes wait to be sent; more are dropped and counted",
+    file: "echo/datagram_echo.ts",
+    from: "maxInFlight = 64,",
+    to: "maxInFlight = 65,",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "on shutdown the UDP socket waits for the echoes under way",
+    file: "echo/datagram_echo.ts",
+    from: "      if (inFlight > 0) {",
+    to: "      if (false) {",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "on shutdown the UDP socket closes after 1 s at most",
+    file: "echo/datagram_echo.ts",
+    from: "drainMs = 1_000",
+    to: "drainMs = 2_000",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "shutdown closes the UDP socket",
+    file: "echo/datagram_echo.ts",
+    from: "      socket.close(resolve);",
+    to: "      resolve();",
+    tests: ["udp_echo_test.ts"],
   },
 ];
 

@@ -82,6 +82,12 @@ export interface EchoOptions {
    * @default a pool of this connection's own
    */
   readBuffers?: ReadBufferPool;
+  /**
+   * A line sent to the client before any echo (`--banner`), followed by a
+   * line feed: after the TLS handshake, under the initial deadline, which it
+   * does not move, and not counted as echoed.
+   */
+  banner?: string;
 }
 
 /**
@@ -133,6 +139,7 @@ export async function handleEchoConnection(
     bytesCounter,
     deadlines = new IdleDeadlines(),
     readBuffers = new ReadBufferPool(),
+    banner,
   } = options;
   let writing = false;
   using ending: StreamEnding = new StreamEnding(stream, {
@@ -156,6 +163,11 @@ export async function handleEchoConnection(
       handshaking = true;
       await stream.handshake();
       handshaking = false;
+    }
+    if (banner !== undefined && !signal?.aborted) {
+      writing = true;
+      await writeAll(stream, new TextEncoder().encode(`${banner}\n`));
+      writing = false;
     }
     while (!signal?.aborted) {
       const buffer = reads.current;

@@ -150,6 +150,8 @@ export async function serveEcho(
       continue;
     }
     metrics.accepted.inc();
+    // A TLS stream has a handshake: it came in on a TLS echo port.
+    metrics.acceptedByPort.inc({ tls: String(conn.handshake !== undefined) });
     const id = nextId++;
     // At the limit a new client takes the place of the longest silent one,
     // if the connections can tell (relayed TLS ones can).

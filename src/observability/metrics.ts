@@ -20,6 +20,11 @@ export interface EchoMetrics {
   open: Gauge;
   /** Connections accepted, including those then rejected. */
   accepted: Counter;
+  /**
+   * The same, by the port they came in on: `tls` is `true` for a TLS echo
+   * port and `false` for a plain one.
+   */
+  acceptedByPort: Counter<"tls">;
   /** Connections closed at once because `--max-connections` were open. */
   rejected: Counter;
   /**
@@ -64,6 +69,18 @@ export interface HttpMetrics {
   acceptErrors: Counter<"code">;
 }
 
+/** The UDP echo's metrics (`--udp`). */
+export interface UdpMetrics {
+  /** Datagrams echoed back to their sender. */
+  datagrams: Counter;
+  /** Bytes echoed back, counted as each datagram goes back. */
+  bytes: Counter;
+  /** Datagrams not echoed because too many echoes were waiting to be sent. */
+  dropped: Counter;
+  /** Datagrams whose echo failed, and failed receives, by error code. */
+  errors: Counter<"code">;
+}
+
 /** Whether the instance wants new clients, as `GET /readyz` says. */
 export interface ReadinessMetrics {
   /** 1 while `/readyz` answers 200, 0 while it answers 503. */
@@ -93,6 +110,7 @@ export interface ServiceMetrics {
   http: HttpMetrics;
   log: LogMetrics;
   readiness: ReadinessMetrics;
+  udp: UdpMetrics;
 }
 
 /** Connection duration buckets, in seconds: from a quick exchange to hours. */
@@ -127,6 +145,12 @@ export function createMetrics(): ServiceMetrics {
     accepted: new Counter({
       name: "echoserver_echo_connections_accepted_total",
       help: "Echo connections accepted, including those then rejected.",
+    }),
+    acceptedByPort: new Counter({
+      name: "echoserver_echo_connections_accepted_by_port_total",
+      help:
+        "Echo connections accepted, by port: tls is true for a TLS echo port.",
+      labelNames: ["tls"],
     }),
     rejected: new Counter({
       name: "echoserver_echo_connections_rejected_total",
@@ -215,12 +239,32 @@ export function createMetrics(): ServiceMetrics {
       help: "1 from POST /readyz/fail until POST /readyz/ok.",
     }),
   };
+  const udp: UdpMetrics = {
+    datagrams: new Counter({
+      name: "echoserver_udp_datagrams_total",
+      help: "UDP datagrams echoed back to their sender.",
+    }),
+    bytes: new Counter({
+      name: "echoserver_udp_bytes_total",
+      help: "Bytes echoed back in UDP datagrams.",
+    }),
+    dropped: new Counter({
+      name: "echoserver_udp_dropped_total",
+      help:
+        "UDP datagrams not echoed because too many echoes were waiting to be sent.",
+    }),
+    errors: new Counter({
+      name: "echoserver_udp_errors_total",
+      help: "UDP datagrams whose echo failed, and failed receives, by code.",
+      labelNames: ["code"],
+    }),
+  };
   // Every reason from the start, so that a rate over any of them is defined.
   for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
   for (const reason of HTTP_CONNECTION_ENDS) http.ended.inc({ reason }, 0);
-  const groups = [echo, http, log, readiness];
+  const groups = [echo, http, log, readiness, udp];
   const all = groups.flatMap((group) => Object.values(group));
-  return { registry: metricsText(all), echo, http, log, readiness };
+  return { registry: metricsText(all), echo, http, log, readiness, udp };
 }
 
 /** The text of `metrics`, from a registry made on the first call. */

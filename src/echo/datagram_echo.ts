@@ -1,0 +1,147 @@
+import { errorCode, errorMessage } from "../error_message.ts";
+import { formatHostPort } from "../net_addr.ts";
+import type { Logger } from "../observability/log.ts";
+import type { UdpMetrics } from "../observability/metrics.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
+import { onAbort } from "../on_abort.ts";
+import { pause } from "../pause.ts";
+
+/** Where a datagram came from, as `node:dgram` gives it. */
+export interface DatagramSource {
+  address: string;
+  port: number;
+}
+
+/**
+ * The part of a `node:dgram` socket that the echo uses; tests pass their own.
+ */
+export interface DatagramSocket {
+  on(
+    event: "message",
+    listener: (message: Uint8Array, source: DatagramSource) => void,
+  ): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  /**
+   * Sends `message` to `port` on `address`; calls `callback` once it is sent
+   * or failed. It may also throw at once, for a port 0 say.
+   */
+  send(
+    message: Uint8Array,
+    port: number,
+    address: string,
+    callback: (error: Error | null) => void,
+  ): void;
+  /** Closes the socket; calls `callback` once it is closed. */
+  close(callback: () => void): unknown;
+}
+
+/** What {@linkcode echoDatagrams} needs besides the socket. */
+export interface DatagramEchoOptions {
+  /** Aborting it stops the echo and closes the socket. */
+  signal: AbortSignal;
+  logger: Logger;
+  metrics: UdpMetrics;
+  /**
+   * Echoes waiting to be sent at once; a datagram that comes when this many
+   * wait is dropped and counted, so that a flood cannot grow memory.
+   * @default {64}
+   */
+  maxInFlight?: number;
+  /**
+   * Once the signal has aborted, how long the echoes already under way may
+   * take before the socket is closed anyway.
+   * @default {1000}
+   */
+  drainMs?: number;
+}
+
+/**
+ * Echoes each datagram that comes to `socket` back to where it says it came
+ * from, byte for byte, empty ones included (RFC 862), until the signal
+ * aborts; then waits for the echoes under way (`drainMs` at most), closes
+ * the socket and settles. Each echo sent is counted in datagrams and bytes;
+ * one that fails (or a failed receive) is counted by its error code and
+ * logged as a warning at most once a second; one that comes while
+ * `maxInFlight` echoes wait is dropped and counted.
+ *
+ * @example
+ * ```ts
+ * import { echoDatagrams } from "./datagram_echo.ts";
+ * import { Logger } from "../observability/log.ts";
+ * import { createMetrics } from "../observability/metrics.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { createSocket } = await import("node:dgram");
+ * const socket = createSocket("udp4");
+ * await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+ * const shutdown = new AbortController();
+ * const { udp } = createMetrics();
+ * const served = echoDatagrams(socket, { signal: shutdown.signal, logger: new Logger("warning"), metrics: udp });
+ *
+ * const client = createSocket("udp4");
+ * const echoed = new Promise((resolve) => client.once("message", resolve));
+ * client.send("ping", socket.address().port, "127.0.0.1");
+ * assert.equal(String(await echoed), "ping");
+ * client.close();
+ * shutdown.abort();
+ * await served;
+ * assert.equal(udp.datagrams.get().values[0].value, 1);
+ * ```
+ */
+export function echoDatagrams(
+  socket: DatagramSocket,
+  options: DatagramEchoOptions,
+): Promise<void> {
+  const { signal, logger, metrics, maxInFlight = 64, drainMs = 1_000 } =
+    options;
+  const warnings = new ThrottledLog(logger, { signal });
+  const failed = (error: unknown, fields: Record<string, string> = {}) => {
+    metrics.errors.inc({ code: errorCode(error) });
+    warnings.warning("udp echo failed", {
+      ...fields,
+      error: errorMessage(error),
+    });
+  };
+  let inFlight = 0;
+  /** Called once the last echo under way is sent, once shutdown waits for it. */
+  let drained: (() => void) | undefined;
+  const echo = (message: Uint8Array, source: DatagramSource) => {
+    inFlight++;
+    const done = (error: unknown) => {
+      if (error) {
+        const remote = formatHostPort({
+          hostname: source.address,
+          port: source.port,
+        });
+        failed(error, { remote });
+      } else {
+        metrics.datagrams.inc();
+        metrics.bytes.inc(message.length);
+      }
+      if (--inFlight === 0) drained?.();
+    };
+    try {
+      socket.send(message, source.port, source.address, done);
+    } catch (error) {
+      done(error);
+    }
+  };
+
+  socket.on("message", (message, source) => {
+    if (signal.aborted) return;
+    if (inFlight >= maxInFlight) metrics.dropped.inc();
+    else echo(message, source);
+  });
+  socket.on("error", (error) => failed(error));
+
+  return new Promise((resolve) => {
+    onAbort(signal, async () => {
+      if (inFlight > 0) {
+        const allSent = new AbortController();
+        drained = () => allSent.abort();
+        await pause(drainMs, allSent.signal);
+      }
+      socket.close(resolve);
+    });
+  });
+}

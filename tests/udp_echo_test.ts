@@ -1,0 +1,518 @@
+// UDP echo (RFC 862): --udp.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { Socket } from "node:dgram";
+import { parseConfig } from "../src/config.ts";
+import {
+  type DatagramSocket,
+  type DatagramSource,
+  echoDatagrams,
+} from "../src/echo/datagram_echo.ts";
+import { serveUdpEcho } from "../src/echo/udp_echo.ts";
+import {
+  createMetrics,
+  type UdpMetrics,
+} from "../src/observability/metrics.ts";
+import { startServer } from "../src/server.ts";
+import { ClientProcess } from "./_client_process.ts";
+import { FakeTime } from "./_fake_time.ts";
+import { LineCapture } from "./_line_capture.ts";
+import { loopbackConfig } from "./_loopback_config.ts";
+import { parseMetrics } from "./_metrics_text.ts";
+import {
+  assertRefusesToStart,
+  LOOPBACK_ANY_PORT,
+  ServiceProcess,
+} from "./_service_process.ts";
+import { settlement } from "./_settlement.ts";
+import { test } from "./_time_limit.ts";
+
+/** The largest UDP payload over IPv4: 65,535 less the IP and UDP headers. */
+const MAX_IPV4_DATAGRAM = 65_507;
+
+/** The error message `parseConfig` gives for `args` and `env`, or "run". */
+function outcome(args: string[], env: Record<string, string> = {}): string {
+  const parsed = parseConfig(args, env);
+  return parsed.kind === "error" ? parsed.error.message : parsed.kind;
+}
+
+Deno.test("UDP echo is off by default, and --udp serves it on the echo host and port", () => {
+  const off = parseConfig([], {});
+  assert.ok(off.kind === "run");
+  assert.equal(off.config.udp, undefined);
+  const on = parseConfig(["--udp", "--echo-host", "10.0.0.5"], {});
+  assert.ok(on.kind === "run");
+  assert.deepEqual(on.config.udp, { hostname: "10.0.0.5", port: 4000 });
+  const env = parseConfig([], {
+    ECHOSERVER__UDP: "true",
+    ECHOSERVER__ECHO_PORT: "7",
+  });
+  assert.ok(env.kind === "run");
+  assert.deepEqual(env.config.udp, { hostname: "0.0.0.0", port: 7 });
+  const flagOff = parseConfig(["--udp=false"], { ECHOSERVER__UDP: "true" });
+  assert.ok(flagOff.kind === "run");
+  assert.equal(flagOff.config.udp, undefined);
+});
+
+Deno.test("--udp-port gives UDP echo a port of its own; 0 picks a free one", () => {
+  const parsed = parseConfig(["--udp", "--udp-port", "5000"], {});
+  assert.ok(parsed.kind === "run");
+  assert.deepEqual(parsed.config.udp, { hostname: "0.0.0.0", port: 5000 });
+  const any = parseConfig(["--udp"], { ECHOSERVER__UDP_PORT: "0" });
+  assert.ok(any.kind === "run");
+  assert.equal(any.config.udp?.port, 0);
+});
+
+Deno.test("a bad --udp or --udp-port is one line naming the setting and the value", () => {
+  assert.equal(
+    outcome([], { ECHOSERVER__UDP: "yes" }),
+    'ECHOSERVER__UDP: "yes" is not true or false',
+  );
+  assert.equal(
+    outcome(["--udp", "--udp-port", "65536"]),
+    '--udp-port: "65536" is not an integer from 0 to 65535',
+  );
+  assert.equal(
+    outcome(["--udp-port", "5000"]),
+    '--udp-port: "5000" needs --udp (ECHOSERVER__UDP) as well',
+  );
+  assert.equal(
+    outcome([], { ECHOSERVER__UDP_PORT: "5000", ECHOSERVER__UDP: "false" }),
+    'ECHOSERVER__UDP_PORT: "5000" needs --udp (ECHOSERVER__UDP) as well',
+  );
+});
+
+/** A socket whose sends the test settles by hand. */
+class HandSocket implements DatagramSocket {
+  readonly sends: {
+    message: Uint8Array;
+    port: number;
+    address: string;
+    done: (error: Error | null) => void;
+  }[] = [];
+  /** When `close` was called, in fake milliseconds, if it was. */
+  closedAt?: number;
+  throwOnSend?: Error;
+  #onMessage?: (message: Uint8Array, source: DatagramSource) => void;
+  #onError?: (error: Error) => void;
+
+  constructor(readonly time?: FakeTime) {}
+
+  on(event: "message" | "error", listener: never): this {
+    if (event === "message") this.#onMessage = listener;
+    else this.#onError = listener;
+    return this;
+  }
+
+  send(
+    message: Uint8Array,
+    port: number,
+    address: string,
+    done: (error: Error | null) => void,
+  ): void {
+    if (this.throwOnSend) throw this.throwOnSend;
+    this.sends.push({ message, port, address, done });
+  }
+
+  close(callback: () => void): void {
+    this.closedAt = this.time ? this.time.now - this.time.start : 0;
+    callback();
+  }
+
+  /** A datagram comes in from 192.0.2.1:`port`. */
+  receive(text: string, port = 5000): void {
+    const message = new TextEncoder().encode(text);
+    this.#onMessage!(message, { address: "192.0.2.1", port });
+  }
+
+  failReceive(error: Error): void {
+    this.#onError!(error);
+  }
+}
+
+/** echoDatagrams() on a hand socket, with metrics and log lines to read. */
+function handEcho(options: { maxInFlight?: number; time?: FakeTime } = {}) {
+  const socket = new HandSocket(options.time);
+  const metrics = createMetrics();
+  const log = new LineCapture();
+  const shutdown = new AbortController();
+  const served = echoDatagrams(socket, {
+    signal: shutdown.signal,
+    logger: log.logger,
+    metrics: metrics.udp,
+    maxInFlight: options.maxInFlight,
+  });
+  return { socket, udp: metrics.udp, metrics, log, shutdown, served };
+}
+
+/** The UDP counters: datagrams, bytes, dropped, and errors by code. */
+function counts(udp: UdpMetrics) {
+  const value = (metric: { get(): { values: { value: number }[] } }) =>
+    metric.get().values[0]?.value;
+  const errors = Object.fromEntries(
+    udp.errors.get().values.map(({ labels, value }) => [labels.code, value]),
+  );
+  return {
+    datagrams: value(udp.datagrams),
+    bytes: value(udp.bytes),
+    dropped: value(udp.dropped),
+    errors,
+  };
+}
+
+Deno.test("echoDatagrams() sends each datagram back to its source, counting it once sent", async () => {
+  const { socket, udp, shutdown, served } = handEcho();
+  socket.receive("ping", 5000);
+  socket.receive("", 5001);
+  assert.deepEqual(
+    socket.sends.map(({ message, port, address }) => [
+      new TextDecoder().decode(message),
+      port,
+      address,
+    ]),
+    [["ping", 5000, "192.0.2.1"], ["", 5001, "192.0.2.1"]],
+  );
+  assert.deepEqual(counts(udp), {
+    datagrams: 0,
+    bytes: 0,
+    dropped: 0,
+    errors: {},
+  });
+  for (const send of socket.sends) send.done(null);
+  assert.deepEqual(counts(udp), {
+    datagrams: 2,
+    bytes: 4,
+    dropped: 0,
+    errors: {},
+  });
+  shutdown.abort();
+  await served;
+});
+
+Deno.test("echoDatagrams() counts a failed echo by its code, and warns at most once a second", async () => {
+  const { socket, udp, log, shutdown, served } = handEcho();
+  for (const port of [5000, 5001]) {
+    socket.receive("x", port);
+    socket.sends.at(-1)!.done(
+      Object.assign(new Error("send EPERM"), { code: "EPERM" }),
+    );
+  }
+  // node:dgram refuses a port 0, which a forged datagram may claim, at once.
+  socket.throwOnSend = Object.assign(new RangeError("Port should be > 0"), {
+    code: "ERR_SOCKET_BAD_PORT",
+  });
+  socket.receive("forged", 0);
+  socket.failReceive(Object.assign(new Error("recvmsg"), { code: "UNKNOWN" }));
+  assert.deepEqual(counts(udp), {
+    datagrams: 0,
+    bytes: 0,
+    dropped: 0,
+    errors: { EPERM: 2, ERR_SOCKET_BAD_PORT: 1, UNKNOWN: 1 },
+  });
+  assert.deepEqual(log.lines, [
+    'warning: udp echo failed remote=192.0.2.1:5000 error="send EPERM"',
+  ]);
+  shutdown.abort();
+  await served;
+  // The held-back line goes out at shutdown, with the count of the others.
+  assert.deepEqual(log.lines.slice(1), [
+    "warning: udp echo failed error=recvmsg held_back=2",
+  ]);
+});
+
+Deno.test("echoDatagrams() drops and counts a datagram that comes while 64 echoes wait to be sent", async () => {
+  const { socket, udp, shutdown, served } = handEcho();
+  for (let i = 0; i < 65; i++) socket.receive(`${i}`);
+  assert.equal(socket.sends.length, 64);
+  assert.equal(counts(udp).dropped, 1);
+  socket.sends[0].done(null);
+  socket.receive("room again");
+  assert.equal(socket.sends.length, 65);
+  for (const send of socket.sends.slice(1)) send.done(null);
+  assert.deepEqual(counts(udp), {
+    datagrams: 65,
+    bytes: 10 + 2 * 54 + 10,
+    dropped: 1,
+    errors: {},
+  });
+  shutdown.abort();
+  await served;
+});
+
+Deno.test("echoDatagrams() on shutdown echoes nothing more, and closes the socket once the echoes under way are sent", async () => {
+  using time = new FakeTime();
+  const { socket, udp, shutdown, served } = handEcho({ time });
+  const ended = settlement(served, time);
+  socket.receive("under way");
+  shutdown.abort();
+  socket.receive("too late");
+  assert.equal(socket.sends.length, 1);
+  await time.tickAsync(500);
+  assert.equal(socket.closedAt, undefined, "closed before the echo was sent");
+  socket.sends[0].done(null);
+  await time.runMicrotasks();
+  assert.equal(socket.closedAt, 500);
+  assert.equal(ended.at, 500);
+  assert.equal(counts(udp).datagrams, 1);
+});
+
+Deno.test("echoDatagrams() on shutdown closes the socket after 1 s, not 2, however long an echo takes", async () => {
+  using time = new FakeTime();
+  const { socket, shutdown, served } = handEcho({ time });
+  const ended = settlement(served, time);
+  socket.receive("stuck");
+  shutdown.abort();
+  await time.tickAsync(999);
+  assert.equal(socket.closedAt, undefined);
+  await time.tickAsync(1);
+  await time.runMicrotasks();
+  assert.equal(socket.closedAt, 1_000);
+  assert.equal(ended.at, 1_000);
+});
+
+/** A node:dgram client socket on 127.0.0.1, closed when disposed. */
+async function udpClient(): Promise<Socket & AsyncDisposable> {
+  const { createSocket } = await import("node:dgram");
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  return Object.assign(socket, {
+    [Symbol.asyncDispose]: () =>
+      new Promise<void>((resolve) => socket.close(() => resolve())),
+  });
+}
+
+/** Sends `data` to `port` from `client` and returns the next datagram back. */
+function roundTrip(
+  client: Socket,
+  port: number,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    client.once("message", (message) => resolve(new Uint8Array(message)));
+    client.send(data, port, "127.0.0.1", (error) => error && reject(error));
+  });
+}
+
+/** serveUdpEcho() on a free loopback port; stops it when disposed. */
+async function udpEcho() {
+  const shutdown = new AbortController();
+  const metrics = createMetrics();
+  const udp = serveUdpEcho({ hostname: "127.0.0.1", port: 0 }, {
+    signal: shutdown.signal,
+    logger: new LineCapture().logger,
+    metrics: metrics.udp,
+  });
+  const { port } = await udp.addr;
+  return {
+    port,
+    metrics,
+    finished: udp.finished,
+    shutdown,
+    async [Symbol.asyncDispose]() {
+      shutdown.abort();
+      await udp.finished;
+    },
+  };
+}
+
+test(
+  `serveUdpEcho() echoes any datagram byte for byte, from 0 bytes to ${MAX_IPV4_DATAGRAM}, over a real socket`,
+  async () => {
+    await using echo = await udpEcho();
+    await using client = await udpClient();
+    let datagrams = 0;
+    let bytes = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.constantFrom(0, 1, MAX_IPV4_DATAGRAM),
+          fc.integer({ min: 0, max: MAX_IPV4_DATAGRAM }),
+        ).chain((length) =>
+          fc.uint8Array({ minLength: length, maxLength: length })
+        ),
+        async (data) => {
+          assert.deepEqual(await roundTrip(client, echo.port, data), data);
+          datagrams++;
+          bytes += data.length;
+        },
+      ),
+      { numRuns: 60 },
+    );
+    const samples = parseMetrics(await echo.metrics.registry.metrics());
+    assert.equal(samples.get("echoserver_udp_datagrams_total"), datagrams);
+    assert.equal(samples.get("echoserver_udp_bytes_total"), bytes);
+  },
+  30_000,
+);
+
+test(`a datagram of ${MAX_IPV4_DATAGRAM} bytes is the largest IPv4 takes: one byte more cannot be sent`, async () => {
+  await using client = await udpClient();
+  await using echo = await udpEcho();
+  const error = await new Promise<Error | null>((resolve) =>
+    client.send(
+      new Uint8Array(MAX_IPV4_DATAGRAM + 1),
+      echo.port,
+      "127.0.0.1",
+      resolve,
+    )
+  );
+  assert.match(String(error), /EMSGSIZE/);
+});
+
+test("serveUdpEcho() on a port in use rejects, naming the address, and leaves nothing open", async () => {
+  await using taken = await udpClient();
+  const { port } = taken.address();
+  const shutdown = new AbortController();
+  const udp = serveUdpEcho({ hostname: "127.0.0.1", port }, {
+    signal: shutdown.signal,
+    logger: new LineCapture().logger,
+    metrics: createMetrics().udp,
+  });
+  await assert.rejects(udp.addr, {
+    message: `cannot listen on 127.0.0.1:${port}/udp: bind EADDRINUSE ` +
+      `127.0.0.1:${port}`,
+  });
+  await udp.finished;
+});
+
+test("startServer() with UDP echo closes its socket on shutdown, with everything else", async () => {
+  const shutdown = new AbortController();
+  const server = startServer(
+    loopbackConfig({
+      logLevel: "error",
+      udp: { hostname: "127.0.0.1", port: 0 },
+    }),
+    { shutdown },
+  );
+  const { port } = await server.udpAddr!;
+  await using client = await udpClient();
+  assert.deepEqual(
+    await roundTrip(client, port, new Uint8Array([1, 2, 3])),
+    new Uint8Array([1, 2, 3]),
+  );
+  shutdown.abort("test over");
+  await server.finished;
+  // Closed: the port can be bound again.
+  const { createSocket } = await import("node:dgram");
+  const again = createSocket("udp4");
+  await new Promise<void>((resolve) => again.bind(port, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => again.close(() => resolve()));
+});
+
+test("startServer() without UDP echo opens no UDP socket", async () => {
+  const shutdown = new AbortController();
+  const server = startServer(loopbackConfig({ logLevel: "error" }), {
+    shutdown,
+  });
+  assert.equal(server.udpAddr, undefined);
+  shutdown.abort("test over");
+  await server.finished;
+});
+
+/** The service with UDP echo on a free port; its ports, UDP's included. */
+async function serviceWithUdp(
+  udp: { args: string[]; env?: Record<string, string> } = { args: ["--udp"] },
+) {
+  const service = new ServiceProcess([...LOOPBACK_ANY_PORT, ...udp.args], {
+    env: udp.env,
+  });
+  const ports = await service.ports();
+  const udpLine = await service.stdout.waitFor("udp listening on ");
+  return {
+    service,
+    ports: { ...ports, udp: Number(udpLine.match(/:(\d+)$/)![1]) },
+  };
+}
+
+test(
+  "main.ts with --udp prints a third line, echoes to nc -u and socat, counts each datagram, and closes it all on POST /die",
+  async () => {
+    const { service, ports } = await serviceWithUdp();
+    await using _service = service;
+    assert.deepEqual(service.stdout.lines, [
+      `echo listening on 127.0.0.1:${ports.echo}`,
+      `http listening on http://127.0.0.1:${ports.http}/`,
+      `udp listening on 127.0.0.1:${ports.udp}`,
+    ]);
+    // nc sends one datagram and exits when one comes back (-W 1).
+    await using nc = new ClientProcess("nc", [
+      ...["-u", "-W", "1", "127.0.0.1", `${ports.udp}`],
+    ]);
+    await nc.write("hey there\n");
+    assert.equal(new TextDecoder().decode(await nc.read(100)), "hey there\n");
+    assert.equal((await nc.status).code, 0);
+
+    // socat reads the start of a file (Deno's own binary) in one read, so it
+    // goes out as one datagram of the largest size.
+    const file = Deno.execPath();
+    const data = new Uint8Array(MAX_IPV4_DATAGRAM);
+    {
+      using opened = await Deno.open(file);
+      for (let read = 0; read < data.length;) {
+        read += (await opened.read(data.subarray(read)))!;
+      }
+    }
+    await using socat = new ClientProcess("socat", [
+      "-b",
+      "65536",
+      `OPEN:${file},rdonly,readbytes=${MAX_IPV4_DATAGRAM}!!STDOUT`,
+      `UDP:127.0.0.1:${ports.udp}`,
+    ]);
+    assert.deepEqual(await socat.read(MAX_IPV4_DATAGRAM), data);
+
+    const url = `http://127.0.0.1:${ports.http}`;
+    const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    assert.equal(samples.get("echoserver_udp_datagrams_total"), 2);
+    assert.equal(
+      samples.get("echoserver_udp_bytes_total"),
+      10 + MAX_IPV4_DATAGRAM,
+    );
+    const started = performance.now();
+    await (await fetch(`${url}/die`, { method: "POST" })).body?.cancel();
+    assert.equal((await service.status).code, 0);
+    const ms = performance.now() - started;
+    assert.ok(ms < 1_900, `exited ${ms} ms after POST /die`);
+  },
+  20_000,
+);
+
+test("main.ts with ECHOSERVER__UDP=true echoes datagrams too", async () => {
+  const { service, ports } = await serviceWithUdp({
+    args: [],
+    env: { ECHOSERVER__UDP: "true" },
+  });
+  await using _service = service;
+  await using nc = new ClientProcess("nc", [
+    ...["-u", "-W", "1", "127.0.0.1", `${ports.udp}`],
+  ]);
+  await nc.write("from the environment");
+  assert.equal(
+    new TextDecoder().decode(await nc.read(100)),
+    "from the environment",
+  );
+});
+
+test("main.ts exits 1 with one line naming the address when the UDP port is in use", async () => {
+  await using taken = await udpClient();
+  const { port } = taken.address();
+  await using service = new ServiceProcess([
+    ...LOOPBACK_ANY_PORT,
+    ...["--udp", "--udp-port", `${port}`],
+  ]);
+  await assertRefusesToStart(
+    service,
+    1,
+    `cannot listen on 127.0.0.1:${port}/udp: bind EADDRINUSE`,
+  );
+});
+
+test("main.ts without --udp prints two lines and has no UDP socket", async () => {
+  await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
+  await service.ports();
+  assert.equal(service.stdout.lines.length, 2);
+  const { stdout } = await new Deno.Command("ss", { args: ["-Hulnp"] })
+    .output();
+  const own = new TextDecoder().decode(stdout).split("\n")
+    .filter((line) => line.includes(`pid=${service.pid},`));
+  assert.deepEqual(own, []);
+});
