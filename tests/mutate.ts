@@ -827,6 +827,21 @@ const MUTANTS: Mutant[] = [
     tests: ["udp_echo_test.ts"],
   },
   {
+    name: "a datagram from a port below 1024 is not echoed",
+    file: "echo/datagram_echo.ts",
+    from: "  return port < 1024 || port === ownPort;",
+    to: "  return port === ownPort;",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "a datagram from the UDP echo's own port number is not echoed",
+    file: "echo/udp_echo.ts",
+    from:
+      "echoDatagrams(socket, { ...options, ownPort: socket.address().port }),",
+    to: "echoDatagrams(socket, options),",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
     name: "on shutdown the UDP socket waits for the echoes under way",
     file: "echo/datagram_echo.ts",
     from: "      if (inFlight > 0) {",

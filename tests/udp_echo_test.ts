@@ -145,17 +145,24 @@ function handEcho(options: { maxInFlight?: number; time?: FakeTime } = {}) {
   return { socket, udp: metrics.udp, metrics, log, shutdown, served };
 }
 
-/** The UDP counters: datagrams, bytes, dropped, and errors by code. */
+/** The UDP counters: datagrams, bytes, and dropped and errors by label. */
 function counts(udp: UdpMetrics) {
   const value = (metric: { get(): { values: { value: number }[] } }) =>
     metric.get().values[0]?.value;
-  const errors = Object.fromEntries(
-    udp.errors.get().values.map(({ labels, value }) => [labels.code, value]),
-  );
+  const byLabel = (
+    metric: {
+      get(): { values: { labels: Record<string, unknown>; value: number }[] };
+    },
+    label: string,
+  ) =>
+    Object.fromEntries(
+      metric.get().values.map(({ labels, value }) => [labels[label], value]),
+    );
+  const errors = byLabel(udp.errors, "code");
   return {
     datagrams: value(udp.datagrams),
     bytes: value(udp.bytes),
-    dropped: value(udp.dropped),
+    dropped: byLabel(udp.dropped, "reason"),
     errors,
   };
 }
@@ -175,14 +182,14 @@ Deno.test("echoDatagrams() sends each datagram back to its source, counting it o
   assert.deepEqual(counts(udp), {
     datagrams: 0,
     bytes: 0,
-    dropped: 0,
+    dropped: { busy: 0, source_port: 0 },
     errors: {},
   });
   for (const send of socket.sends) send.done(null);
   assert.deepEqual(counts(udp), {
     datagrams: 2,
     bytes: 4,
-    dropped: 0,
+    dropped: { busy: 0, source_port: 0 },
     errors: {},
   });
   shutdown.abort();
@@ -197,17 +204,17 @@ Deno.test("echoDatagrams() counts a failed echo by its code, and warns at most o
       Object.assign(new Error("send EPERM"), { code: "EPERM" }),
     );
   }
-  // node:dgram refuses a port 0, which a forged datagram may claim, at once.
-  socket.throwOnSend = Object.assign(new RangeError("Port should be > 0"), {
-    code: "ERR_SOCKET_BAD_PORT",
+  // node:dgram refuses some sends at once, such as on a socket closed.
+  socket.throwOnSend = Object.assign(new Error("Not running"), {
+    code: "ERR_SOCKET_DGRAM_NOT_RUNNING",
   });
-  socket.receive("forged", 0);
+  socket.receive("refused at once", 5002);
   socket.failReceive(Object.assign(new Error("recvmsg"), { code: "UNKNOWN" }));
   assert.deepEqual(counts(udp), {
     datagrams: 0,
     bytes: 0,
-    dropped: 0,
-    errors: { EPERM: 2, ERR_SOCKET_BAD_PORT: 1, UNKNOWN: 1 },
+    dropped: { busy: 0, source_port: 0 },
+    errors: { EPERM: 2, ERR_SOCKET_DGRAM_NOT_RUNNING: 1, UNKNOWN: 1 },
   });
   assert.deepEqual(log.lines, [
     'warning: udp echo failed remote=192.0.2.1:5000 error="send EPERM"',
@@ -224,7 +231,7 @@ Deno.test("echoDatagrams() drops and counts a datagram that comes while 64 echoe
   const { socket, udp, shutdown, served } = handEcho();
   for (let i = 0; i < 65; i++) socket.receive(`${i}`);
   assert.equal(socket.sends.length, 64);
-  assert.equal(counts(udp).dropped, 1);
+  assert.deepEqual(counts(udp).dropped, { busy: 1, source_port: 0 });
   socket.sends[0].done(null);
   socket.receive("room again");
   assert.equal(socket.sends.length, 65);
@@ -232,9 +239,31 @@ Deno.test("echoDatagrams() drops and counts a datagram that comes while 64 echoe
   assert.deepEqual(counts(udp), {
     datagrams: 65,
     bytes: 10 + 2 * 54 + 10,
-    dropped: 1,
+    dropped: { busy: 1, source_port: 0 },
     errors: {},
   });
+  shutdown.abort();
+  await served;
+});
+
+Deno.test("echoDatagrams() echoes nothing from a port below 1024 or from its own, and counts it", async () => {
+  const socket = new HandSocket();
+  const { udp } = createMetrics();
+  const shutdown = new AbortController();
+  const served = echoDatagrams(socket, {
+    signal: shutdown.signal,
+    logger: new LineCapture().logger,
+    metrics: udp,
+    ownPort: 4000,
+  });
+  // A forged port 0, echo, chargen, DNS, the last privileged port, and
+  // another echo server on this one's port: a loop in the making.
+  for (const port of [0, 7, 19, 53, 1023, 4000]) socket.receive("x", port);
+  assert.equal(socket.sends.length, 0);
+  socket.receive("a client", 1024);
+  socket.receive("a client", 4001);
+  assert.deepEqual(socket.sends.map(({ port }) => port), [1024, 4001]);
+  assert.deepEqual(counts(udp).dropped, { busy: 0, source_port: 6 });
   shutdown.abort();
   await served;
 });
@@ -357,6 +386,32 @@ test(`a datagram of ${MAX_IPV4_DATAGRAM} bytes is the largest IPv4 takes: one by
     )
   );
   assert.match(String(error), /EMSGSIZE/);
+});
+
+test("serveUdpEcho() does not echo a datagram from its own port number, as another echo server would send", async () => {
+  await using echo = await udpEcho();
+  const { createSocket } = await import("node:dgram");
+  // The same port on another loopback address: as a second echo server.
+  const twin = createSocket("udp4");
+  await new Promise<void>((resolve) =>
+    twin.bind(echo.port, "127.0.0.2", resolve)
+  );
+  await using client = await udpClient();
+  const twinGot: Uint8Array[] = [];
+  twin.on("message", (message) => twinGot.push(message));
+  await new Promise((resolve) =>
+    twin.send("loop?", echo.port, "127.0.0.1", resolve)
+  );
+  // A client's datagram after it comes back, so the twin's was handled first.
+  const back = await roundTrip(client, echo.port, new Uint8Array([1]));
+  assert.deepEqual(back, new Uint8Array([1]));
+  await new Promise<void>((resolve) => twin.close(() => resolve()));
+  assert.deepEqual(twinGot, []);
+  const samples = parseMetrics(await echo.metrics.registry.metrics());
+  assert.equal(
+    samples.get('echoserver_udp_dropped_total{reason="source_port"}'),
+    1,
+  );
 });
 
 test("serveUdpEcho() on a port in use rejects, naming the address, and leaves nothing open", async () => {

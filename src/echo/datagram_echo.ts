@@ -48,6 +48,11 @@ export interface DatagramEchoOptions {
    */
   maxInFlight?: number;
   /**
+   * The port the socket is bound to: a datagram from this port, as from
+   * another echo server like this one, is dropped (see `fromServicePort`).
+   */
+  ownPort?: number;
+  /**
    * Once the signal has aborted, how long the echoes already under way may
    * take before the socket is closed anyway.
    * @default {1000}
@@ -61,8 +66,11 @@ export interface DatagramEchoOptions {
  * aborts; then waits for the echoes under way (`drainMs` at most), closes
  * the socket and settles. Each echo sent is counted in datagrams and bytes;
  * one that fails (or a failed receive) is counted by its error code and
- * logged as a warning at most once a second; one that comes while
- * `maxInFlight` echoes wait is dropped and counted.
+ * logged as a warning at most once a second. A datagram is dropped, and
+ * counted by why, when `maxInFlight` echoes wait (`busy`), or when it comes
+ * from a port below 1024 or from `ownPort` (`source_port`): only a service
+ * sends from those, or a forger who names one, and echoing it could start a
+ * loop between two echo services that ends only when a datagram is lost.
  *
  * @example
  * ```ts
@@ -129,8 +137,11 @@ export function echoDatagrams(
 
   socket.on("message", (message, source) => {
     if (signal.aborted) return;
-    if (inFlight >= maxInFlight) metrics.dropped.inc();
-    else echo(message, source);
+    if (fromServicePort(source.port, options.ownPort)) {
+      metrics.dropped.inc({ reason: "source_port" });
+    } else if (inFlight >= maxInFlight) {
+      metrics.dropped.inc({ reason: "busy" });
+    } else echo(message, source);
   });
   socket.on("error", (error) => failed(error));
 
@@ -144,4 +155,14 @@ export function echoDatagrams(
       socket.close(resolve);
     });
   });
+}
+
+/**
+ * Whether a datagram from `port` may come from a service rather than a
+ * client: a port below 1024 (echo is 7, chargen 19, DNS 53; clients send
+ * from the ephemeral range), or `ownPort`, where another echo server like
+ * this one would send from. inetd refuses its datagram services' ports so.
+ */
+function fromServicePort(port: number, ownPort?: number): boolean {
+  return port < 1024 || port === ownPort;
 }

@@ -67,7 +67,11 @@ export function serveUdpEcho(
       const { address, port } = socket.address();
       return { transport: "udp", hostname: address, port };
     }),
-    finished: bound.then((socket) => echoDatagrams(socket, options), () => {}),
+    finished: bound.then(
+      (socket) =>
+        echoDatagrams(socket, { ...options, ownPort: socket.address().port }),
+      () => {},
+    ),
   };
 }
 

@@ -75,8 +75,11 @@ export interface UdpMetrics {
   datagrams: Counter;
   /** Bytes echoed back, counted as each datagram goes back. */
   bytes: Counter;
-  /** Datagrams not echoed because too many echoes were waiting to be sent. */
-  dropped: Counter;
+  /**
+   * Datagrams not echoed, by reason: `busy` (too many echoes were waiting to
+   * be sent) or `source_port` (from a port that services send from).
+   */
+  dropped: Counter<"reason">;
   /** Datagrams whose echo failed, and failed receives, by error code. */
   errors: Counter<"code">;
 }
@@ -251,7 +254,8 @@ export function createMetrics(): ServiceMetrics {
     dropped: new Counter({
       name: "echoserver_udp_dropped_total",
       help:
-        "UDP datagrams not echoed because too many echoes were waiting to be sent.",
+        "UDP datagrams not echoed, by reason: busy (too many echoes waiting to be sent), source_port (from a port below 1024 or the echo's own).",
+      labelNames: ["reason"],
     }),
     errors: new Counter({
       name: "echoserver_udp_errors_total",
@@ -262,6 +266,7 @@ export function createMetrics(): ServiceMetrics {
   // Every reason from the start, so that a rate over any of them is defined.
   for (const reason of ECHO_ENDS) echo.ended.inc({ reason }, 0);
   for (const reason of HTTP_CONNECTION_ENDS) http.ended.inc({ reason }, 0);
+  for (const reason of ["busy", "source_port"]) udp.dropped.inc({ reason }, 0);
   const groups = [echo, http, log, readiness, udp];
   const all = groups.flatMap((group) => Object.values(group));
   return { registry: metricsText(all), echo, http, log, readiness, udp };
