@@ -12,7 +12,6 @@ import { onAbort } from "./on_abort.ts";
 import { type EchoListener, serveEcho } from "./echo/serve_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
 import { mergeListeners } from "./echo/merged_listener.ts";
-import { serveUdpEcho } from "./echo/udp_echo.ts";
 import { addServedBy } from "./http/served_by.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
@@ -177,15 +176,23 @@ export function startServer(
     logger,
     metrics: metrics.echo,
   });
-  const udp = config.udp &&
-    serveUdpEcho(config.udp, { signal, logger, metrics: metrics.udp });
+  // Loaded only when asked for: it loads node:dgram, and so Deno's Node
+  // compatibility layer, which a start without it never pays for.
+  const { udp: udpAddress } = config;
+  const udp = udpAddress &&
+    import("./echo/udp_echo.ts").then(({ serveUdpEcho }) =>
+      serveUdpEcho(udpAddress, { signal, logger, metrics: metrics.udp })
+    );
   return {
     echoAddr: echoListener.addr,
     httpAddr: http.addr,
     tlsEchoAddr,
-    udpAddr: udp ? udp.addr : undefined,
-    finished: Promise.all([echoDone, http.finished, udp && udp.finished])
-      .then(() => {}),
+    udpAddr: udp ? udp.then(({ addr }) => addr) : undefined,
+    finished: Promise.all([
+      echoDone,
+      http.finished,
+      udp && udp.then(({ finished }) => finished),
+    ]).then(() => {}),
   };
 }
 

@@ -798,10 +798,11 @@ const MUTANTS: Mutant[] = [
   },
   // UDP echo.
   {
-    name: "no node: module loads before the ports open, UDP or not",
-    file: "echo/udp_echo.ts",
-    from: 'import type { Socket } from "node:dgram";',
-    to: 'import type { Socket } from "node:dgram";\nimport "node:dgram";',
+    name: "without --udp no node: module loads before the ports open",
+    file: "server.ts",
+    from: 'import { Readiness } from "./http/readiness.ts";',
+    to:
+      'import { Readiness } from "./http/readiness.ts";\nimport "./echo/udp_echo.ts";',
     tests: ["startup_imports_test.ts"],
   },
   {

@@ -3,7 +3,7 @@
 // `node:` module, which starts Deno's Node compatibility layer, costs more than
 // the rest of the start, so those are loaded only where they are needed:
 // prom-client and node:process on the first scrape, node:crypto when TLS files
-// are checked.
+// are checked, node:dgram (with src/echo/udp_echo.ts) only with --udp.
 import assert from "node:assert/strict";
 import { test, TEST_TIME_LIMIT_MS } from "./_time_limit.ts";
 

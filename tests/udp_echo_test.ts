@@ -29,6 +29,8 @@ import { test } from "./_time_limit.ts";
 
 /** The largest UDP payload over IPv4: 65,535 less the IP and UDP headers. */
 const MAX_IPV4_DATAGRAM = 65_507;
+/** Over IPv6, whose 65,535 bytes of payload length leave out its header. */
+const MAX_IPV6_DATAGRAM = 65_527;
 
 /** The error message `parseConfig` gives for `args` and `env`, or "run". */
 function outcome(args: string[], env: Record<string, string> = {}): string {
@@ -412,6 +414,34 @@ test("serveUdpEcho() does not echo a datagram from its own port number, as anoth
     samples.get('echoserver_udp_dropped_total{reason="source_port"}'),
     1,
   );
+});
+
+test(`serveUdpEcho() on ::1 echoes ${MAX_IPV6_DATAGRAM} bytes, the largest IPv6 takes`, async () => {
+  const shutdown = new AbortController();
+  const udp = serveUdpEcho({ hostname: "::1", port: 0 }, {
+    signal: shutdown.signal,
+    logger: new LineCapture().logger,
+    metrics: createMetrics().udp,
+  });
+  const { port } = await udp.addr;
+  const { createSocket } = await import("node:dgram");
+  const client = createSocket("udp6");
+  try {
+    const data = crypto.getRandomValues(new Uint8Array(MAX_IPV6_DATAGRAM));
+    const back = new Promise<Uint8Array>((resolve) =>
+      client.once("message", (message) => resolve(new Uint8Array(message)))
+    );
+    client.send(data, port, "::1");
+    assert.deepEqual(await back, data);
+    const tooLarge = await new Promise<Error | null>((resolve) =>
+      client.send(new Uint8Array(MAX_IPV6_DATAGRAM + 1), port, "::1", resolve)
+    );
+    assert.match(String(tooLarge), /EMSGSIZE/);
+  } finally {
+    await new Promise<void>((resolve) => client.close(() => resolve()));
+    shutdown.abort();
+    await udp.finished;
+  }
 });
 
 test("serveUdpEcho() on a port in use rejects, naming the address, and leaves nothing open", async () => {

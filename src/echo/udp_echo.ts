@@ -4,19 +4,28 @@
  *
  * Why `node:dgram` and not `Deno.listenDatagram`: in Deno 2.9 the latter
  * still needs `--unstable-net`, and a flag is for the whole process. The
- * start task, the compiled binary, the container and every unit that runs
- * them would carry it, UDP on or off, and with it every other unstable
- * network API (`reusePort` among them) and the chance that a Deno release
- * changes it. `node:dgram` is a stable API that needs nothing beyond
- * `--allow-net`. Its costs, measured (docs/performance.md): starting Deno's
- * Node compatibility layer when UDP is on (this module loads it with a
- * dynamic import, so a service without `--udp` loads no `node:` module), and
- * per datagram a 64 KiB receive buffer and a copy on send, which a bare
- * `Deno.listenDatagram` loop that reuses one buffer does not pay.
+ * start task, the compiled binary (and so the container and the systemd
+ * unit) would carry it whether UDP is on or off, and with it every other
+ * unstable network API (QUIC, WebTransport, `reusePort`), none of which the
+ * service uses, and an API that a Deno release may change. `node:dgram` is
+ * stable and needs nothing beyond `--allow-net`.
+ *
+ * What it costs, measured (docs/performance.md#udp-echo): with UDP off,
+ * nothing, since `server.ts` loads this module with a dynamic import and
+ * nothing else loads a `node:` module before the ports open; with UDP on,
+ * starting Deno's Node compatibility layer, about 12 ms more (49 ms). Per
+ * datagram, Deno's `node:dgram` allocates a 64 KiB receive buffer and copies
+ * each send, where a bare `Deno.listenDatagram` loop reuses one buffer: a
+ * bare loop of each, pinned, echoed 26,000 and 55,000 datagrams a second to
+ * one client, and 29,000 and 193,000 to 50 at once. This service echoes as
+ * fast as the bare `node:dgram` loop (0.9x to 1.0x): for testing a path, tens
+ * of thousands a second is plenty. Were `Deno.listenDatagram` stable, the
+ * change would be here alone: `echoDatagrams` asks only for a small
+ * `DatagramSocket`.
  *
  * @module
  */
-import type { Socket } from "node:dgram";
+import { createSocket, type Socket } from "node:dgram";
 import type { ListenAddress } from "../config.ts";
 import { formatHostPort } from "../net_addr.ts";
 import { errorMessage } from "../error_message.ts";
@@ -77,8 +86,6 @@ export function serveUdpEcho(
 
 /** A `node:dgram` socket bound to `address`. */
 async function bind(address: ListenAddress): Promise<Socket> {
-  // Loaded here, not at the top: it starts Deno's Node compatibility layer.
-  const { createSocket } = await import("node:dgram");
   const socket = createSocket(address.hostname.includes(":") ? "udp6" : "udp4");
   try {
     await new Promise<void>((resolve, reject) => {
