@@ -192,7 +192,7 @@ test("startServer() with tlsEcho serves plain echo on the echo port and TLS echo
     await assertEchoes(plain, "plain");
     await assertEchoes(tls, "over TLS");
     const samples = parseMetrics(await metrics.registry.metrics());
-    const byPort = "echoserver_echo_connections_accepted_by_port_total";
+    const byPort = "echoserver_echo_accepted_by_port_total";
     assert.equal(samples.get(`${byPort}{tls="false"}`), 1);
     assert.equal(samples.get(`${byPort}{tls="true"}`), 1);
   } finally {
@@ -280,7 +280,7 @@ test(
     await assertEchoed(nc, "still plain\n");
 
     const samples = await metrics(ports.http);
-    const byPort = "echoserver_echo_connections_accepted_by_port_total";
+    const byPort = "echoserver_echo_accepted_by_port_total";
     assert.equal(samples.get(`${byPort}{tls="false"}`), 1);
     assert.equal(samples.get(`${byPort}{tls="true"}`), 1);
     assert.equal(samples.get("echoserver_echo_connections_accepted_total"), 2);
@@ -348,7 +348,7 @@ test(
     await using openssl = opensslClient(ports.echo);
     await assertEchoed(openssl, "tls as before\n");
     const samples = await metrics(ports.http);
-    const byPort = "echoserver_echo_connections_accepted_by_port_total";
+    const byPort = "echoserver_echo_accepted_by_port_total";
     assert.equal(samples.get(`${byPort}{tls="true"}`), 1);
     assert.equal(samples.has(`${byPort}{tls="false"}`), false);
     assert.equal(service.stdout.lines.length, 2);

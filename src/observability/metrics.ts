@@ -150,7 +150,7 @@ export function createMetrics(): ServiceMetrics {
       help: "Echo connections accepted, including those then rejected.",
     }),
     acceptedByPort: new Counter({
-      name: "echoserver_echo_connections_accepted_by_port_total",
+      name: "echoserver_echo_accepted_by_port_total",
       help:
         "Echo connections accepted, by port: tls is true for a TLS echo port.",
       labelNames: ["tls"],
