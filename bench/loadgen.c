@@ -138,13 +138,34 @@ static int compare_doubles(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Round-trip times in µs, growing as they come. */
+struct latencies {
+  double *values;
+  size_t count, capacity;
+};
+
+static void record(struct latencies *l, double us) {
+  if (l->count == l->capacity) {
+    l->capacity = l->capacity ? l->capacity * 2 : 1 << 16;
+    l->values = realloc(l->values, l->capacity * sizeof *l->values);
+    if (!l->values) fail("out of memory");
+  }
+  l->values[l->count++] = us;
+}
+
+/* The JSON line of a ping-pong: count, seconds, p50 and p99, then `extra`. */
+static void print_round_trips(struct latencies *l, double duration, const char *extra) {
+  qsort(l->values, l->count, sizeof *l->values, compare_doubles);
+  printf("{\"messages\":%zu,\"seconds\":%.6f,\"p50_us\":%.2f,\"p99_us\":%.2f%s}\n", l->count,
+         duration / 1e3, l->values[(l->count - 1) / 2], l->values[(size_t)((l->count - 1) * 0.99)], extra);
+}
+
 static void run_pingpong(int port, int conns, size_t size, double warmup, double duration) {
   int epoll_fd = epoll_create1(0);
   struct pinger *pingers = calloc(conns, sizeof *pingers);
   unsigned char *expected = malloc(size), *buffer = malloc(size);
-  size_t capacity = 1 << 16, samples = 0;
-  double *latencies = malloc(capacity * sizeof *latencies);
-  if (!pingers || !expected || !buffer || !latencies) fail("out of memory");
+  struct latencies latencies = {0};
+  if (!pingers || !expected || !buffer) fail("out of memory");
   for (int id = 0; id < conns; id++) pingers[id].fd = connect_nonblocking(port, epoll_fd, EPOLLIN, id);
 
   double start = now_ms(), from = start + warmup, end = from + duration;
@@ -163,22 +184,13 @@ static void run_pingpong(int port, int conns, size_t size, double warmup, double
       p->received += got;
       if (p->received < size) continue;
       double done = now_ms();
-      if (done >= from && done < end) {
-        if (samples == capacity) {
-          capacity *= 2;
-          latencies = realloc(latencies, capacity * sizeof *latencies);
-          if (!latencies) fail("out of memory");
-        }
-        latencies[samples++] = (done - p->sent_at) * 1e3;
-      }
+      if (done >= from && done < end) record(&latencies, (done - p->sent_at) * 1e3);
       p->sequence++;
       send_message(p, id, buffer, size);
     }
   }
-  if (samples == 0) fail("no message completed");
-  qsort(latencies, samples, sizeof *latencies, compare_doubles);
-  printf("{\"messages\":%zu,\"seconds\":%.6f,\"p50_us\":%.2f,\"p99_us\":%.2f}\n", samples,
-         duration / 1e3, latencies[(samples - 1) / 2], latencies[(size_t)((samples - 1) * 0.99)]);
+  if (latencies.count == 0) fail("no message completed");
+  print_round_trips(&latencies, duration, "");
 }
 
 /* ---- udp ---- */
@@ -207,9 +219,9 @@ static void run_udp(int port, int conns, size_t size, double warmup, double dura
   int epoll_fd = epoll_create1(0);
   struct pinger *pingers = calloc(conns, sizeof *pingers);
   unsigned char *expected = malloc(size + 1), *buffer = malloc(size + 1);
-  size_t capacity = 1 << 16, samples = 0, lost = 0;
-  double *latencies = malloc(capacity * sizeof *latencies);
-  if (!pingers || !expected || !buffer || !latencies) fail("out of memory");
+  struct latencies latencies = {0};
+  size_t lost = 0;
+  if (!pingers || !expected || !buffer) fail("out of memory");
   for (int id = 0; id < conns; id++) pingers[id].fd = udp_socket(port, epoll_fd, id);
 
   double start = now_ms(), from = start + warmup, end = from + duration;
@@ -229,14 +241,7 @@ static void run_udp(int port, int conns, size_t size, double warmup, double dura
       /* A late echo of a datagram counted lost: not this one. */
       if ((size_t)got != size || memcmp(buffer, expected, size) != 0) continue;
       double done = now_ms();
-      if (done >= from && done < end) {
-        if (samples == capacity) {
-          capacity *= 2;
-          latencies = realloc(latencies, capacity * sizeof *latencies);
-          if (!latencies) fail("out of memory");
-        }
-        latencies[samples++] = (done - p->sent_at) * 1e3;
-      }
+      if (done >= from && done < end) record(&latencies, (done - p->sent_at) * 1e3);
       p->sequence++;
       send_datagram(p, id, buffer, size);
     }
@@ -249,11 +254,10 @@ static void run_udp(int port, int conns, size_t size, double warmup, double dura
       send_datagram(p, id, buffer, size);
     }
   }
-  if (samples == 0) fail("no datagram came back");
-  qsort(latencies, samples, sizeof *latencies, compare_doubles);
-  printf("{\"messages\":%zu,\"seconds\":%.6f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"lost\":%zu}\n",
-         samples, duration / 1e3, latencies[(samples - 1) / 2],
-         latencies[(size_t)((samples - 1) * 0.99)], lost);
+  if (latencies.count == 0) fail("no datagram came back");
+  char extra[48];
+  snprintf(extra, sizeof extra, ",\"lost\":%zu", lost);
+  print_round_trips(&latencies, duration, extra);
 }
 
 /* ---- stream ---- */

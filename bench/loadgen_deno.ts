@@ -107,6 +107,11 @@ async function pingpong(
     conn.close();
   }));
   if (latencies.length === 0) throw new Error("no message completed");
+  return roundTrips(latencies, durationMs);
+}
+
+/** The count and percentiles of round trips that took `latencies` µs. */
+function roundTrips(latencies: number[], durationMs: number) {
   latencies.sort((a, b) => a - b);
   const at = (share: number) =>
     latencies[Math.floor((latencies.length - 1) * share)];
@@ -164,16 +169,7 @@ async function udp(
     socket.close();
   }));
   if (latencies.length === 0) throw new Error("no datagram came back");
-  latencies.sort((a, b) => a - b);
-  const at = (share: number) =>
-    latencies[Math.floor((latencies.length - 1) * share)];
-  return {
-    messages: latencies.length,
-    seconds: durationMs / 1e3,
-    p50_us: at(0.5),
-    p99_us: at(0.99),
-    lost,
-  };
+  return { ...roundTrips(latencies, durationMs), lost };
 }
 
 async function stream(

@@ -81,12 +81,15 @@ export interface RunningServer {
  * answers the requests in flight and 503 to any new one on an open
  * connection, and gives clients a second to finish before it cuts them.
  * A request whose Host header is not a valid `host[:port]` gets 400.
+ * With `config.tlsEcho`, TLS echo has a port of its own, served by the same
+ * accept loop as the plain one; with `config.udp`, datagrams are echoed too,
+ * and the socket closes on abort with the rest.
  *
  * @throws {ConfigError} when there is no die token and the HTTP address binds
  * off loopback, where anyone who reached it could stop the service; nothing
  * is opened then.
- * @throws {ListenError} when either address cannot be listened on; nothing is
- * left open then.
+ * @throws {ListenError} when an echo or the HTTP address cannot be listened
+ * on; nothing is left open then. (The UDP one's failure is `udpAddr`'s.)
  *
  * @example
  * ```ts

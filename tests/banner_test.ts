@@ -12,6 +12,7 @@ import { v1Header } from "./_proxy_header.ts";
 import { readExactly } from "./_read.ts";
 import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
+import { parseOutcome } from "./_parse_outcome.ts";
 import { test } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
@@ -87,13 +88,6 @@ Deno.test(`renderBanner() takes ${MAX_BANNER_BYTES} bytes of UTF-8 and refuses o
   });
 });
 
-/** The error message `parseConfig` gives for `args` and `env`, or "run". */
-function outcome(args: string[], env: Record<string, string> = {}): string {
-  const parsed = parseConfig(args, env);
-  if (parsed.kind === "error") return parsed.error.message;
-  return parsed.kind;
-}
-
 Deno.test("--banner and --served-by are off by default", () => {
   const parsed = parseConfig([], KUBERNETES);
   assert.ok(parsed.kind === "run");
@@ -116,30 +110,30 @@ Deno.test("--banner and --served-by are rendered once, from a flag or their vari
 
 Deno.test("a bad --banner or --served-by is one line naming the setting and the template", () => {
   assert.equal(
-    outcome(["--banner", "by {pods}"]),
+    parseOutcome(["--banner", "by {pods}"]),
     '--banner: "by {pods}" has an unknown placeholder {pods}; known: ' +
       "{hostname}, {pod}, {namespace}, {node}",
   );
   assert.equal(
-    outcome([], { ECHOSERVER__SERVED_BY: "{hostname}" }),
+    parseOutcome([], { ECHOSERVER__SERVED_BY: "{hostname}" }),
     'ECHOSERVER__SERVED_BY: "{hostname}" needs HOSTNAME for {hostname}, ' +
       "and it is not set",
   );
   assert.equal(
-    outcome(["--banner", "{pod}"], { POD_NAME: "a\nb" }),
+    parseOutcome(["--banner", "{pod}"], { POD_NAME: "a\nb" }),
     '--banner: "{pod}" renders with a control character (U+000A) in it',
   );
-  assert.equal(outcome(["--banner="]), '--banner: "" is not a text');
+  assert.equal(parseOutcome(["--banner="]), '--banner: "" is not a text');
 });
 
 Deno.test("--served-by must render as printable ASCII, which a header carries", () => {
   assert.equal(
-    outcome(["--served-by", "réplica {node}"], KUBERNETES),
+    parseOutcome(["--served-by", "réplica {node}"], KUBERNETES),
     '--served-by: "réplica node-3" cannot go in a header: printable ASCII only',
   );
-  assert.equal(outcome(["--served-by", "~ {node} !"], KUBERNETES), "run");
+  assert.equal(parseOutcome(["--served-by", "~ {node} !"], KUBERNETES), "run");
   // A banner goes in a stream, not a header: any text.
-  assert.equal(outcome(["--banner", "réplica"]), "run");
+  assert.equal(parseOutcome(["--banner", "réplica"]), "run");
 });
 
 test("handleEchoConnection() sends the banner and a line feed first, and does not count it as echoed", async () => {

@@ -11,6 +11,7 @@ import { assertEchoes, bytes, connect } from "./_echo_client.ts";
 import { loopbackConfig } from "./_loopback_config.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
+import { parseOutcome } from "./_parse_outcome.ts";
 import { test } from "./_time_limit.ts";
 
 const TLS_FLAGS = [
@@ -22,12 +23,6 @@ const PERMISSIONS = [
   "--allow-env",
   `--allow-read=${CERTIFICATE.certFile},${CERTIFICATE.keyFile}`,
 ];
-
-/** The error message `parseConfig` gives for `args` and `env`, or "run". */
-function outcome(args: string[], env: Record<string, string> = {}): string {
-  const parsed = parseConfig(args, env);
-  return parsed.kind === "error" ? parsed.error.message : parsed.kind;
-}
 
 Deno.test("--tls-echo-port gives TLS echo a port of its own, on the echo host", () => {
   const parsed = parseConfig([
@@ -47,28 +42,34 @@ Deno.test("--tls-echo-port gives TLS echo a port of its own, on the echo host", 
 
 Deno.test("--tls-echo-port without --tls-cert and --tls-key is one line naming both", () => {
   assert.equal(
-    outcome(["--tls-echo-port", "4443"]),
+    parseOutcome(["--tls-echo-port", "4443"]),
     '--tls-echo-port: "4443" needs --tls-cert and --tls-key ' +
       "(ECHOSERVER__TLS__CERT_FILE, ECHOSERVER__TLS__KEY_FILE) as well",
   );
   assert.equal(
-    outcome([], { ECHOSERVER__TLS_ECHO_PORT: "4443" }),
+    parseOutcome([], { ECHOSERVER__TLS_ECHO_PORT: "4443" }),
     'ECHOSERVER__TLS_ECHO_PORT: "4443" needs --tls-cert and --tls-key ' +
       "(ECHOSERVER__TLS__CERT_FILE, ECHOSERVER__TLS__KEY_FILE) as well",
   );
   assert.equal(
-    outcome(["--tls-echo-port", "tls"]),
+    parseOutcome(["--tls-echo-port", "tls"]),
     '--tls-echo-port: "tls" is not an integer from 0 to 65535',
   );
 });
 
 Deno.test("--tls-echo-port on the echo port itself is refused; two ports of 0 each get their own", () => {
   assert.equal(
-    outcome([...TLS_FLAGS, "--echo-port", "4443", "--tls-echo-port", "4443"]),
+    parseOutcome([
+      ...TLS_FLAGS,
+      "--echo-port",
+      "4443",
+      "--tls-echo-port",
+      "4443",
+    ]),
     '--tls-echo-port: "4443" is the echo port already; give another',
   );
   assert.equal(
-    outcome([...TLS_FLAGS, "--echo-port", "0", "--tls-echo-port", "0"]),
+    parseOutcome([...TLS_FLAGS, "--echo-port", "0", "--tls-echo-port", "0"]),
     "run",
   );
 });

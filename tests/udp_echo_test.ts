@@ -25,18 +25,13 @@ import {
   ServiceProcess,
 } from "./_service_process.ts";
 import { settlement } from "./_settlement.ts";
+import { parseOutcome } from "./_parse_outcome.ts";
 import { test } from "./_time_limit.ts";
 
 /** The largest UDP payload over IPv4: 65,535 less the IP and UDP headers. */
 const MAX_IPV4_DATAGRAM = 65_507;
 /** Over IPv6, whose 65,535 bytes of payload length leave out its header. */
 const MAX_IPV6_DATAGRAM = 65_527;
-
-/** The error message `parseConfig` gives for `args` and `env`, or "run". */
-function outcome(args: string[], env: Record<string, string> = {}): string {
-  const parsed = parseConfig(args, env);
-  return parsed.kind === "error" ? parsed.error.message : parsed.kind;
-}
 
 Deno.test("UDP echo is off by default, and --udp serves it on the echo host and port", () => {
   const off = parseConfig([], {});
@@ -67,19 +62,22 @@ Deno.test("--udp-port gives UDP echo a port of its own; 0 picks a free one", () 
 
 Deno.test("a bad --udp or --udp-port is one line naming the setting and the value", () => {
   assert.equal(
-    outcome([], { ECHOSERVER__UDP: "yes" }),
+    parseOutcome([], { ECHOSERVER__UDP: "yes" }),
     'ECHOSERVER__UDP: "yes" is not true or false',
   );
   assert.equal(
-    outcome(["--udp", "--udp-port", "65536"]),
+    parseOutcome(["--udp", "--udp-port", "65536"]),
     '--udp-port: "65536" is not an integer from 0 to 65535',
   );
   assert.equal(
-    outcome(["--udp-port", "5000"]),
+    parseOutcome(["--udp-port", "5000"]),
     '--udp-port: "5000" needs --udp (ECHOSERVER__UDP) as well',
   );
   assert.equal(
-    outcome([], { ECHOSERVER__UDP_PORT: "5000", ECHOSERVER__UDP: "false" }),
+    parseOutcome([], {
+      ECHOSERVER__UDP_PORT: "5000",
+      ECHOSERVER__UDP: "false",
+    }),
     'ECHOSERVER__UDP_PORT: "5000" needs --udp (ECHOSERVER__UDP) as well',
   );
 });
