@@ -1,15 +1,44 @@
-import { type Config, ConfigError, type ListenAddress } from "./config.ts";
-import { errorMessage } from "./error_message.ts";
+/**
+ * The service: the echo server (`echo/`, with UDP echo beside it when asked
+ * for) and the HTTP server (`http/`), counted in one set of metrics and
+ * stopped by one shutdown signal. Abort leads to one close of each, which
+ * stops accepting and then drains; the whole story, from the first signal to
+ * the exit:
+ *
+ * ```text
+ *   SIGTERM ──► draining: /readyz answers 503 ──► after --shutdown-delay ──┐
+ *   SIGINT, SIGHUP, SIGQUIT, POST /die ────────────────────────────────────┤
+ *                                                                          ▼
+ *   the shutdown signal aborts ──► shutDown():  1. log "shutting down"
+ *                                               2. echo, UDP and HTTP side by side:
+ *                                                  stop accepting, drain (1 s at
+ *                                                  most), cut what is left
+ *   RunningServer.finished settles ──► main.ts flushes the log ──► the process ends
+ * ```
+ *
+ * A second stopping signal meanwhile ends the process at once
+ * (`process/process_signals.ts`).
+ *
+ * @module
+ */
+import { type Config, ConfigError } from "./settings/config.ts";
+import { errorMessage } from "./net/error_message.ts";
 import {
   countRequests,
   createHttpApp,
   refuseOnceAborted,
 } from "./http/http_app.ts";
 import { Logger } from "./observability/log.ts";
-import { createMetrics, type ServiceMetrics } from "./observability/metrics.ts";
-import { formatHostPort, isLoopback } from "./net_addr.ts";
-import { onAbort } from "./on_abort.ts";
-import { type EchoListener, serveEcho } from "./echo/serve_echo.ts";
+import { createMetrics, type ServiceMetrics } from "./metrics.ts";
+import {
+  formatHostPort,
+  isLoopback,
+  type ListenAddress,
+} from "./net/net_addr.ts";
+import { onAbort } from "./waiting/on_abort.ts";
+import { type EchoServer, serveEcho } from "./echo/serve_echo.ts";
+import type { EchoListener } from "./echo/echo_stream.ts";
+import type { UdpEcho } from "./echo/udp_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
 import { mergeListeners } from "./echo/merged_listener.ts";
 import { addServedBy } from "./http/served_by.ts";
@@ -19,9 +48,12 @@ import { Readiness } from "./http/readiness.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {
+  /** Its name in messages. */
   override name = "ListenError";
 
   /**
+   * An error whose message names the address and what the system said.
+   *
    * @param address where the listener was to be opened
    * @param cause what the operating system said
    */
@@ -69,21 +101,21 @@ export interface RunningServer {
    * service (the process exits, or aborts `shutdown`).
    */
   udpAddr?: Promise<Deno.NetAddr>;
-  /** Settles once both servers have stopped and every connection has closed. */
+  /** Settles once every server has stopped and every connection has closed. */
   finished: Promise<void>;
 }
 
 /**
- * Starts the echo listener and the HTTP server, both stopped by one
- * AbortSignal, and both counted in one set of metrics. On abort the echo
- * listener closes and each echo connection closes once the chunk it is
- * writing is out; the HTTP server closes its listener and idle connections,
- * answers the requests in flight and 503 to any new one on an open
- * connection, and gives clients a second to finish before it cuts them.
- * A request whose Host header is not a valid `host[:port]` gets 400.
+ * Starts the echo listener and the HTTP server, both stopped by
+ * `options.shutdown`, and both counted in one set of metrics. Once it aborts,
+ * `shutDown` runs the shutdown in order (see the module doc): each echo
+ * connection closes once the chunk it is writing is out; the HTTP server
+ * answers the requests in flight, and 503 to any new one on an open
+ * connection; and clients get a second to finish before they are cut. A
+ * request whose Host header is not a valid `host[:port]` gets 400.
  * With `config.tlsEcho`, TLS echo has a port of its own, served by the same
  * accept loop as the plain one; with `config.udp`, datagrams are echoed too,
- * and the socket closes on abort with the rest.
+ * and the socket closes in the shutdown with the rest.
  *
  * @throws {ConfigError} when there is no die token and the HTTP address binds
  * off loopback, where anyone who reached it could stop the service; nothing
@@ -94,13 +126,13 @@ export interface RunningServer {
  * @example
  * ```ts
  * import { startServer } from "./server.ts";
- * import { parseConfig } from "./config.ts";
+ * import { parseCommandLine } from "./settings/config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
+ * const parsed = parseCommandLine(["--echo-host", "127.0.0.1", "--echo-port", "0", "--http-port", "0", "--log-level", "warning"], {});
  * if (parsed.kind !== "run") throw parsed;
  * const shutdown = new AbortController();
- * const server = startServer(parsed.config, { shutdown });
+ * const server = startServer(parsed.settings, { shutdown });
  * assert.notEqual(server.echoAddr.port, 0); // the port actually bound
  * shutdown.abort("example over");
  * await server.finished;
@@ -140,7 +172,7 @@ export function startServer(
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
-      registry: metrics.registry,
+      metricsText: metrics.text,
       readiness: new Readiness({ draining, metrics: metrics.readiness }),
     });
     const refusing = refuseBadTarget(refuseOnceAborted(signal, app.fetch));
@@ -150,7 +182,6 @@ export function startServer(
     );
     http = listen(config.http, () =>
       serveHttp(config.http, handler, {
-        signal,
         logger,
         metrics: metrics.http,
         maxConnections: config.httpMaxConnections,
@@ -162,20 +193,14 @@ export function startServer(
     throw error;
   }
 
-  onAbort(
-    signal,
-    () => logger.info("shutting down", { reason: String(signal.reason) }),
-  );
-
   // Each port from the start, so that a rate over each is defined.
   const ports = tlsEcho ? ["false", "true"] : [String(tls !== undefined)];
   for (const port of ports) metrics.echo.acceptedByPort.inc({ tls: port }, 0);
-  const echoDone = serveEcho(listener, {
+  const echo = serveEcho(listener, {
     timeouts: config.idle,
     maxConnections: config.maxConnections,
     proxyProtocol: config.proxyProtocol,
     banner: config.banner,
-    signal,
     logger,
     metrics: metrics.echo,
   });
@@ -184,19 +209,51 @@ export function startServer(
   const { udp: udpAddress } = config;
   const udp = udpAddress &&
     import("./echo/udp_echo.ts").then(({ serveUdpEcho }) =>
-      serveUdpEcho(udpAddress, { signal, logger, metrics: metrics.udp })
+      serveUdpEcho(udpAddress, { logger, metrics: metrics.udp })
     );
+  const finished = new Promise<void>((resolve) =>
+    onAbort(
+      signal,
+      () => resolve(shutDown(signal.reason, { logger, echo, http, udp })),
+    )
+  );
   return {
     echoAddr: echoListener.addr,
     httpAddr: http.addr,
     tlsEchoAddr,
-    udpAddr: udp ? udp.then(({ addr }) => addr) : undefined,
-    finished: Promise.all([
-      echoDone,
-      http.finished,
-      udp && udp.then(({ finished }) => finished),
-    ]).then(() => {}),
+    udpAddr: udp && udp.then(({ addr }) => addr),
+    finished,
   };
+}
+
+/**
+ * The shutdown, step by step, once the shutdown signal has aborted; it
+ * settles when the last connection has closed, about a second later at most
+ * whatever clients do. (From then on the HTTP handler answers 503 to any
+ * request still arriving: `refuseOnceAborted`.)
+ */
+async function shutDown(
+  reason: unknown,
+  { logger, echo, http, udp }: {
+    logger: Logger;
+    echo: EchoServer;
+    http: HttpService;
+    udp?: Promise<UdpEcho>;
+  },
+): Promise<void> {
+  // 1. Say why, once.
+  logger.info("shutting down", { reason: String(reason) });
+  // 2. Every port at once, each in order: stop accepting; end the idle
+  // connections at once; give the busy ones 1 s to finish the chunk, the
+  // request or the datagrams in flight; then cut what is left
+  // (EchoServer.close, HttpService.close, UdpEcho.close).
+  await Promise.all([
+    echo.close(),
+    http.close(),
+    udp?.then((udp) => udp.close()),
+  ]);
+  // 3. Nothing is left running: main.ts flushes the log and the process
+  // ends by itself.
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { EchoStream } from "../src/echo/echo.ts";
+import type { EchoStream } from "../src/echo/echo_stream.ts";
 
 /** One end of an in-memory connection, with what a test needs beyond {@linkcode EchoStream}. */
 export interface MemoryStream extends EchoStream {

@@ -1,7 +1,7 @@
-import { parseConfig } from "../src/config.ts";
+import { parseCommandLine } from "../src/settings/config.ts";
 
 /**
- * What `parseConfig` makes of `args` and `env`, in one string to assert on:
+ * What `parseCommandLine` makes of `args` and `env`, in one string to assert on:
  * the error's message for a bad setting, otherwise the kind (`run`).
  *
  * @example
@@ -10,13 +10,13 @@ import { parseConfig } from "../src/config.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(parseOutcome(["--echo-port", "0"]), "run");
- * assert.equal(parseOutcome(["--echo-port", "x"]), '--echo-port: "x" is not an integer from 0 to 65535');
+ * assert.equal(parseOutcome(["--echo-port", "x"]), '--echo-port: "x" is not an integer from 0 to 65535 with no leading zero');
  * ```
  */
 export function parseOutcome(
   args: string[],
   env: Record<string, string> = {},
 ): string {
-  const parsed = parseConfig(args, env);
+  const parsed = parseCommandLine(args, env);
   return parsed.kind === "error" ? parsed.error.message : parsed.kind;
 }

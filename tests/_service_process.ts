@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LineCapture } from "./_line_capture.ts";
-import { ENV_VARIABLES } from "../src/config.ts";
+import { ENV_VARIABLES } from "../src/settings/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -53,6 +53,8 @@ export class ServiceProcess implements AsyncDisposable {
       unreadStderr?: boolean;
       /** A task of deno.json to run instead, with its own permissions. */
       task?: string;
+      /** More flags for `deno run`, such as the inspector's. */
+      runFlags?: readonly string[];
     } = {},
   ) {
     const inherited = Object.entries(Deno.env.toObject()).filter(([name]) =>
@@ -64,6 +66,7 @@ export class ServiceProcess implements AsyncDisposable {
     const run = options.task === undefined
       ? [
         "run",
+        ...(options.runFlags ?? []),
         ...(options.permissions ?? SERVICE_PERMISSIONS),
         "main.ts",
       ]

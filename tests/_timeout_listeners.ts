@@ -7,7 +7,8 @@ type Listener = EventListenerOrEventListenerObject;
  * real, and says how many still keep the process alive. Deno keeps a process
  * alive for a timeout only while it has not fired and something listens to
  * it, which is how the service's timers let go of the process once they are
- * cancelled.
+ * cancelled. This is a model of that rule, for unit tests on the fake clock;
+ * `tests/process_exit_test.ts` checks the real thing, a process that exits.
  *
  * @example
  * ```ts

@@ -1,8 +1,7 @@
 import { makeTempDir, run } from "./_temp_files.ts";
-import type { TlsKeyPair } from "../src/config.ts";
 
 /** A throwaway self-signed certificate and its key, as files and as text. */
-export interface TestCertificate extends TlsKeyPair {
+export interface TestCertificate extends Deno.TlsCertifiedKeyPem {
   certFile: string;
   keyFile: string;
 }

@@ -1,7 +1,7 @@
 // Which replica answered: --banner on echo connections, --served-by on HTTP.
 import assert from "node:assert/strict";
-import { MAX_BANNER_BYTES, renderBanner } from "../src/banner.ts";
-import { parseConfig } from "../src/config.ts";
+import { MAX_BANNER_BYTES, renderBanner } from "../src/settings/banner.ts";
+import { parseCommandLine } from "../src/settings/config.ts";
 import { handleEchoConnection } from "../src/echo/echo.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
@@ -89,23 +89,23 @@ Deno.test(`renderBanner() takes ${MAX_BANNER_BYTES} bytes of UTF-8 and refuses o
 });
 
 Deno.test("--banner and --served-by are off by default", () => {
-  const parsed = parseConfig([], KUBERNETES);
+  const parsed = parseCommandLine([], KUBERNETES);
   assert.ok(parsed.kind === "run");
-  assert.equal(parsed.config.banner, undefined);
-  assert.equal(parsed.config.servedBy, undefined);
+  assert.equal(parsed.settings.banner, undefined);
+  assert.equal(parsed.settings.servedBy, undefined);
 });
 
 Deno.test("--banner and --served-by are rendered once, from a flag or their variables", () => {
-  const parsed = parseConfig(
+  const parsed = parseCommandLine(
     ["--banner", "hello from {pod} on {node}"],
     { ...KUBERNETES, ECHOSERVER__SERVED_BY: "{namespace}/{pod}" },
   );
   assert.ok(parsed.kind === "run");
   assert.equal(
-    parsed.config.banner,
+    parsed.settings.banner,
     "hello from echoserver-7d4b9-x2x7q on node-3",
   );
-  assert.equal(parsed.config.servedBy, "net-tests/echoserver-7d4b9-x2x7q");
+  assert.equal(parsed.settings.servedBy, "net-tests/echoserver-7d4b9-x2x7q");
 });
 
 Deno.test("a bad --banner or --served-by is one line naming the setting and the template", () => {

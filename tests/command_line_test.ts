@@ -4,7 +4,7 @@ import fc from "fast-check";
 import {
   type CommandLineToken,
   commandLineTokens,
-} from "../src/command_line.ts";
+} from "../src/settings/command_line.ts";
 
 const VALUED = ["port", "token"];
 const SWITCHES = ["quiet"];

@@ -1,21 +1,28 @@
 import assert from "node:assert/strict";
-import { type Config, parseConfig, usage } from "../src/config.ts";
-import { HEALTH_CHECK_TIMEOUT_MS } from "../src/health_check.ts";
+import {
+  parseCommandLine,
+  type Settings,
+  usage,
+} from "../src/settings/config.ts";
+import { HEALTH_CHECK_TIMEOUT_MS } from "../src/process/health_check.ts";
 
-function configOf(args: string[], env: Record<string, string> = {}): Config {
-  const parsed = parseConfig(args, env);
+function settingsOf(
+  args: string[],
+  env: Record<string, string> = {},
+): Settings {
+  const parsed = parseCommandLine(args, env);
   assert.equal(parsed.kind, "run", JSON.stringify(parsed));
-  return (parsed as { config: Config }).config;
+  return (parsed as { settings: Settings }).settings;
 }
 
 function errorOf(args: string[], env: Record<string, string> = {}): string {
-  const parsed = parseConfig(args, env);
+  const parsed = parseCommandLine(args, env);
   assert.equal(parsed.kind, "error");
   return (parsed as { error: Error }).error.message;
 }
 
-Deno.test("parseConfig() defaults to the original service's settings", () => {
-  assert.deepEqual(configOf([]), {
+Deno.test("parseCommandLine() defaults to the original service's settings", () => {
+  assert.deepEqual(settingsOf([]), {
     echo: { hostname: "0.0.0.0", port: 4000 },
     http: { hostname: "127.0.0.1", port: 4001 },
     idle: { initialMs: 5_000, refreshMs: 30_000 },
@@ -29,9 +36,9 @@ Deno.test("parseConfig() defaults to the original service's settings", () => {
   });
 });
 
-Deno.test("parseConfig() reads every setting from the environment", () => {
+Deno.test("parseCommandLine() reads every setting from the environment", () => {
   assert.deepEqual(
-    configOf([], {
+    settingsOf([], {
       ECHOSERVER__ECHO_HOST: "127.0.0.1",
       ECHOSERVER__ECHO_PORT: "7",
       ECHOSERVER__HTTP_HOST: "::1",
@@ -64,8 +71,8 @@ Deno.test("parseConfig() reads every setting from the environment", () => {
   );
 });
 
-Deno.test("parseConfig() prefers flags, in either form, over the environment", () => {
-  const config = configOf(
+Deno.test("parseCommandLine() prefers flags, in either form, over the environment", () => {
+  const config = settingsOf(
     [
       "--echo-host=localhost",
       "--echo-port",
@@ -109,26 +116,26 @@ Deno.test("parseConfig() prefers flags, in either form, over the environment", (
   });
 });
 
-Deno.test("parseConfig() asks for help with --help or -h, whatever else is given", () => {
-  assert.deepEqual(parseConfig(["--help"], {}), { kind: "help" });
-  assert.deepEqual(parseConfig(["--echo-port", "0", "-h"], {}), {
+Deno.test("parseCommandLine() asks for help with --help or -h, whatever else is given", () => {
+  assert.deepEqual(parseCommandLine(["--help"], {}), { kind: "help" });
+  assert.deepEqual(parseCommandLine(["--echo-port", "0", "-h"], {}), {
     kind: "help",
   });
 });
 
-Deno.test("parseConfig() asks for the version with --version, whatever else is given", () => {
-  assert.deepEqual(parseConfig(["--version"], {}), { kind: "version" });
-  assert.deepEqual(parseConfig(["--echo-port", "x", "--version"], {}), {
+Deno.test("parseCommandLine() asks for the version with --version, whatever else is given", () => {
+  assert.deepEqual(parseCommandLine(["--version"], {}), { kind: "version" });
+  assert.deepEqual(parseCommandLine(["--echo-port", "x", "--version"], {}), {
     kind: "version",
   });
 });
 
-Deno.test("parseConfig() asks for a health check with --check-health, of the URL given or of the service the settings describe", () => {
+Deno.test("parseCommandLine() asks for a health check with --check-health, of the URL given or of the service the settings describe", () => {
   const checked = (args: string[], env: Record<string, string> = {}) => {
-    const parsed = parseConfig(args, env);
+    const parsed = parseCommandLine(args, env);
     assert.equal(parsed.kind, "check-health", JSON.stringify(parsed));
-    const { config, url } = parsed as { config: Config; url?: URL };
-    return { port: config.http.port, url: url?.href };
+    const { settings, url } = parsed as { settings: Settings; url?: URL };
+    return { port: settings.http.port, url: url?.href };
   };
   assert.deepEqual(checked(["--check-health"]), { port: 4001, url: undefined });
   assert.deepEqual(
@@ -149,7 +156,7 @@ Deno.test("parseConfig() asks for a health check with --check-health, of the URL
   );
 });
 
-Deno.test("parseConfig() refuses a --check-health URL that is not http or https, and a second one, saying the check was asked for", () => {
+Deno.test("parseCommandLine() refuses a --check-health URL that is not http or https, and a second one, saying the check was asked for", () => {
   for (
     const [args, message] of [
       [
@@ -163,7 +170,7 @@ Deno.test("parseConfig() refuses a --check-health URL that is not http or https,
       [["--check-health", "--http-port", "x"], '--http-port: "x" is not'],
     ] as const
   ) {
-    const parsed = parseConfig(args, {});
+    const parsed = parseCommandLine(args, {});
     assert.equal(parsed.kind, "error");
     const { error, checkingHealth } = parsed as {
       error: Error;
@@ -172,28 +179,32 @@ Deno.test("parseConfig() refuses a --check-health URL that is not http or https,
     assert.ok(error.message.startsWith(message), error.message);
     assert.equal(checkingHealth, true);
   }
-  const run = parseConfig(["http://a/"], {});
+  const run = parseCommandLine(["http://a/"], {});
   assert.equal(run.kind === "error" && run.checkingHealth, false);
   assert.equal(errorOf(["http://a/"]), 'unexpected argument "http://a/"');
 });
 
-Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
+Deno.test("parseCommandLine() names the setting and the value of a bad flag", () => {
   const cases: [string[], string][] = [
     [
       ["--echo-port", "http"],
-      '--echo-port: "http" is not an integer from 0 to 65535',
+      '--echo-port: "http" is not an integer from 0 to 65535 with no leading zero',
     ],
     [
       ["--http-port", "65536"],
-      '--http-port: "65536" is not an integer from 0 to 65535',
+      '--http-port: "65536" is not an integer from 0 to 65535 with no leading zero',
     ],
     [
       ["--echo-port", "-1"],
-      '--echo-port: "-1" is not an integer from 0 to 65535',
+      '--echo-port: "-1" is not an integer from 0 to 65535 with no leading zero',
     ],
     [
       ["--echo-port", "4.5"],
-      '--echo-port: "4.5" is not an integer from 0 to 65535',
+      '--echo-port: "4.5" is not an integer from 0 to 65535 with no leading zero',
+    ],
+    [
+      ["--echo-port", "04000"],
+      '--echo-port: "04000" is not an integer from 0 to 65535 with no leading zero',
     ],
     [
       ["--idle-timeout", "-5"],
@@ -241,10 +252,31 @@ Deno.test("parseConfig() names the setting and the value of a bad flag", () => {
   for (const [args, message] of cases) assert.equal(errorOf(args), message);
 });
 
-Deno.test("parseConfig() names the environment variable and the value of a bad setting", () => {
+Deno.test("parseCommandLine() refuses zero seconds for every timeout, --idle-refresh as --idle-timeout, and takes it only for --shutdown-delay", () => {
+  const timeouts = [
+    ["--idle-timeout", "ECHOSERVER__IDLE_TIMEOUT__SECONDS"],
+    ["--idle-refresh", "ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS"],
+    ["--http-idle-timeout", "ECHOSERVER__HTTP_IDLE_TIMEOUT__SECONDS"],
+    ["--http-request-timeout", "ECHOSERVER__HTTP_REQUEST_TIMEOUT__SECONDS"],
+  ];
+  for (const [flag, env] of timeouts) {
+    for (const zero of ["0", "0.0", ".0", "00"]) {
+      const expected =
+        `"${zero}" is not a positive number of seconds, at most 2147483`;
+      assert.equal(errorOf([flag, zero]), `${flag}: ${expected}`);
+      assert.equal(errorOf([], { [env]: zero }), `${env}: ${expected}`);
+    }
+    assert.equal(parseCommandLine([flag, "0.001"], {}).kind, "run", flag);
+  }
+  for (const zero of ["0", "0.0", ".0"]) {
+    assert.equal(parseCommandLine(["--shutdown-delay", zero], {}).kind, "run");
+  }
+});
+
+Deno.test("parseCommandLine() names the environment variable and the value of a bad setting", () => {
   assert.equal(
     errorOf([], { ECHOSERVER__HTTP_PORT: "80 80" }),
-    'ECHOSERVER__HTTP_PORT: "80 80" is not an integer from 0 to 65535',
+    'ECHOSERVER__HTTP_PORT: "80 80" is not an integer from 0 to 65535 with no leading zero',
   );
   assert.equal(
     errorOf([], { ECHOSERVER__IDLE_TIMEOUT__SECONDS: "0" }),
@@ -256,7 +288,7 @@ Deno.test("parseConfig() names the environment variable and the value of a bad s
   );
   // A valid flag hides a bad environment variable for the same setting.
   assert.equal(
-    configOf(["--http-port", "1"], { ECHOSERVER__HTTP_PORT: "x" }).http.port,
+    settingsOf(["--http-port", "1"], { ECHOSERVER__HTTP_PORT: "x" }).http.port,
     1,
   );
 });
@@ -311,20 +343,20 @@ Deno.test("usage() lists every flag with its environment variable and default", 
   );
 });
 
-Deno.test("parseConfig() reads the connection limit and the die token", () => {
-  const config = configOf(["--max-connections", "2"], {
+Deno.test("parseCommandLine() reads the connection limit and the die token", () => {
+  const config = settingsOf(["--max-connections", "2"], {
     ECHOSERVER__DIE_TOKEN: "s3cret-Token_~+/=",
   });
   assert.equal(config.maxConnections, 2);
   assert.equal(config.dieToken, "s3cret-Token_~+/=");
-  assert.equal(configOf([]).dieToken, undefined);
+  assert.equal(settingsOf([]).dieToken, undefined);
   assert.equal(
     errorOf(["--max-connections", "0"]),
     '--max-connections: "0" is not a positive integer',
   );
 });
 
-Deno.test("parseConfig() never echoes a die token back, even a bad one", () => {
+Deno.test("parseCommandLine() never echoes a die token back, even a bad one", () => {
   const message = errorOf(["--die-token", "has spaces in it"]);
   assert.equal(
     message,
@@ -333,8 +365,8 @@ Deno.test("parseConfig() never echoes a die token back, even a bad one", () => {
   assert.equal(message.includes("spaces"), false);
 });
 
-Deno.test("parseConfig() takes an empty environment variable as unset, but not an empty flag", () => {
-  const config = configOf([], {
+Deno.test("parseCommandLine() takes an empty environment variable as unset, but not an empty flag", () => {
+  const config = settingsOf([], {
     ECHOSERVER__ECHO_PORT: "",
     ECHOSERVER__IDLE_TIMEOUT__SECONDS: "",
     ECHOSERVER__DIE_TOKEN: "",
@@ -350,10 +382,10 @@ Deno.test("parseConfig() takes an empty environment variable as unset, but not a
   );
 });
 
-Deno.test("parseConfig() refuses a duration longer than a timer holds", () => {
+Deno.test("parseCommandLine() refuses a duration longer than a timer holds", () => {
   // 2^31 - 1 ms is the longest timer; a longer one would fire at once.
   assert.equal(
-    configOf(["--shutdown-delay", "2147483"]).shutdownDelayMs,
+    settingsOf(["--shutdown-delay", "2147483"]).shutdownDelayMs,
     2_147_483_000,
   );
   assert.equal(
@@ -370,17 +402,17 @@ Deno.test("parseConfig() refuses a duration longer than a timer holds", () => {
   );
 });
 
-Deno.test("parseConfig() takes --proxy-protocol alone as true, and only true or false as its value", () => {
-  assert.equal(configOf(["--proxy-protocol"]).proxyProtocol, true);
-  assert.equal(configOf(["--proxy-protocol=true"]).proxyProtocol, true);
+Deno.test("parseCommandLine() takes --proxy-protocol alone as true, and only true or false as its value", () => {
+  assert.equal(settingsOf(["--proxy-protocol"]).proxyProtocol, true);
+  assert.equal(settingsOf(["--proxy-protocol=true"]).proxyProtocol, true);
   assert.equal(
-    configOf(["--proxy-protocol=false"], {
+    settingsOf(["--proxy-protocol=false"], {
       ECHOSERVER__PROXY_PROTOCOL: "true",
     }).proxyProtocol,
     false,
   );
   assert.equal(
-    configOf([], { ECHOSERVER__PROXY_PROTOCOL: "false" }).proxyProtocol,
+    settingsOf([], { ECHOSERVER__PROXY_PROTOCOL: "false" }).proxyProtocol,
     false,
   );
   assert.equal(
@@ -397,8 +429,8 @@ Deno.test("parseConfig() takes --proxy-protocol alone as true, and only true or 
   );
 });
 
-Deno.test("parseConfig() records the files that settings name, and which setting named each, reading none", () => {
-  const config = configOf(
+Deno.test("parseCommandLine() records the files that settings name, and which setting named each, reading none", () => {
+  const config = settingsOf(
     ["--tls-cert", "/etc/echoserver/tls.crt", "--die-token-file=token"],
     { ECHOSERVER__TLS__KEY_FILE: "/etc/echoserver/tls.key" },
   );
@@ -413,12 +445,12 @@ Deno.test("parseConfig() records the files that settings name, and which setting
     setting: "--die-token-file",
     path: "token",
   });
-  assert.equal(config.tls, undefined);
+  assert.equal("tls" in config, false);
   assert.equal(config.dieToken, undefined);
-  assert.equal(configOf([]).tlsFiles, undefined);
+  assert.equal(settingsOf([]).tlsFiles, undefined);
 });
 
-Deno.test("parseConfig() refuses a TLS certificate without its key, or a key without its certificate", () => {
+Deno.test("parseCommandLine() refuses a TLS certificate without its key, or a key without its certificate", () => {
   assert.equal(
     errorOf(["--tls-cert", "cert.pem"]),
     '--tls-cert: "cert.pem" needs --tls-key (ECHOSERVER__TLS__KEY_FILE) as well',
@@ -434,7 +466,7 @@ Deno.test("parseConfig() refuses a TLS certificate without its key, or a key wit
   );
 });
 
-Deno.test("parseConfig() refuses a die token and a die token file together, from any source", () => {
+Deno.test("parseCommandLine() refuses a die token and a die token file together, from any source", () => {
   assert.equal(
     errorOf(["--die-token-file", "/run/token", "--die-token", "t0ken"]),
     '--die-token-file: "/run/token" and --die-token are both given; give one',
@@ -447,7 +479,7 @@ Deno.test("parseConfig() refuses a die token and a die token file together, from
   );
 });
 
-Deno.test("parseConfig() refuses --proxy-protocol with TLS: the header would come before the handshake", () => {
+Deno.test("parseCommandLine() refuses --proxy-protocol with TLS: the header would come before the handshake", () => {
   assert.equal(
     errorOf(["--proxy-protocol", "--tls-cert", "c.pem", "--tls-key", "k.pem"]),
     "--proxy-protocol cannot go with --tls-cert: the PROXY header comes before the TLS handshake, which Deno.listenTls begins by itself",

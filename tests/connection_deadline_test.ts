@@ -4,7 +4,7 @@ import {
   ConnectionDeadline,
   type DeadlineEnd,
 } from "../src/http/connection_deadline.ts";
-import { IdleDeadlines } from "../src/idle_deadline.ts";
+import { Deadlines } from "../src/waiting/deadlines.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
@@ -18,7 +18,7 @@ const timeouts = { idleMs: 5_000, requestMs: 10_000 };
  */
 function connection(time: FakeTime, options = timeouts) {
   const expired: [DeadlineEnd, number][] = [];
-  const deadline = new ConnectionDeadline(new IdleDeadlines(), {
+  const deadline = new ConnectionDeadline(new Deadlines(), {
     timeouts: options,
     onExpire: (end) => expired.push([end, time.now - time.start]),
   });

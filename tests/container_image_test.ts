@@ -2,8 +2,8 @@
 // deno.json, and the image's `docker run` line run as the image would run
 // it: no Docker engine is needed, the Dockerfile is read as text.
 import assert from "node:assert/strict";
-import { type Config, parseConfig } from "../src/config.ts";
-import { HEALTH_CHECK_TIMEOUT_MS } from "../src/health_check.ts";
+import { parseCommandLine, type Settings } from "../src/settings/config.ts";
+import { HEALTH_CHECK_TIMEOUT_MS } from "../src/process/health_check.ts";
 import { assertRefusesToStart, ServiceProcess } from "./_service_process.ts";
 import { test } from "./_time_limit.ts";
 
@@ -45,11 +45,11 @@ const labels = pairs(instructions("LABEL"));
 const imageEnv = pairs(instructions("ENV"));
 const entrypoint: string[] = JSON.parse(instructions("ENTRYPOINT")[0]);
 
-/** The image's config: its environment, with no arguments. */
-function imageConfig(): Config {
-  const parsed = parseConfig([], imageEnv);
+/** The image's settings: its environment, with no arguments. */
+function imageConfig(): Settings {
+  const parsed = parseCommandLine([], imageEnv);
   if (parsed.kind !== "run") assert.fail(JSON.stringify(parsed));
-  return parsed.config;
+  return parsed.settings;
 }
 
 /** The `-e NAME=VALUE` settings of a `docker run` line, and its image. */

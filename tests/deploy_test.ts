@@ -3,12 +3,12 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import {
-  type Config,
   ENV_VARIABLES,
-  parseConfig,
+  parseCommandLine,
   SETTING_VARIABLES,
   type SettingFile,
-} from "../src/config.ts";
+  type Settings,
+} from "../src/settings/config.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
 import { makeTempDir, writeTextFile } from "./_temp_files.ts";
@@ -164,18 +164,18 @@ const dockerfile = (await read("deploy/Dockerfile")).replaceAll(/\\\n/g, " ");
 /** The `ECHOSERVER__` variables the service reads. */
 const KNOWN_VARIABLES = new Set(SETTING_VARIABLES);
 
-/** The config the service runs with; fails on any other outcome. */
+/** The settings the service runs with; fails on any other outcome. */
 function runConfig(args: readonly string[], env: Record<string, string>) {
   for (const name of Object.keys(env)) {
     if (!name.startsWith("ECHOSERVER__")) continue;
     assert.ok(KNOWN_VARIABLES.has(name), `echoserver never reads ${name}`);
   }
-  const parsed = parseConfig(args, env);
+  const parsed = parseCommandLine(args, env);
   if (parsed.kind !== "run") {
     const why = parsed.kind === "error" ? parsed.error.message : parsed.kind;
     assert.fail(`"${args.join(" ")}" gives ${why}, not a run`);
   }
-  return parsed.config;
+  return parsed.settings;
 }
 
 /**
@@ -191,8 +191,8 @@ function containerEnv(): Record<string, string> {
   }));
 }
 
-const podConfig = (): Config => runConfig(container.args, containerEnv());
-const unitConfig = (): Config => runConfig(unitArgs, unitEnv);
+const podConfig = (): Settings => runConfig(container.args, containerEnv());
+const unitConfig = (): Settings => runConfig(unitArgs, unitEnv);
 
 /** The permissions and output file of a `deno compile` command line. */
 function compileCommand(line: string) {
@@ -281,7 +281,7 @@ Deno.test("echoserver.service ExecStart flags and Environment give a run config"
  * The names of the echo and HTTP ports, which are also the Service ports'
  * appProtocol: what each speaks, as meshes such as Istio read them.
  */
-function portNames(config: Config): { echo: string; http: string } {
+function portNames(config: Settings): { echo: string; http: string } {
   return config.tlsFiles
     ? { echo: "tls", http: "https" }
     : { echo: "tcp", http: "http" };
@@ -666,4 +666,17 @@ Deno.test("kubernetes.yaml container runs as non-root on a read-only root with n
     readOnlyRootFilesystem: true,
     capabilities: { drop: ["ALL"] },
   });
+});
+
+Deno.test("the deploy files hold the numbers deploy/README.md states: 2 replicas, --shutdown-delay 10, readiness every 2 s, a 20 s grace period, 1 replica kept through a drain, TimeoutStopSec 10 s, MemoryMax 256M, LimitNOFILE 16384, a 3 s HEALTHCHECK timeout, user 65532", () => {
+  assert.equal(deployment.spec.replicas, 2);
+  assert.equal(pod.spec.securityContext.runAsUser, 65532);
+  assert.equal(podConfig().shutdownDelayMs, 10_000);
+  assert.equal(container.readinessProbe.periodSeconds, 2);
+  assert.equal(pod.spec.terminationGracePeriodSeconds, 20);
+  assert.equal(disruptionBudget.spec.minAvailable, 1);
+  assert.equal(unit.seconds("Service", "TimeoutStopSec"), 10);
+  assert.equal(unit.get("Service", "MemoryMax"), "256M");
+  assert.equal(unit.get("Service", "LimitNOFILE"), "16384");
+  assert.match(dockerfile, /^HEALTHCHECK .*--timeout=3s /m);
 });

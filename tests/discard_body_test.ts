@@ -8,11 +8,17 @@ function chunked(...chunks: string[]): ReadableStream<Uint8Array> {
   return ReadableStream.from(chunks.map((chunk) => encoder.encode(chunk)));
 }
 
-/** An app whose route records the request it was given. */
+/**
+ * An app whose route discards the body first, as the service's `POST /die`
+ * does, and records the request it was given.
+ */
 function appSeeing(seen: Request[]) {
   return new Hono().post(
     "/die",
-    discardBody(8, (c) => c.text("too large", 413)),
+    async (c, next) => {
+      if (!await discardBody(c.req.raw, 8)) return c.text("too large", 413);
+      await next();
+    },
     (c) => {
       seen.push(c.req.raw);
       return c.text("bye bye");

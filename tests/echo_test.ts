@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type EchoStream, handleEchoConnection } from "../src/echo/echo.ts";
-import { ReadBufferPool } from "../src/echo/read_buffers.ts";
+import { handleEchoConnection } from "../src/echo/echo.ts";
+import type { EchoStream } from "../src/echo/echo_stream.ts";
+import { ReadBufferPool } from "../src/net/read_buffers.ts";
 import { bytes } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { type MemoryStream, memoryStreamPair } from "./_memory_stream.ts";
@@ -59,18 +60,21 @@ test("handleEchoConnection() echoes any bytes in order, buffered or lockstep", a
 });
 
 test("handleEchoConnection() over a lockstep stream writes each chunk before reading the next", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const [server, client] = memoryStreamPair({ lockstep: true });
   const served = handleEchoConnection(server, { timeouts });
   // A lockstep write returns only once the server has read it all; the server
   // then blocks writing the echo until this client reads it.
   await client.write(bytes("first"));
-  let secondRead = false;
   const second = client.write(bytes("second"));
-  second.then(() => secondRead = true);
-  await jobsRun();
-  assert.equal(secondRead, false, "server read again before echoing");
+  const secondRead = settlement(second, time);
+  await time.tickAsync(1_000);
+  await time.runMicrotasks();
+  assert.equal(secondRead.at, undefined, "read again before echoing");
   assert.deepEqual(await readExactly(client, 5), bytes("first"));
   await second;
+  assert.equal(secondRead.at, 1_000);
   assert.deepEqual(await readExactly(client, 6), bytes("second"));
   client.closeWrite();
   assert.deepEqual(await served, { reason: "closed", bytesEchoed: 11 });
@@ -296,6 +300,8 @@ test("handleEchoConnection() on shutdown closes a connection waiting to read at 
 });
 
 test("handleEchoConnection() on shutdown finishes writing the chunk it has read", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const shutdown = new AbortController();
   const [server, client] = memoryStreamPair({ lockstep: true });
   const served = handleEchoConnection(server, {
@@ -305,13 +311,14 @@ test("handleEchoConnection() on shutdown finishes writing the chunk it has read"
   await client.write(bytes("in flight"));
   // One byte back means the server is writing, and blocked on this reader.
   assert.deepEqual(await readExactly(client, 1), bytes("i"));
-  let ended = false;
-  served.then(() => ended = true);
+  const ended = settlement(served, time);
   shutdown.abort();
-  await jobsRun();
-  assert.equal(ended, false, "closed before the chunk was out");
+  await time.tickAsync(999); // within the drain's second
+  await time.runMicrotasks();
+  assert.equal(ended.at, undefined, "closed before the chunk was out");
   assert.deepEqual(await readExactly(client, 8), bytes("n flight"));
   assert.deepEqual(await served, { reason: "shutdown", bytesEchoed: 9 });
+  assert.equal(ended.at, 999);
   assert.equal(await client.read(new Uint8Array(1)), null);
 });
 
@@ -363,8 +370,8 @@ test("handleEchoConnection() ends on any other stream error as error", async () 
   assert.deepEqual(await served, { reason: "error", bytesEchoed: 0, error });
 });
 
-test("handleEchoConnection() counts each chunk's bytes once it is echoed", async () => {
-  const [server, client] = memoryStreamPair();
+test("handleEchoConnection() counts each chunk's bytes once it is echoed, not before", async () => {
+  const [server, client] = memoryStreamPair({ lockstep: true });
   const counted: number[] = [];
   const served = handleEchoConnection(server, {
     timeouts,
@@ -372,7 +379,10 @@ test("handleEchoConnection() counts each chunk's bytes once it is echoed", async
   });
   for (const text of ["one", "three"]) {
     await client.write(bytes(text));
-    await readExactly(client, text.length);
+    // The server has read the chunk and is blocked writing it back.
+    assert.deepEqual(await readExactly(client, 1), bytes(text[0]));
+    assert.deepEqual(counted, text === "one" ? [] : [3], "counted unwritten");
+    await readExactly(client, text.length - 1);
   }
   client.closeWrite();
   assert.deepEqual(await served, { reason: "closed", bytesEchoed: 8 });

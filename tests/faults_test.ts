@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createMetrics } from "../src/observability/metrics.ts";
-import type { EchoConn, EchoListener } from "../src/echo/serve_echo.ts";
+import { createMetrics } from "../src/metrics.ts";
+import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
 import { serveEcho } from "../src/echo/serve_echo.ts";
 import { startServer } from "../src/server.ts";
 import { bytes, connect, writeAll } from "./_echo_client.ts";
@@ -56,11 +56,9 @@ test(
   async () => {
     using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const { measured, held } = measuredListener(listener);
-    const shutdown = new AbortController();
-    const served = serveEcho(measured, {
+    const server = serveEcho(measured, {
       timeouts,
       maxConnections: 100,
-      signal: shutdown.signal,
       logger: new LineCapture().logger,
       metrics: createMetrics().echo,
     });
@@ -80,8 +78,7 @@ test(
       held.most <= 64 * 1024,
       `the server held ${held.most} bytes of client data at once`,
     );
-    shutdown.abort();
-    await served;
+    await server.close();
   },
   30_000,
 );

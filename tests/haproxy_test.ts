@@ -4,8 +4,8 @@
 // (as .ci/run sets it), when they fail instead.
 import { withinTimeLimit } from "./_time_limit.ts";
 import assert from "node:assert/strict";
-import { errorMessage } from "../src/error_message.ts";
-import { formatHostPort } from "../src/net_addr.ts";
+import { errorMessage } from "../src/net/error_message.ts";
+import { formatHostPort } from "../src/net/net_addr.ts";
 import {
   type Backend,
   freePort,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
-import { checkHealth, healthCheckUrl } from "../src/health_check.ts";
+import { parseCommandLine } from "../src/settings/config.ts";
+import { checkHealth, healthCheckUrl } from "../src/process/health_check.ts";
 import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
 import {
   LOOPBACK_ANY_PORT,
@@ -53,7 +53,7 @@ function hung() {
 const url = (scheme: string, port: number) =>
   new URL(`${scheme}://127.0.0.1:${port}/healthcheck`);
 
-test("checkHealth() passes a 200 'ok computer' and lets go of its timer", async () => {
+test("checkHealth() passes a 200 'ok computer' and lets go of its timer, by the model of Deno's keep-alive rule", async () => {
   await using server = answering(() => new Response("ok computer"));
   using timeouts = new TimeoutListeners();
   await checkHealth(url("http", server.addr.port));
@@ -123,9 +123,9 @@ test("checkHealth() over TLS trusts the certificate it is given, and no other", 
 
 Deno.test("healthCheckUrl() is the service's own /healthcheck, on loopback when it listens on every address, over https with TLS", () => {
   const urlFor = (args: string[]) => {
-    const parsed = parseConfig(args, {});
+    const parsed = parseCommandLine(args, {});
     if (parsed.kind !== "run") throw new Error(parsed.kind);
-    return healthCheckUrl(parsed.config).href;
+    return healthCheckUrl(parsed.settings).href;
   };
   assert.equal(urlFor([]), "http://127.0.0.1:4001/healthcheck");
   assert.equal(
@@ -238,7 +238,7 @@ test("main.ts --check-health exits 1, not 2, for a bad setting or URL: Docker re
       ],
       [
         ["--http-port", "x"],
-        'echoserver: --http-port: "x" is not an integer from 0 to 65535 (see --help)',
+        'echoserver: --http-port: "x" is not an integer from 0 to 65535 with no leading zero (see --help)',
       ],
     ] as const
   ) {

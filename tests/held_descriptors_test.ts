@@ -135,7 +135,7 @@ test(
 );
 
 test(
-  "an HTTP head trickled a byte at a time, a slow body and an idle keep-alive connection are each cut at their deadline",
+  "an HTTP head trickled a byte at a time, a slow body and an idle keep-alive connection hold three sockets each and are each cut at their deadline",
   async () => {
     await using http = service();
     const port = (await http.ports()).http;
@@ -158,6 +158,8 @@ test(
     );
     assert.equal(await readStatus(keptAlive), 200);
     const answeredAt = performance.now();
+    // Three sockets each: the client's own, the relay's, the inner server's.
+    assert.equal(await socketsReach(http, baseline + 9), baseline + 9);
 
     const [head_, body, idle] = await Promise.all([
       closedAfter(slowloris, since),

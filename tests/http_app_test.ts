@@ -7,7 +7,7 @@ import {
   refuseOnceAborted,
 } from "../src/http/http_app.ts";
 import { closesConnection } from "../src/http/handler.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 
 /** Bindings whose `completed` settles when the test says the response is out. */
@@ -22,7 +22,7 @@ const sent: HttpBindings = { completed: Promise.resolve() };
 function appWith(options: Partial<HttpAppOptions> = {}) {
   return createHttpApp({
     onDie: () => {},
-    registry: createMetrics().registry,
+    metricsText: createMetrics().text,
     ...options,
   });
 }
@@ -63,10 +63,10 @@ Deno.test("GET /readyz answers 200 until draining begins, then 503", async () =>
   assert.equal(await notReady.text(), "shutting down");
 });
 
-Deno.test("GET /metrics writes out the registry in the Prometheus text format", async () => {
+Deno.test("GET /metrics writes out the metrics in the Prometheus text format", async () => {
   const metrics = createMetrics();
   metrics.echo.bytesEchoed.inc(42);
-  const app = appWith({ registry: metrics.registry });
+  const app = appWith({ metricsText: metrics.text });
   const response = await app.request("/metrics", {}, sent);
   assert.equal(response.status, 200);
   assert.equal(
@@ -175,6 +175,32 @@ Deno.test("a request body over 1 KiB gets 413 before anything reads it", async (
   assert.equal(calls, 0);
 });
 
+Deno.test("POST /die takes a body of exactly 1 KiB and refuses 1,025 bytes with 413, by Content-Length or chunked", async () => {
+  const bodies = {
+    "Content-Length": (size: number): RequestInit => ({
+      method: "POST",
+      headers: { "content-length": `${size}` },
+      body: "x".repeat(size),
+    }),
+    chunked: (size: number): RequestInit => ({
+      method: "POST",
+      body: ReadableStream.from([
+        new Uint8Array(size - 1),
+        new Uint8Array(1),
+      ]),
+      duplex: "half",
+    } as RequestInit),
+  };
+  for (const [shape, body] of Object.entries(bodies)) {
+    const taken = await app.request("/die", body(1024), sent);
+    assert.equal(taken.status, 200, `${shape}: 1,024 bytes`);
+    assert.equal(await taken.text(), "bye bye");
+    const refused = await app.request("/die", body(1025), sent);
+    assert.equal(refused.status, 413, `${shape}: 1,025 bytes`);
+    assert.equal(await refused.text(), "request body too large");
+  }
+});
+
 Deno.test("refuseOnceAborted() answers 503 once shutdown has begun, closing its connection", async () => {
   const shutdown = new AbortController();
   const handler = refuseOnceAborted(shutdown.signal, app.fetch);
@@ -227,9 +253,9 @@ Deno.test("a /die body that fails mid-read gets 400, and the app answers on", as
 Deno.test("an error of the service's own gets 500, silently, and the app answers on", async () => {
   const failing = createHttpApp({
     onDie: () => {},
-    registry: {
+    metricsText: {
       contentType: "text/plain",
-      metrics: () => Promise.reject(new Error("registry broke")),
+      read: () => Promise.reject(new Error("metrics broke")),
     },
   });
   const response = await failing.request("/metrics", {}, sent);

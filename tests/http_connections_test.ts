@@ -8,14 +8,14 @@ import assert from "node:assert/strict";
 import { HttpConnections } from "../src/http/http_connections.ts";
 import { closingResponse } from "../src/http/handler.ts";
 import { serveHttp } from "../src/http/serve_http.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { bytes, connect } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
-import { test } from "./_time_limit.ts";
+import { test, withinTimeLimit } from "./_time_limit.ts";
 
 /** The defaults: `--http-idle-timeout 5`, `--http-request-timeout 10`. */
 const timeouts = { idleMs: 5_000, requestMs: 10_000 };
@@ -38,11 +38,9 @@ function routes(log: LineCapture) {
 
 /** serveHttp() on loopback; stopped when disposed. */
 function serve(maxConnections = 512) {
-  const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
   const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, routes(log), {
-    signal: shutdown.signal,
     logger: log.logger,
     metrics: metrics.http,
     maxConnections,
@@ -53,12 +51,9 @@ function serve(maxConnections = 512) {
     log,
     /** The value of each HTTP connection sample, by name. */
     async samples(): Promise<Map<string, number>> {
-      return parseMetrics(await metrics.registry.metrics());
+      return parseMetrics(await metrics.text.read());
     },
-    async [Symbol.asyncDispose]() {
-      shutdown.abort();
-      await http.finished;
-    },
+    [Symbol.asyncDispose]: () => http.close(),
   };
 }
 
@@ -84,6 +79,21 @@ async function closedByServer(conn: Deno.Conn): Promise<void> {
 }
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/** The HTTP port's connections, at the default limit and deadlines. */
+function httpConnections(
+  signal: AbortSignal,
+  log = new LineCapture(),
+  metrics = createMetrics(),
+): HttpConnections {
+  return new HttpConnections({
+    signal,
+    logger: log.logger,
+    metrics: metrics.http,
+    maxConnections: 512,
+    timeouts,
+  });
+}
 
 /** Lets real I/O run a few turns, the fake clock standing still. */
 async function settle(time: FakeTime): Promise<void> {
@@ -313,13 +323,7 @@ test("requests pipelined behind a closing response get 503, unrouted, and the co
 
 test("the server inside answers 403 to a request that did not come through a relay", async () => {
   const shutdown = new AbortController();
-  const connections = new HttpConnections({
-    signal: shutdown.signal,
-    logger: new LineCapture().logger,
-    metrics: createMetrics().http,
-    maxConnections: 512,
-    timeouts,
-  });
+  const connections = httpConnections(shutdown.signal);
   const response = await connections.handler(routes(new LineCapture()))(
     new Request("http://x/"),
     {
@@ -335,13 +339,7 @@ test("an HTTP client whose relay cannot connect is closed, and the failure is co
   const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
-  const connections = new HttpConnections({
-    signal: shutdown.signal,
-    logger: log.logger,
-    metrics: metrics.http,
-    maxConnections: 512,
-    timeouts,
-  });
+  const connections = httpConnections(shutdown.signal, log, metrics);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const refused = Object.assign(new Error("Connection refused"), {
     code: "ECONNREFUSED",
@@ -355,10 +353,62 @@ test("an HTTP client whose relay cannot connect is closed, and the failure is co
   );
   shutdown.abort();
   await served;
-  const samples = parseMetrics(await metrics.registry.metrics());
+  const samples = parseMetrics(await metrics.text.read());
   assert.equal(
     samples.get('echoserver_http_accept_errors_total{code="ECONNREFUSED"}'),
     1,
   );
   assert.equal(samples.get("echoserver_http_connections_accepted_total"), 0);
+});
+
+test("the HTTP port backs off 10 ms, then 20 ms, while descriptors run out, and starts over after a good accept", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
+  const shutdown = new AbortController();
+  const connections = httpConnections(shutdown.signal);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  using inner = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  // Each client's relay connects inside: out of descriptors, but the third.
+  const works = [false, false, true, false, false];
+  const connectedAt: number[] = [];
+  const served = connections.serve(listener, () => {
+    connectedAt.push(time.now - time.start);
+    if (works.shift()) return connect(inner.addr);
+    return Promise.reject(
+      Object.assign(new Error("Too many open files (os error 24)"), {
+        code: "EMFILE",
+      }),
+    );
+  });
+  const clients = [];
+  for (let i = 0; i < 5; i++) clients.push(await connect(listener.addr));
+  /** Lets real I/O run, the clock still, until `count` relays have tried. */
+  const tried = async (count: number) => {
+    for (let i = 0; i < 20 && connectedAt.length < count; i++) {
+      await time.runMicrotasks();
+    }
+    return connectedAt.length;
+  };
+  assert.equal(await tried(1), 1);
+  await time.tickAsync(9);
+  assert.equal(await tried(2), 1, "tried again within 10 ms");
+  await time.tickAsync(1);
+  assert.equal(await tried(2), 2);
+  await time.tickAsync(19);
+  assert.equal(await tried(3), 2, "tried again within 20 ms");
+  await time.tickAsync(1);
+  // The third works, and the fourth comes straight after it, and fails.
+  assert.equal(await tried(4), 4);
+  await time.tickAsync(9);
+  assert.equal(await tried(5), 4, "did not start over at 10 ms");
+  await time.tickAsync(1);
+  assert.equal(await tried(5), 5);
+  assert.deepEqual(connectedAt, [0, 10, 30, 30, 40]);
+
+  shutdown.abort();
+  await served;
+  const closed = connections.closeAll(0);
+  await time.tickAsync(0);
+  await withinTimeLimit(closed, 2_000, "every relay closed");
+  for (const client of clients) client.close();
 });

@@ -97,6 +97,14 @@ const triggers: [
 const cutLine = (count: number) =>
   `warning: http connections still open at the drain deadline: closing them count=${count} drain_ms=1000`;
 
+/**
+ * Asserts that an exit came `ms` after shutdown began, at the drain deadline
+ * of 1 s: in a window that would catch 2 s, or an exit that did not wait.
+ */
+function assertDrainedInOneSecond(ms: number): void {
+  assert.ok(ms >= 900 && ms < 1_900, `exited ${Math.round(ms)} ms on`);
+}
+
 /** Asserts that stderr holds only the service's own lines: no stack trace. */
 function assertOwnLines(service: ServiceProcess): void {
   for (const line of service.stderr.lines) {
@@ -106,7 +114,7 @@ function assertOwnLines(service: ServiceProcess): void {
 
 for (const [name, flags, trigger] of triggers) {
   test(
-    `on ${name}, clients sending a half-sent or a trickled body are cut at the drain deadline, and the exit is 0`,
+    `on ${name}, clients sending a half-sent or a trickled body are cut at the drain deadline, 1 s on, and the exit is 0`,
     async () => {
       await using service = new ServiceProcess([
         ...LOOPBACK_ANY_PORT,
@@ -119,7 +127,9 @@ for (const [name, flags, trigger] of triggers) {
       await healthCheck(http);
 
       await trigger(service, http);
+      const triggered = performance.now();
       assert.equal((await service.status).code, 0);
+      assertDrainedInOneSecond(performance.now() - triggered);
       assert.ok(
         service.stderr.lines.includes(cutLine(2)),
         service.stderr.lines.join("\n"),
@@ -133,14 +143,16 @@ for (const [name, flags, trigger] of triggers) {
 }
 
 test(
-  "on SIGTERM, a silent HTTP/2 client is cut at the drain deadline, and the exit is 0",
+  "on SIGTERM, a silent HTTP/2 client is cut at the drain deadline, 1 s on, and the exit is 0",
   async () => {
     await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
     const { http } = await service.ports();
     using silent = await silentHttp2(http);
     await healthCheck(http);
     service.kill("SIGTERM");
+    const triggered = performance.now();
     assert.equal((await service.status).code, 0);
+    assertDrainedInOneSecond(performance.now() - triggered);
     assert.ok(
       service.stderr.lines.includes(cutLine(1)),
       service.stderr.lines.join("\n"),
@@ -151,7 +163,7 @@ test(
 );
 
 test(
-  "once shutdown begins, the HTTP port refuses connections, an idle keep-alive one is closed, and a quiet shutdown cuts nobody",
+  "once shutdown begins, the HTTP port refuses connections, an idle keep-alive one is closed, and a quiet shutdown cuts nobody and waits for no deadline",
   async () => {
     await using service = new ServiceProcess(LOOPBACK_ANY_PORT);
     const { http } = await service.ports();
@@ -161,9 +173,13 @@ test(
     );
     assert.match(await readResponse(keptAlive), /^HTTP\/1\.1 200 /);
     service.kill("SIGTERM");
+    const triggered = performance.now();
     // Closed by the server, with nothing more to read.
     assert.equal(await readResponse(keptAlive), "");
     assert.equal((await service.status).code, 0);
+    // Nobody to cut: no wait for the drain deadline.
+    const ms = performance.now() - triggered;
+    assert.ok(ms < 900, `exited ${Math.round(ms)} ms on`);
     await assert.rejects(connect(http), Deno.errors.ConnectionRefused);
     assert.ok(
       !service.stderr.lines.some((line) => line.includes("drain deadline")),

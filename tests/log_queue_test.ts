@@ -67,6 +67,96 @@ Deno.test("LogQueue keeps lines in order across batches, and finishes a write th
   assert.ok(stderr.calls.length > 3, "written in parts");
 });
 
+/** Lets promise jobs and real I/O run, `turns` tasks over. */
+async function tasks(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await nextTask();
+}
+
+/** 256 KiB, the queue's size the README states. */
+const QUEUE_BYTES = 262_144;
+
+Deno.test("LogQueue holds 256 KiB of lines, newlines included, in the first write and behind it, and drops the next line", async () => {
+  const stderr = new ScriptedStderr();
+  const drops: number[] = [];
+  const queue = new LogQueue({
+    write: stderr.write,
+    onDrop: (lines) => drops.push(lines),
+    droppedLine: (count) => `dropped ${count}`,
+  });
+  // The first batch, pushed in one task: 262,143 bytes and a newline.
+  queue.push("a".repeat(QUEUE_BYTES - 1));
+  queue.push("");
+  assert.deepEqual(drops, [1]);
+  await nextTask();
+  assert.equal(stderr.calls[0].length, QUEUE_BYTES);
+  // Behind it, while the reader is stuck: as much again, and no more.
+  queue.push("b".repeat(QUEUE_BYTES - 1));
+  queue.push("");
+  assert.deepEqual(drops, [1, 1]);
+  stderr.read();
+  assert.equal(await queue.flush(1_000), true);
+  assert.equal(
+    stderr.text,
+    `${"a".repeat(QUEUE_BYTES - 1)}\n${"b".repeat(QUEUE_BYTES - 1)}\n` +
+      "dropped 2\n",
+  );
+});
+
+Deno.test("LogQueue drops a line that fits the queue only without its newline", async () => {
+  const stderr = new ScriptedStderr();
+  const drops: number[] = [];
+  const queue = new LogQueue({
+    write: stderr.write,
+    onDrop: (lines) => drops.push(lines),
+    droppedLine: () => "",
+  });
+  queue.push("x".repeat(QUEUE_BYTES));
+  assert.deepEqual(drops, [1]);
+  queue.push("in flight");
+  await nextTask();
+  queue.push("y".repeat(QUEUE_BYTES - 9));
+  queue.push("z".repeat(8)); // 8 bytes left: no room for its newline
+  assert.deepEqual(drops, [1, 1]);
+  stderr.read();
+  assert.equal(await queue.flush(1_000), true);
+  assert.equal(stderr.text, `in flight\n${"y".repeat(QUEUE_BYTES - 9)}\n\n`);
+});
+
+Deno.test("LogQueue writes the lines pushed while a write is in flight in the next write, as one batch, with no flush", async () => {
+  const stderr = new ScriptedStderr();
+  const queue = new LogQueue({ write: stderr.write });
+  queue.push("first");
+  await nextTask();
+  queue.push("second");
+  queue.push("third");
+  stderr.read();
+  await tasks(10);
+  assert.deepEqual(stderr.calls, ["first\n", "second\nthird\n"]);
+});
+
+Deno.test("LogQueue.flush() also writes the lines pushed while a write is pending, when that write fails", async () => {
+  const written: string[] = [];
+  const first = Promise.withResolvers<number>();
+  const queue = new LogQueue({
+    write: (bytes) => {
+      if (written.push(decoder.decode(bytes)) === 1) return first.promise;
+      return Promise.resolve(bytes.length);
+    },
+    droppedLine: (count) => `dropped ${count}`,
+  });
+  queue.push("lost");
+  await nextTask();
+  queue.push("pushed while pending");
+  const flushed = queue.flush(1_000);
+  first.reject(new Deno.errors.BrokenPipe());
+  assert.equal(await flushed, true);
+  assert.deepEqual(written, [
+    "lost\n",
+    "pushed while pending\n",
+    "dropped 1\n",
+  ]);
+});
+
 Deno.test("LogQueue, full while the reader is stuck, drops whole new lines, counts them, and reports them once the reader catches up", async () => {
   const stderr = new ScriptedStderr();
   const drops: number[] = [];

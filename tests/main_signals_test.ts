@@ -121,6 +121,10 @@ for (
     service.kill(signal);
     await logged(service, `shutting down reason=${signal}`);
     service.kill(signal);
+    const again = performance.now();
     assert.equal((await service.status).code, code);
+    // At once: not at the drain deadline, a second on.
+    const ms = performance.now() - again;
+    assert.ok(ms < 900, `exited ${Math.round(ms)} ms on`);
   });
 }

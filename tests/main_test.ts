@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
 import { assertEchoes, connect } from "./_echo_client.ts";
+import { inspect, INSPECT_FLAGS } from "./_inspector.ts";
 import {
   assertRefusesToStart,
   LOOPBACK_ANY_PORT,
+  SERVICE_PERMISSIONS,
   ServiceProcess,
 } from "./_service_process.ts";
 import { makeTempDir, run } from "./_temp_files.ts";
@@ -84,6 +86,33 @@ test("main.ts exits 1 with one line when it lacks the net permission", async () 
   );
 });
 
+test("main.ts granted --allow-read, as deno task start grants it, can read no file once it listens", async () => {
+  await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
+    permissions: [...SERVICE_PERMISSIONS, "--allow-read"],
+    runFlags: INSPECT_FLAGS,
+  });
+  {
+    await using inspector = await inspect(service);
+    await service.ports();
+    const attempt = (call: string) =>
+      inspector.evaluate(
+        `(() => { try { ${call}; return "done"; } catch (error) { return error.name; } })()`,
+      );
+    const file = JSON.stringify(
+      new URL("../deno.json", import.meta.url).pathname,
+    );
+    assert.equal(await attempt(`Deno.readTextFileSync(${file})`), "NotCapable");
+    assert.equal(await attempt(`Deno.statSync("/")`), "NotCapable");
+    // The same probe finds what it keeps: the network.
+    assert.equal(
+      await attempt(`Deno.listen({ hostname: "127.0.0.1", port: 0 }).close()`),
+      "done",
+    );
+    service.kill("SIGTERM");
+  }
+  assert.equal((await service.status).code, 0);
+});
+
 test("main.ts exits 2 with one line for a bad flag or environment variable", async () => {
   for (
     const [args, env, message] of [
@@ -91,7 +120,7 @@ test("main.ts exits 2 with one line for a bad flag or environment variable", asy
       [
         ["--http-port", "99999"],
         {},
-        '--http-port: "99999" is not an integer from 0 to 65535',
+        '--http-port: "99999" is not an integer from 0 to 65535 with no leading zero',
       ],
       [
         [],
@@ -327,17 +356,21 @@ test("main.ts on SIGINT stops at once, without --shutdown-delay", async () => {
   ]);
 }, 10_000);
 
-test("main.ts stops by itself once --shutdown-delay is over", async () => {
+test("main.ts stops by itself once --shutdown-delay is over, and not before", async () => {
   await using service = new ServiceProcess([
     ...LOOPBACK_ANY_PORT,
     "--shutdown-delay",
-    "0.2",
+    "0.5",
   ]);
   await service.ports();
   service.kill("SIGTERM");
+  const sent = performance.now();
   assert.equal((await service.status).code, 0);
+  // In a window that would catch twice the delay.
+  const ms = performance.now() - sent;
+  assert.ok(ms >= 500 && ms < 1_000, `exited ${Math.round(ms)} ms on`);
   assert.deepEqual(service.stderr.lines, [
-    "info: draining: /readyz answers 503 until shutdown reason=SIGTERM shutdown_in_s=0.2",
+    "info: draining: /readyz answers 503 until shutdown reason=SIGTERM shutdown_in_s=0.5",
     "info: shutting down reason=SIGTERM",
   ]);
 });

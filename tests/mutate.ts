@@ -1,16 +1,18 @@
 /**
  * Mutation testing by hand-picked mutants: each breaks one promise the README
  * makes (a timeout, a bound, a limit, a count, a status, the order of
- * shutdown) with a one-line change to `src/`, and the tests named with it
- * must then fail. Run with `deno task mutate`, optionally with words that
- * pick mutants by name.
+ * shutdown) with a one-line change to `src/` or `main.ts`, and the tests
+ * named with it must then fail. Run with `deno task mutate`, optionally with
+ * words that pick mutants by name.
  *
  * Each mutant is applied to a copy of the project in a temporary directory,
  * never to `src/` itself, and its tests run there under a time limit. The
- * script prints one line per mutant, `killed` (by the first test that
- * failed) or `SURVIVED`, and exits 1
- * if any survived, or if a mutant's line is no longer in its file (then the
- * list below needs updating, not the code).
+ * script prints one line per mutant: `killed` (by the first test that
+ * failed), `SURVIVED` (every test passed), `HUNG` (the run reached its time
+ * limit with no test failed: the mutant stops something from ending, and no
+ * test's own time limit caught it) or `not found` (its line is no longer in
+ * its file: the list below needs updating, not the code). It exits 1 unless
+ * every mutant was killed.
  *
  * @module
  */
@@ -19,7 +21,7 @@
 interface Mutant {
   /** The promise it breaks, as the README says it. */
   name: string;
-  /** The file under `src/` it changes. */
+  /** The file it changes, under `src/` (`../main.ts` for the process). */
   file: string;
   /** Text that occurs exactly once in the file. */
   from: string;
@@ -62,9 +64,9 @@ const MUTANTS: Mutant[] = [
   {
     name: "the server's own writes do not move the deadline",
     file: "echo/echo.ts",
-    from: "      writing = false;\n      bytesEchoed += size;",
+    from: "      await ending.write(buffer.subarray(0, size));",
     to:
-      "      writing = false; ending.deadline.reset(timeouts.refreshMs);\n      bytesEchoed += size;",
+      "      await ending.write(buffer.subarray(0, size)); ending.deadline.reset(timeouts.refreshMs);",
     tests: ECHO,
   },
   {
@@ -76,43 +78,43 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "the drain never puts off a sooner idle deadline",
-    file: "echo/echo.ts",
-    from: "      if (writing) ending.deadline.limit(drainMs);",
-    to: "      if (writing) ending.deadline.reset(drainMs);",
+    file: "echo/stream_ending.ts",
+    from: "    if (this.#writing) this.deadline.limit(this.#drainMs);",
+    to: "    if (this.#writing) this.deadline.reset(this.#drainMs);",
     tests: ECHO,
   },
   {
     name: "at shutdown a connection waiting to read closes at once",
-    file: "echo/echo.ts",
-    from: '      else ending.end("shutdown");',
-    to: "      else ending.deadline.limit(drainMs);",
+    file: "echo/stream_ending.ts",
+    from: '    else this.end("shutdown");',
+    to: "    else this.deadline.limit(this.#drainMs);",
     tests: ECHO,
   },
   // Read buffers: what an idle client holds, and no allocation per chunk.
   {
     name: "the read buffer starts at 64 bytes",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "const OWN_SIZE = 64;",
     to: "const OWN_SIZE = 128;",
     tests: [...ECHO, "read_buffers_test.ts"],
   },
   {
     name: "a read that fills 64 bytes borrows 1 KiB",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "const BORROWED_SIZES = [1024, 64 * 1024];",
     to: "const BORROWED_SIZES = [2048, 64 * 1024];",
     tests: [...ECHO, "read_buffers_test.ts"],
   },
   {
     name: "the read buffer grows to 64 KiB at most",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "const BORROWED_SIZES = [1024, 64 * 1024];",
     to: "const BORROWED_SIZES = [1024, 128 * 1024];",
     tests: [...ECHO, "faults_test.ts"],
   },
   {
     name: "an idle client after a burst waits on its own 64 bytes",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from:
       "const step = full ? Math.min(this.#step + 1, BORROWED_SIZES.length) : 0;",
     to:
@@ -121,7 +123,7 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "bursts reuse the buffers that bursts before them gave back",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "return this.#free.get(size)?.pop() ?? new Uint8Array(size);",
     to: "return new Uint8Array(size);",
     tests: ECHO,
@@ -135,7 +137,7 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "the pool keeps 1 MiB of free buffers of each size",
-    file: "echo/read_buffers.ts",
+    file: "net/read_buffers.ts",
     from: "const KEPT_BYTES = 1024 * 1024;",
     to: "const KEPT_BYTES = 2048 * 1024;",
     tests: ["read_buffers_test.ts"],
@@ -157,24 +159,24 @@ const MUTANTS: Mutant[] = [
   // Idle deadlines.
   {
     name: "limit() only ever brings a deadline sooner",
-    file: "idle_deadline.ts",
-    from: "    if (performance.now() + ms < entry.expiresAt) this.reset(ms);",
+    file: "waiting/deadlines.ts",
+    from: "    if (performance.now() + ms < this.expiresAt) this.reset(ms);",
     to: "    this.reset(ms);",
-    tests: ["idle_deadline_test.ts", ...ECHO],
+    tests: ["deadlines_test.ts", ...ECHO],
   },
   {
     name: "no deadline timer outlives its last connection",
-    file: "idle_deadline.ts",
+    file: "waiting/deadlines.ts",
     from: '      this.#timer?.removeEventListener("abort", this.#fire);',
     to: "",
-    tests: ["idle_deadline_test.ts", ...ECHO],
+    tests: ["deadlines_test.ts", "process_exit_test.ts", ...ECHO],
   },
   {
     name: "clients one at a time do not each leave a timer behind",
-    file: "idle_deadline.ts",
+    file: "waiting/deadlines.ts",
     from: "    if (this.#timer === undefined || this.#timer.aborted) {",
     to: "    if (true) {",
-    tests: ["idle_deadline_test.ts"],
+    tests: ["deadlines_test.ts"],
   },
   // The accept loop: limit, back-off, logs, metrics, shutdown.
   {
@@ -207,22 +209,72 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "out of descriptors, accept backs off from 10 ms",
-    file: "backoff.ts",
+    file: "waiting/backoff.ts",
     from: "const FIRST_MS = 10;",
     to: "const FIRST_MS = 20;",
     tests: SERVE,
   },
   {
     name: "the back-off is cut short by shutdown",
-    file: "backoff.ts",
+    file: "waiting/backoff.ts",
     from: "    return pause(this.#ms, signal);",
     to: "    return pause(this.#ms, new AbortController().signal);",
+    tests: ["accept_failures_test.ts", ...SERVE, "serve_http_test.ts"],
+  },
+  {
+    name: "out of descriptors, accept backs off up to 1 s",
+    file: "waiting/backoff.ts",
+    from: "const MAX_MS = 1_000;",
+    to: "const MAX_MS = 2_000;",
+    tests: ["accept_failures_test.ts"],
+  },
+  {
+    name: "each back-off pause is twice the one before",
+    file: "waiting/backoff.ts",
+    from: "2 * this.#ms || FIRST_MS",
+    to: "4 * this.#ms || FIRST_MS",
+    tests: ["accept_failures_test.ts"],
+  },
+  {
+    name: "ENFILE backs off like EMFILE",
+    file: "net/accept_failures.ts",
+    from: '["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]',
+    to: '["EMFILE", "ENOBUFS", "ENOMEM"]',
+    tests: ["accept_failures_test.ts", ...SERVE],
+  },
+  {
+    name: "a good echo accept starts the back-off over",
+    file: "echo/serve_echo.ts",
+    from: "      acceptFailures.succeeded();",
+    to: "",
     tests: SERVE,
+  },
+  {
+    name: "a good HTTP accept starts the back-off over",
+    file: "http/http_connections.ts",
+    from: "        failures.succeeded();",
+    to: "",
+    tests: ["http_connections_test.ts"],
+  },
+  {
+    name:
+      "the HTTP server inside that served a second starts its back-off over",
+    file: "http/serve_http.ts",
+    from: "const BACKOFF_RESET_MS = 1_000;",
+    to: "const BACKOFF_RESET_MS = 500;",
+    tests: ["serve_http_test.ts"],
+  },
+  {
+    name: "the HTTP side's back-off ends at once on shutdown",
+    file: "http/serve_http.ts",
+    from: "        await backoff.pause(signal);",
+    to: "        await backoff.pause(new AbortController().signal);",
+    tests: ["serve_http_test.ts"],
   },
   {
     name: "on shutdown the echo listener closes",
     file: "echo/serve_echo.ts",
-    from: "  onAbort(signal, () => listener.close());",
+    from: "        listener.close();",
     to: "",
     tests: SERVE,
   },
@@ -321,35 +373,56 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "a second SIGTERM exits 143",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: "SIGQUIT: 3, SIGTERM: 15 }",
     to: "SIGQUIT: 3, SIGTERM: 14 }",
     tests: ["process_signals_test.ts"],
   },
   {
+    name: "a second SIGINT exits 130",
+    file: "process/process_signals.ts",
+    from: "SIGINT: 2, SIGQUIT",
+    to: "SIGINT: 6, SIGQUIT",
+    tests: ["main_signals_test.ts"],
+  },
+  {
+    name: "a second SIGHUP exits 129",
+    file: "process/process_signals.ts",
+    from: "{ SIGHUP: 1,",
+    to: "{ SIGHUP: 9,",
+    tests: ["process_signals_test.ts", "main_signals_test.ts"],
+  },
+  {
+    name: "SIGTERM stops the service after --shutdown-delay",
+    file: "process/process_signals.ts",
+    from: "      pause(delayMs, shutdown.signal)",
+    to: "      pause(2 * delayMs, shutdown.signal)",
+    tests: ["process_signals_test.ts", ...MAIN],
+  },
+  {
     name: "SIGHUP stops the service at once",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: "{ SIGHUP: 1, SIGINT: 2,",
     to: "{ SIGINT: 2,",
     tests: ["http_shutdown_test.ts"],
   },
   {
     name: "SIGQUIT stops the service at once, with no core dump",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: "SIGINT: 2, SIGQUIT: 3, SIGTERM",
     to: "SIGINT: 2, SIGTERM",
     tests: ["main_signals_test.ts"],
   },
   {
     name: "a second SIGQUIT exits 131",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: "SIGQUIT: 3,",
     to: "SIGQUIT: 4,",
     tests: ["main_signals_test.ts"],
   },
   {
     name: "SIGUSR1, SIGUSR2 and SIGALRM are ignored",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: '["SIGUSR1", "SIGUSR2", "SIGALRM"]',
     to: '["SIGUSR1", "SIGALRM"]',
     tests: ["main_signals_test.ts"],
@@ -357,49 +430,49 @@ const MUTANTS: Mutant[] = [
   {
     name:
       "each ignored signal is logged at most once a second, apart from the others",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: "ignoredLogs[signal]",
     to: "ignoredLogs.SIGUSR1",
     tests: ["process_signals_test.ts"],
   },
   {
     name: "a stopping signal before the service runs ends the process at once",
-    file: "process_signals.ts",
-    from: "      served === undefined ||",
-    to: "      served === undefined && false ||",
+    file: "process/process_signals.ts",
+    from: "      attached === undefined ||",
+    to: "      attached === undefined && false ||",
     tests: ["process_signals_test.ts"],
   },
   {
     name: "SIGTERM turns /readyz to 503 at once",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: "    draining.abort(signal);",
     to: "",
     tests: ["process_signals_test.ts"],
   },
   {
     name: "SIGINT stops at once, without the delay",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: '    if (signal === "SIGTERM" && delayMs > 0) {',
     to: "    if (delayMs > 0) {",
     tests: MAIN,
   },
   {
     name: "shutdown begun another way cuts the delay short",
-    file: "process_signals.ts",
+    file: "process/process_signals.ts",
     from: "      pause(delayMs, shutdown.signal)",
     to: "      pause(delayMs, new AbortController().signal)",
     tests: ["process_signals_test.ts"],
   },
   {
     name: "a pause cut short no longer keeps the process alive",
-    file: "pause.ts",
+    file: "waiting/pause.ts",
     from: '      timeout.removeEventListener("abort", done);',
     to: "",
-    tests: ["process_signals_test.ts", ...MAIN],
+    tests: ["process_signals_test.ts", "process_exit_test.ts", ...MAIN],
   },
   {
     name: "a flag's value may start with a dash",
-    file: "command_line.ts",
+    file: "settings/command_line.ts",
     from: "takesValue(name) && i + 1 < args.length)",
     to:
       'takesValue(name) && i + 1 < args.length && !args[i + 1].startsWith("-"))',
@@ -408,85 +481,98 @@ const MUTANTS: Mutant[] = [
   // The defaults the README's table states.
   {
     name: "the idle timeout defaults to 5 s",
-    file: "config.ts",
+    file: "settings/config.ts",
     from: '  env: "ECHOSERVER__IDLE_TIMEOUT__SECONDS",\n  default: "5",',
     to: '  env: "ECHOSERVER__IDLE_TIMEOUT__SECONDS",\n  default: "6",',
     tests: ["config_test.ts"],
   },
   {
     name: "the idle refresh defaults to 30 s",
-    file: "config.ts",
+    file: "settings/config.ts",
     from: '  default: "30",',
     to: '  default: "31",',
     tests: ["config_test.ts"],
   },
   {
     name: "--max-connections defaults to 10000",
-    file: "config.ts",
+    file: "settings/config.ts",
     from: '  default: "10000",',
     to: '  default: "1000",',
+    tests: ["config_test.ts"],
+  },
+  {
+    name: "--idle-refresh 0 is refused, as --idle-timeout 0 is",
+    file: "settings/config.ts",
+    from:
+      '  description: "each chunk received gives the client this long again",\n' +
+      "  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,\n" +
+      "  parse: positiveSeconds,",
+    to:
+      '  description: "each chunk received gives the client this long again",\n' +
+      "  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,\n" +
+      "  parse: zeroOrMoreSeconds,",
     tests: ["config_test.ts"],
   },
   // Setting files: bounded, regular, never waited on.
   {
     name: "a token file of 64 KiB is read, and of one byte more refused",
-    file: "setting_files.ts",
+    file: "settings/setting_files.ts",
     from: "const MAX_TOKEN_FILE_BYTES = 64 * 1024;",
     to: "const MAX_TOKEN_FILE_BYTES = 64 * 1024 + 1;",
     tests: ["setting_files_test.ts"],
   },
   {
     name: "a token file of exactly 64 KiB is read",
-    file: "setting_files.ts",
+    file: "settings/setting_files.ts",
     from: "const MAX_TOKEN_FILE_BYTES = 64 * 1024;",
     to: "const MAX_TOKEN_FILE_BYTES = 64 * 1024 - 1;",
     tests: ["setting_files_test.ts"],
   },
   {
     name: "a certificate or key of 1 MiB is read, and of one byte more refused",
-    file: "setting_files.ts",
+    file: "settings/setting_files.ts",
     from: "const MAX_PEM_FILE_BYTES = 1024 * 1024;",
     to: "const MAX_PEM_FILE_BYTES = 1024 * 1024 + 1;",
     tests: ["setting_files_test.ts"],
   },
   {
     name: "a certificate or key of exactly 1 MiB is read",
-    file: "setting_files.ts",
+    file: "settings/setting_files.ts",
     from: "const MAX_PEM_FILE_BYTES = 1024 * 1024;",
     to: "const MAX_PEM_FILE_BYTES = 1024 * 1024 - 1;",
     tests: ["setting_files_test.ts"],
   },
   {
     name: "a setting file that is a FIFO is refused before it is opened",
-    file: "read_bounded_file.ts",
+    file: "settings/read_bounded_file.ts",
     from: "  checkRegular(await Deno.stat(path));",
     to: "",
     tests: MAIN,
   },
   {
     name: "a setting file is read only one byte past its bound",
-    file: "read_bounded_file.ts",
+    file: "settings/read_bounded_file.ts",
     from: "new Uint8Array(maxBytes + 1)",
     to: "new Uint8Array(maxBytes)",
     tests: ["read_bounded_file_test.ts"],
   },
   {
     name: "the HTTP idle timeout defaults to 5 s",
-    file: "config.ts",
+    file: "settings/config.ts",
     from: '  env: "ECHOSERVER__HTTP_IDLE_TIMEOUT__SECONDS",\n  default: "5",',
     to: '  env: "ECHOSERVER__HTTP_IDLE_TIMEOUT__SECONDS",\n  default: "6",',
     tests: ["config_test.ts"],
   },
   {
     name: "the HTTP request timeout defaults to 10 s",
-    file: "config.ts",
+    file: "settings/config.ts",
     from: '  default: "10",',
     to: '  default: "11",',
     tests: ["config_test.ts"],
   },
   {
     name: "--http-max-connections defaults to 512",
-    file: "config.ts",
+    file: "settings/config.ts",
     from: '  default: "512",',
     to: '  default: "511",',
     tests: ["config_test.ts"],
@@ -563,6 +649,34 @@ const MUTANTS: Mutant[] = [
     tests: ["discard_body_test.ts", "server_test.ts"],
   },
   {
+    name: "a /die body of exactly 1 KiB is taken",
+    file: "http/http_app.ts",
+    from: "const MAX_BODY_BYTES = 1024;",
+    to: "const MAX_BODY_BYTES = 1023;",
+    tests: ["http_app_test.ts"],
+  },
+  {
+    name: "a /die body over 1 KiB gets 413",
+    file: "http/http_app.ts",
+    from: "const MAX_BODY_BYTES = 1024;",
+    to: "const MAX_BODY_BYTES = 1025;",
+    tests: ["http_app_test.ts"],
+  },
+  {
+    name: "a chunked /die body of exactly the limit is taken",
+    file: "http/discard_body.ts",
+    from: "        if (bytes > maxBytes) return onTooLarge(c);",
+    to: "        if (bytes >= maxBytes) return onTooLarge(c);",
+    tests: ["http_app_test.ts"],
+  },
+  {
+    name: "a /die body whose Content-Length is exactly the limit is taken",
+    file: "http/discard_body.ts",
+    from: "      if (Number(length) > maxBytes) return onTooLarge(c);",
+    to: "      if (Number(length) >= maxBytes) return onTooLarge(c);",
+    tests: ["http_app_test.ts"],
+  },
+  {
     name: "the HTTP server inside starts again after its accept fails",
     file: "http/serve_http.ts",
     from: '      failed(failure, "http server failed: starting it again");',
@@ -580,16 +694,17 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "HTTP clients still connected at the drain deadline are cut",
-    file: "http/serve_http.ts",
-    from: "    const cut = connections.cutAll();",
-    to: "    const cut = 0;",
+    file: "http/http_connections.ts",
+    from:
+      "    const deadline = this.#deadlines.set(ms, () => cut = this.#cutAll());",
+    to: "    const deadline = this.#deadlines.set(ms, () => cut = 0);",
     tests: ["serve_http_test.ts"],
   },
   {
     name: "the HTTP drain deadline is 1 s",
     file: "http/serve_http.ts",
-    from: "    drainMs = 1_000,",
-    to: "    drainMs = 2_000,",
+    from: "tls, drainMs = 1_000 } = options;",
+    to: "tls, drainMs = 2_000 } = options;",
     tests: ["serve_http_test.ts", "http_shutdown_test.ts"],
   },
   // The HTTP port's deadlines, limit and closing responses.
@@ -654,14 +769,14 @@ const MUTANTS: Mutant[] = [
   // Settings.
   {
     name: "a duration longer than a timer holds is refused",
-    file: "config.ts",
-    from: "  seconds.test(raw) && Number(raw) <= MAX_SECONDS",
-    to: "  seconds.test(raw)",
+    file: "settings/config.ts",
+    from: "  DECIMAL.test(raw) && Number(raw) <= MAX_SECONDS",
+    to: "  DECIMAL.test(raw)",
     tests: ["config_test.ts"],
   },
   {
     name: "an empty environment variable counts as unset",
-    file: "config.ts",
+    file: "settings/config.ts",
     from: "      : [setting.env, env[setting.env] || setting.default];",
     to: "      : [setting.env, env[setting.env] ?? setting.default];",
     tests: ["config_test.ts"],
@@ -669,24 +784,24 @@ const MUTANTS: Mutant[] = [
   // The health check.
   {
     name: "--check-health gives up on a hung server after 2 s",
-    file: "health_check.ts",
+    file: "process/health_check.ts",
     from: "export const HEALTH_CHECK_TIMEOUT_MS = 2_000;",
     to: "export const HEALTH_CHECK_TIMEOUT_MS = 4_000;",
     tests: ["health_check_test.ts"],
   },
   {
     name: "--check-health passes only a 200 that says ok computer",
-    file: "health_check.ts",
+    file: "process/health_check.ts",
     from: '  if (status !== "200" || body !== HEALTHY_BODY) {',
     to: '  if (status !== "200") {',
     tests: ["health_check_test.ts"],
   },
   {
     name: "--check-health lets go of its timer once answered",
-    file: "health_check.ts",
+    file: "process/health_check.ts",
     from: '    timeout.removeEventListener("abort", expire);',
     to: "",
-    tests: ["health_check_test.ts"],
+    tests: ["health_check_test.ts", "process_exit_test.ts"],
   },
   // Logs, the PROXY protocol, TLS.
   {
@@ -695,6 +810,90 @@ const MUTANTS: Mutant[] = [
     from: "      this.#onDrop(1);",
     to: "",
     tests: ["log_queue_test.ts"],
+  },
+  {
+    name: "at most 256 KiB of log lines wait behind the write in flight",
+    file: "observability/log_queue.ts",
+    from: "export const LOG_QUEUE_BYTES = 256 * 1024;",
+    to: "export const LOG_QUEUE_BYTES = 512 * 1024;",
+    tests: ["log_queue_test.ts"],
+  },
+  {
+    name: "a log line needs room for its newline, or it is dropped whole",
+    file: "observability/log_queue.ts",
+    from: "written === room.length",
+    to: "written > room.length",
+    tests: ["log_queue_test.ts"],
+  },
+  {
+    name: "log lines that arrive while a write is in flight go out in the next",
+    file: "observability/log_queue.ts",
+    from: "      while (this.#filledLines > 0) {",
+    to: "      if (this.#filledLines > 0) {",
+    tests: ["log_queue_test.ts"],
+  },
+  {
+    name: "flush() also writes the lines pushed while a write is pending",
+    file: "observability/log_queue.ts",
+    from: "while (this.#writing !== undefined || this.#filledLines > 0)",
+    to: "while (this.#writing !== undefined)",
+    tests: ["log_queue_test.ts"],
+  },
+  {
+    name: "an exit waits up to 1 s for a log reader that is gone",
+    file: "../main.ts",
+    from: "const LOG_FLUSH_LIMIT_MS = 1_000;",
+    to: "const LOG_FLUSH_LIMIT_MS = 2_000;",
+    tests: ["log_process_test.ts"],
+  },
+  {
+    name: "the running process can read no file",
+    file: "../main.ts",
+    from: 'loses it here.\n    Deno.permissions.revokeSync({ name: "read" });',
+    to: "loses it here.",
+    tests: MAIN,
+  },
+  {
+    name:
+      "no node: module loads before the ports open, even by a dynamic import",
+    file: "../main.ts",
+    from: "  const metrics = createMetrics();",
+    to: '  const metrics = createMetrics();\n  import("node:process");',
+    tests: ["startup_imports_test.ts"],
+  },
+  {
+    name: "echoed bytes are counted as each chunk goes back, not before",
+    file: "echo/echo.ts",
+    from: "      await writeAll(stream, buffer.subarray(0, size));\n" +
+      "      writing = false;\n      bytesEchoed += size;\n" +
+      "      bytesCounter?.inc(size);",
+    to: "      bytesCounter?.inc(size);\n" +
+      "      await writeAll(stream, buffer.subarray(0, size));\n" +
+      "      writing = false;\n      bytesEchoed += size;",
+    tests: ECHO,
+  },
+  {
+    name: "connection durations are counted in buckets from 10 ms to 1 h",
+    file: "echo/echo_metrics.ts",
+    from: "300, 1800, 3600];",
+    to: "300, 1800];",
+    tests: ["metrics_test.ts"],
+  },
+  {
+    name: "a v2 PROXY header may be at most 4 KiB",
+    file: "echo/proxy_protocol.ts",
+    from: "export const MAX_PROXY_HEADER_BYTES = 4096;",
+    to: "export const MAX_PROXY_HEADER_BYTES = 8192;",
+    tests: ["proxy_protocol_test.ts", "read_proxy_header_test.ts"],
+  },
+  {
+    name: "a client's IPv6 address is logged in RFC 5952 form",
+    file: "echo/ip_address.ts",
+    from:
+      "    if (end - index > length) [start, length] = [index, end - index];",
+    to:
+      "    if (end - index >= length) [start, length] = [index, end - index];",
+    tests: ["proxy_protocol_test.ts", "read_proxy_header_test.ts"],
   },
   {
     name: "bytes after the PROXY header are echoed, the header never",
@@ -706,47 +905,45 @@ const MUTANTS: Mutant[] = [
   {
     name: "the idle deadline covers the TLS handshake",
     file: "echo/echo.ts",
-    from: "  using ending: StreamEnding = new StreamEnding(stream, {",
+    from: "  using ending = new StreamEnding(stream, {",
     to:
-      "  if (stream.handshake) await stream.handshake();\n  using ending: StreamEnding = new StreamEnding(stream, {",
+      "  if (stream.handshake) await stream.handshake();\n  using ending = new StreamEnding(stream, {",
     tests: ["tls_test.ts"],
   },
   // Which replica answered: the banner and X-Served-By.
   {
     name: "the banner does not move the initial deadline",
     file: "echo/echo.ts",
-    from:
-      "      await writeAll(stream, new TextEncoder().encode(`${banner}\\n`));",
+    from: "      await ending.write(new TextEncoder().encode(`${banner}\\n`));",
     to:
-      "      await writeAll(stream, new TextEncoder().encode(`${banner}\\n`));\n      ending.deadline.reset(timeouts.refreshMs);",
+      "      await ending.write(new TextEncoder().encode(`${banner}\\n`));\n      ending.deadline.reset(timeouts.refreshMs);",
     tests: ["banner_test.ts"],
   },
   {
     name: "the banner is not counted as echoed bytes",
     file: "echo/echo.ts",
-    from:
-      "      await writeAll(stream, new TextEncoder().encode(`${banner}\\n`));",
+    from: "      await ending.write(new TextEncoder().encode(`${banner}\\n`));",
     to:
-      "      await writeAll(stream, new TextEncoder().encode(`${banner}\\n`));\n      bytesEchoed += banner.length + 1;",
+      "      await ending.write(new TextEncoder().encode(`${banner}\\n`));\n      bytesEchoed += banner.length + 1;",
     tests: ["banner_test.ts"],
   },
   {
     name: "a banner placeholder the service does not know is a bad setting",
-    file: "banner.ts",
+    file: "settings/banner.ts",
     from: "    if (!Object.hasOwn(PLACEHOLDERS, name)) {",
     to: "    if (false) {",
     tests: ["banner_test.ts"],
   },
   {
     name: "a banner with any control character in it is a bad setting",
-    file: "banner.ts",
+    file: "settings/banner.ts",
     from: "const CONTROL = /\\p{Cc}/u;",
     to: "const CONTROL = /[\\n\\r]/;",
     tests: ["banner_test.ts"],
   },
   {
     name: "a banner of 1024 bytes is taken, and of one byte more refused",
-    file: "banner.ts",
+    file: "settings/banner.ts",
     from: "export const MAX_BANNER_BYTES = 1024;",
     to: "export const MAX_BANNER_BYTES = 1025;",
     tests: ["banner_test.ts"],
@@ -761,7 +958,7 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "--served-by must render as printable ASCII",
-    file: "config.ts",
+    file: "settings/config.ts",
     from: "const HEADER_VALUE = /^[\\x20-\\x7e]*$/;",
     to: "const HEADER_VALUE = /^.*$/;",
     tests: ["banner_test.ts"],
@@ -776,8 +973,9 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "--tls-echo-port without --tls-cert is a bad setting",
-    file: "config.ts",
-    from: "  if (tlsEchoPort !== undefined && config.tlsFiles === undefined) {",
+    file: "settings/config.ts",
+    from:
+      "  if (tlsEchoPort !== undefined && settings.tlsFiles === undefined) {",
     to: "  if (false) {",
     tests: ["tls_echo_port_test.ts"],
   },
@@ -845,7 +1043,7 @@ const MUTANTS: Mutant[] = [
   {
     name: "on shutdown the UDP socket waits for the echoes under way",
     file: "echo/datagram_echo.ts",
-    from: "      if (inFlight > 0) {",
+    from: "    if (inFlight > 0) {",
     to: "      if (false) {",
     tests: ["udp_echo_test.ts"],
   },
@@ -859,14 +1057,18 @@ const MUTANTS: Mutant[] = [
   {
     name: "shutdown closes the UDP socket",
     file: "echo/datagram_echo.ts",
-    from: "      socket.close(resolve);",
-    to: "      resolve();",
+    from: "socket.close(resolve)",
+    to: "resolve()",
     tests: ["udp_echo_test.ts"],
   },
 ];
 
-/** The most a mutant's test run may take; a test's own limit is shorter. */
-const RUN_LIMIT_MS = 120_000;
+/**
+ * The longest time limit a test sets itself (`tests/log_process_test.ts`):
+ * a run that a mutant slows is given that long to fail on its own, so that a
+ * test failing at its own limit counts as a kill, not as a hang.
+ */
+const LONGEST_TEST_LIMIT_MS = 60_000;
 const ROOT = new URL("..", import.meta.url).pathname;
 /** What the tests need of the project. */
 const COPIED = ["main.ts", "deno.json", "deno.lock", "src", "tests", "deploy"];
@@ -879,8 +1081,18 @@ const TEST_FLAGS = [
   "--allow-read",
 ];
 
-/** `killed` by the first test that failed, or why not. */
-type Outcome = `killed by ${string}` | "SURVIVED" | "not found";
+/** What became of a mutant. */
+type Outcome =
+  | `killed by ${string}`
+  | "SURVIVED"
+  | `HUNG past ${number} s`
+  | "not found";
+
+/** How a run of test files ended. */
+type Run =
+  | { kind: "passed" }
+  | { kind: "failed"; first?: string }
+  | { kind: "hung" };
 
 async function main(words: string[]): Promise<number> {
   const chosen = MUTANTS.filter((mutant) =>
@@ -891,68 +1103,122 @@ async function main(words: string[]): Promise<number> {
     return 1;
   }
   const copy = await Deno.makeTempDir({ prefix: "echoserver-mutate-" });
-  const outcomes: [Mutant, Outcome, number][] = [];
+  const outcomes: Outcome[] = [];
   try {
     if (!await run("cp", ["-r", ...COPIED, copy], ROOT)) {
       throw new Error(`cannot copy the project to ${copy}`);
     }
-    // Unmutated, the same tests must pass, or no kill would mean anything.
+    // Unmutated, the same tests must pass, or no kill would mean anything;
+    // how long they take sets each mutant's time limit.
     const files = [...new Set(chosen.flatMap((mutant) => mutant.tests))];
-    const unmutated = await runTests(copy, files);
-    if (!unmutated.success) {
+    const started = performance.now();
+    const unmutated = await runTests(copy, files, 10 * 60_000);
+    const limitMs = runLimitMs(performance.now() - started);
+    if (unmutated.kind !== "passed") {
+      const which = unmutated.kind === "failed" ? unmutated.first : undefined;
       console.log(
-        `the tests fail without any mutant: ${
-          unmutated.failed ?? files.join(" ")
-        }`,
+        `the tests fail without any mutant: ${which ?? files.join(" ")}`,
       );
       return 1;
     }
     for (const mutant of chosen) {
       const started = performance.now();
-      const outcome = await tryMutant(copy, mutant);
+      const outcome = await tryMutant(copy, mutant, limitMs);
       const seconds = (performance.now() - started) / 1000;
-      outcomes.push([mutant, outcome, seconds]);
+      outcomes.push(outcome);
       console.log(`${mutant.name}: ${outcome} (${seconds.toFixed(1)} s)`);
     }
   } finally {
     await Deno.remove(copy, { recursive: true });
   }
-  const killed = outcomes.filter(([, outcome]) => outcome.startsWith("killed"));
-  console.log(`\n${killed.length} of ${outcomes.length} mutants killed`);
-  return killed.length === outcomes.length ? 0 : 1;
+  console.log(`\n${summary(outcomes)}`);
+  return outcomes.every((outcome) => outcome.startsWith("killed")) ? 0 : 1;
+}
+
+/**
+ * A mutant's run limit: twice what its tests took unmutated (the whole
+ * chosen set's time, so never less than its own), plus the longest limit a
+ * test sets itself.
+ */
+function runLimitMs(unmutatedMs: number): number {
+  return Math.ceil(2 * unmutatedMs) + LONGEST_TEST_LIMIT_MS;
+}
+
+/** "40 of 42 mutants killed; 1 hung; 1 survived", and any not found. */
+function summary(outcomes: Outcome[]): string {
+  const count = (prefix: string) =>
+    outcomes.filter((outcome) => outcome.startsWith(prefix)).length;
+  const parts = [
+    `${count("killed")} of ${outcomes.length} mutants killed`,
+    `${count("HUNG")} hung`,
+    `${count("SURVIVED")} survived`,
+  ];
+  const lost = count("not found");
+  if (lost > 0) parts.push(`${lost} not found`);
+  return parts.join("; ");
 }
 
 /** Applies one mutant to the copy, runs its tests, and puts the file back. */
-async function tryMutant(copy: string, mutant: Mutant): Promise<Outcome> {
+async function tryMutant(
+  copy: string,
+  mutant: Mutant,
+  limitMs: number,
+): Promise<Outcome> {
   const path = `${copy}/src/${mutant.file}`;
   const original = await Deno.readTextFile(path);
   if (original.split(mutant.from).length !== 2) return "not found";
   try {
     await Deno.writeTextFile(path, original.replace(mutant.from, mutant.to));
-    const { success, failed } = await runTests(copy, mutant.tests);
-    return success ? "SURVIVED" : `killed by ${failed ?? "the run limit"}`;
+    const result = await runTests(copy, mutant.tests, limitMs);
+    if (result.kind === "passed") return "SURVIVED";
+    if (result.kind === "hung") {
+      return `HUNG past ${Math.round(limitMs / 1000)} s`;
+    }
+    return `killed by ${result.first ?? "a failed run"}`;
   } finally {
     await Deno.writeTextFile(path, original);
   }
 }
 
-/** Runs test files of the copy: whether they passed, and the first failure. */
+/**
+ * Runs test files of the copy, for `limitMs` at most: whether they passed,
+ * failed (and the first test that did) or were still running at the limit
+ * with no test failed. The run is a process group of its own, so that at the
+ * limit the services its tests started go with it.
+ */
 async function runTests(
   copy: string,
   files: string[],
-): Promise<{ success: boolean; failed?: string }> {
-  const { success, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["test", ...TEST_FLAGS, ...files.map((file) => `tests/${file}`)],
+  limitMs: number,
+): Promise<Run> {
+  const child = new Deno.Command("setsid", {
+    args: [
+      Deno.execPath(),
+      "test",
+      ...TEST_FLAGS,
+      ...files.map((file) => `tests/${file}`),
+    ],
     cwd: copy,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "null",
-    signal: AbortSignal.timeout(RUN_LIMIT_MS),
-  }).output();
-  const failed = new TextDecoder().decode(stdout).match(
-    /^(.*) \.\.\. FAILED/m,
-  )?.[1];
-  return { success, failed: failed && `"${failed}"` };
+  }).spawn();
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    Deno.kill(-child.pid, "SIGKILL");
+  }, limitMs);
+  try {
+    const { success, stdout } = await child.output();
+    const first = new TextDecoder().decode(stdout).match(
+      /^(.*) \.\.\. FAILED/m,
+    )?.[1];
+    if (success) return { kind: "passed" };
+    if (first === undefined && hung) return { kind: "hung" };
+    return { kind: "failed", first: first && `"${first}"` };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs a command quietly in `cwd`: whether it passed. */

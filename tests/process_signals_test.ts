@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ProcessSignals, type ServeOptions } from "../src/process_signals.ts";
+import {
+  type AttachOptions,
+  ProcessSignals,
+} from "../src/process/process_signals.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { stub } from "./_stub.ts";
@@ -32,7 +35,7 @@ function deliver(signal: Deno.Signal): Promise<void> {
  * test runner keeps it for itself; main.ts's tests send it to a real process.
  */
 async function withSignals(
-  options: Omit<ServeOptions, "logger"> | null,
+  options: Omit<AttachOptions, "logger"> | null,
   fn: (context: {
     shutdown: AbortController;
     forced: number[];
@@ -44,7 +47,7 @@ async function withSignals(
   const log = new LineCapture();
   using signals = new ProcessSignals((code) => forced.push(code));
   if (options !== null) {
-    signals.serve(shutdown, { ...options, logger: log.logger });
+    signals.attach(shutdown, { ...options, logger: log.logger });
   }
   const keepAlive = setInterval(() => {}, 60_000);
   try {
@@ -169,7 +172,7 @@ test("ProcessSignals during the delay forces exit on a second signal", async () 
   );
 });
 
-test("ProcessSignals lets shutdown begun another way cut the delay short", async () => {
+test("ProcessSignals lets shutdown begun another way cut the delay short, its timer let go by the model of Deno's keep-alive rule", async () => {
   using _time = new FakeTime();
   using timeouts = new TimeoutListeners();
   const draining = new AbortController();

@@ -4,7 +4,7 @@
 // with promtool and a real Prometheus.
 import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
-import { parseConfig } from "../src/config.ts";
+import { parseCommandLine } from "../src/settings/config.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
 
 const read = async (path: string) =>
@@ -84,9 +84,9 @@ Deno.test("prometheusrule.yaml carries exactly rules.yaml's groups", async () =>
 });
 
 Deno.test("the open connections threshold is 80% of the default --max-connections", () => {
-  const config = parseConfig([], {});
-  assert.equal(config.kind, "run");
-  const limit = config.config.maxConnections;
+  const parsed = parseCommandLine([], {});
+  assert.equal(parsed.kind, "run");
+  const limit = parsed.settings.maxConnections;
   const { expr, annotations } = rule("EchoserverConnectionsNearLimit");
   assert.equal(Number(/ > (\d+)$/.exec(expr)?.[1]), 0.8 * limit);
   assert.match(annotations!.summary, new RegExp(` ${limit} `));

@@ -1,17 +1,20 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  MAX_PROXY_HEADER_BYTES,
   parseProxyHeader,
   type ProxyHeaderParse,
 } from "../src/echo/proxy_protocol.ts";
 import {
+  addressText,
   anyHeader,
   tlvBytes,
   V2_SIGNATURE,
   v2Bytes,
   v2Header,
 } from "./_proxy_header.ts";
+
+/** The longest PROXY header, as load-balancers.md states it: 4 KiB. */
+const MAX_HEADER_BYTES = 4_096;
 
 const text = (line: string) => new TextEncoder().encode(line);
 const ipv4 = (...bytes: number[]) => new Uint8Array(bytes);
@@ -22,6 +25,26 @@ function problemOf(parsed: ProxyHeaderParse): string {
   assert.equal(parsed.kind, "invalid", JSON.stringify(parsed));
   return (parsed as { problem: string }).problem;
 }
+
+Deno.test("the tests' own writer of expected addresses, apart from the service's, writes literal addresses as the README does", () => {
+  const groups = (...words: number[]) =>
+    new Uint8Array(words.flatMap((word) => [word >> 8, word & 0xff]));
+  for (
+    const [ip, text] of [
+      [ipv4(192, 0, 2, 1), "192.0.2.1"],
+      [ipv4(0, 0, 0, 0), "0.0.0.0"],
+      [ipv6(1), "2001:db8::1"],
+      [groups(0, 0, 0, 0, 0, 0, 0, 1), "::1"],
+      [groups(0, 0, 0, 0, 0, 0, 0, 0), "::"],
+      [groups(1, 0, 0, 2, 0, 0, 0, 3), "1:0:0:2::3"],
+      [groups(1, 0, 0, 2, 0, 0, 3, 4), "1::2:0:0:3:4"],
+      [groups(0xabcd, 0, 1, 2, 3, 4, 5, 6), "abcd:0:1:2:3:4:5:6"],
+      [groups(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201), "::ffff:192.0.2.1"],
+    ] as const
+  ) {
+    assert.equal(addressText(ip), text);
+  }
+});
 
 Deno.test("parseProxyHeader() reads a v1 TCP4 line and says where the data starts", () => {
   assert.deepEqual(
@@ -226,17 +249,15 @@ Deno.test("parseProxyHeader() rejects v2 headers with unknown fields, short addr
   }
 });
 
-Deno.test(`parseProxyHeader() takes a v2 header of ${MAX_PROXY_HEADER_BYTES} bytes and rejects a longer one from its first 16`, () => {
-  const largest = MAX_PROXY_HEADER_BYTES - 16;
+Deno.test("parseProxyHeader() takes a v2 header of 4 KiB (4,096 bytes) and rejects a longer one from its first 16", () => {
+  const largest = MAX_HEADER_BYTES - 16;
   const fits = v2Bytes(0x20, 0x00, Array(largest).fill(0));
   assert.equal(parseProxyHeader(fits).kind, "complete");
   const over = v2Bytes(0x20, 0x00, [], largest + 1);
   assert.equal(over.length, 16);
   assert.equal(
     problemOf(parseProxyHeader(over)),
-    `v2 header of ${
-      MAX_PROXY_HEADER_BYTES + 1
-    } bytes, over the limit of ${MAX_PROXY_HEADER_BYTES}`,
+    "v2 header of 4097 bytes, over the limit of 4096",
   );
 });
 
@@ -288,7 +309,7 @@ Deno.test("parseProxyHeader() never throws, and once invalid stays invalid, for 
           );}
         if (parsed.kind === "complete") {
           assert.ok(
-            parsed.length <= end && parsed.length <= MAX_PROXY_HEADER_BYTES,
+            parsed.length <= end && parsed.length <= MAX_HEADER_BYTES,
           );
           break;
         }

@@ -1,5 +1,5 @@
 // What `deno publish` would put on JSR: the service and what a user of it
-// reads (its README, its licence), and nothing the repository keeps for
+// reads (its README, its changelog, its licence), and nothing the repository keeps for
 // itself (tests, bench, deploy/, .ci/). The dry run also checks the package's
 // metadata, such as the licence, and its public API for slow types.
 import assert from "node:assert/strict";
@@ -18,7 +18,7 @@ async function filesUnder(dir: string): Promise<string[]> {
   return files;
 }
 
-test("deno publish --dry-run passes and publishes main.ts, src/, README.md, LICENSE and deno.json, nothing else", async () => {
+test("deno publish --dry-run passes and publishes main.ts, src/, README.md, CHANGELOG.md, LICENSE and deno.json, nothing else", async () => {
   const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     // --allow-dirty: a work tree with changes is checked too.
     args: ["publish", "--dry-run", "--allow-dirty"],
@@ -31,7 +31,13 @@ test("deno publish --dry-run passes and publishes main.ts, src/, README.md, LICE
   assert.ok(success, output);
   const published = output.matchAll(/^\s+(file:\S+) \(/gm)
     .map(([, url]) => url.slice(ROOT.href.length)).toArray().sort();
-  const expected = ["LICENSE", "README.md", "deno.json", "main.ts"]
+  const expected = [
+    "CHANGELOG.md",
+    "LICENSE",
+    "README.md",
+    "deno.json",
+    "main.ts",
+  ]
     .concat(await filesUnder("src")).sort();
   assert.deepEqual(published, expected);
 });

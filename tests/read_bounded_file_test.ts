@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { FileRefusedError, readBoundedFile } from "../src/read_bounded_file.ts";
+import {
+  FileRefusedError,
+  readBoundedFile,
+} from "../src/settings/read_bounded_file.ts";
 import { makeTempDir, run, writeTextFile } from "./_temp_files.ts";
 import { test } from "./_time_limit.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ReadBuffer, ReadBufferPool } from "../src/echo/read_buffers.ts";
+import { ReadBuffer, ReadBufferPool } from "../src/net/read_buffers.ts";
 
 /** The sizes a connection reads into, after reads of these sizes. */
 function sizesAfter(reads: number[]): number[] {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type EchoResult, handleEchoConnection } from "../src/echo/echo.ts";
-import { MAX_PROXY_HEADER_BYTES } from "../src/echo/proxy_protocol.ts";
+import { handleEchoConnection } from "../src/echo/echo.ts";
+import type { EchoResult } from "../src/echo/echo_stream.ts";
 import {
   ProxyHeaderError,
   readProxyHeader,
@@ -124,7 +124,7 @@ const corrupted: fc.Arbitrary<Uint8Array> = fc.oneof(
     new Uint8Array([...bytes.subarray(0, -2), 0x0a])
   ),
   // A v2 header over the limit, or text that is no header at all.
-  fc.integer({ min: MAX_PROXY_HEADER_BYTES - 15, max: 0xffff }).map((length) =>
+  fc.integer({ min: 4_096 - 15, max: 0xffff }).map((length) =>
     v2Bytes(0x21, 0x11, [], length)
   ),
   fc.uint8Array({ minLength: 1, maxLength: 200 }).filter((bytes) =>
@@ -233,11 +233,23 @@ Deno.test("readProxyHeader() on shutdown closes a connection waiting for its hea
     result: { reason: "shutdown", bytesEchoed: 0 },
   });
   assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("readProxyHeader() with the signal already aborted ends at once, reading nothing", async () => {
+  using time = new FakeTime(0);
+  using _now = stub(performance, "now", () => time.now);
   const already = readProxyHeader(memoryStreamPair()[0], {
     timeoutMs: 5_000,
     signal: AbortSignal.abort(),
   });
-  assert.equal((await already).kind, "ended");
+  let endedAt: number | undefined;
+  already.then(() => endedAt = time.now);
+  await time.tickAsync(0);
+  assert.equal(endedAt, 0, "ended before any time passed");
+  assert.deepEqual(await already, {
+    kind: "ended",
+    result: { reason: "shutdown", bytesEchoed: 0 },
+  });
 });
 
 Deno.test("readProxyHeader() ends a reset as reset and any other stream error as error", async () => {
@@ -294,8 +306,8 @@ function headerOfLength(length: number): SentHeader {
   );
 }
 
-Deno.test(`readProxyHeader() takes a header of ${MAX_PROXY_HEADER_BYTES} bytes, more than its first read`, async () => {
-  const { bytes, header } = headerOfLength(MAX_PROXY_HEADER_BYTES);
+Deno.test("readProxyHeader() takes a header of 4 KiB (4,096 bytes), more than its first read", async () => {
+  const { bytes, header } = headerOfLength(4_096);
   const [server, client] = memoryStreamPair();
   await client.write(new Uint8Array([...bytes, ...text("x")]));
   const read = await readProxyHeader(server, { timeoutMs: 5_000 });

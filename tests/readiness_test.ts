@@ -5,7 +5,7 @@ import {
   type HttpBindings,
 } from "../src/http/http_app.ts";
 import { Readiness } from "../src/http/readiness.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { parseMetrics } from "./_metrics_text.ts";
 import { assertEchoes, connect } from "./_echo_client.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
@@ -23,7 +23,7 @@ function readinessApp(options: { dieToken?: string } = {}) {
   });
   const app = createHttpApp({
     onDie: () => assert.fail("nothing here shuts down"),
-    registry: metrics.registry,
+    metricsText: metrics.text,
     readiness,
     ...options,
   });
@@ -34,7 +34,7 @@ function readinessApp(options: { dieToken?: string } = {}) {
   };
   /** The two readiness gauges, as /metrics writes them. */
   const gauges = async () => {
-    const samples = parseMetrics(await metrics.registry.metrics());
+    const samples = parseMetrics(await metrics.text.read());
     return [
       samples.get("echoserver_ready"),
       samples.get("echoserver_ready_switched_off"),

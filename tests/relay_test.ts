@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Relay } from "../src/relay.ts";
+import { Relay } from "../src/net/relay.ts";
 import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
 import { memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
@@ -154,4 +154,40 @@ test("Relay hands every byte on through a connection that takes one byte a write
   assert.equal(await server.read(new Uint8Array(1)), null);
   server.close();
   assert.deepEqual(await relay.closed, {});
+});
+
+test("Relay hands an answer larger than its idle buffer on without Nagle's wait for an acknowledgement", async () => {
+  await using relay = await relayed();
+  const answer = new Uint8Array(5_000).fill(7);
+  const request = bytes("?");
+  const started = performance.now();
+  // Each exchange is read 64 bytes, 1 KiB, then the rest, and written so:
+  // with Nagle's algorithm the last write waits for the client's delayed
+  // acknowledgement, 40 ms each time.
+  for (let i = 0; i < 10; i++) {
+    await writeAll(relay.client, request);
+    await readExactly(relay.server, 1);
+    await writeAll(relay.server, answer);
+    await readExactly(relay.client, answer.length);
+  }
+  const elapsedMs = performance.now() - started;
+  assert.ok(elapsedMs < 200, `10 exchanges took ${elapsedMs.toFixed(0)} ms`);
+});
+
+Deno.test("Relay sets TCP_NODELAY on both of its sockets", async () => {
+  const set: [string, boolean][] = [];
+  const side = (name: string) => {
+    const closed = Promise.withResolvers<null>();
+    return {
+      read: () => closed.promise,
+      write: (data: Uint8Array) => Promise.resolve(data.length),
+      closeWrite: () => Promise.resolve(),
+      close: () => closed.resolve(null),
+      setNoDelay: (noDelay: boolean) => set.push([name, noDelay]),
+    };
+  };
+  const relay = new Relay(side("client"), side("server"));
+  assert.deepEqual(set, [["client", true], ["server", true]]);
+  relay.close();
+  await relay.closed;
 });

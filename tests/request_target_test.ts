@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { requestPath } from "../src/http/request_target.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { startServer } from "../src/server.ts";
 import { rawHttpStatus } from "./_http_raw.ts";
 import { LineCapture } from "./_line_capture.ts";
@@ -61,7 +61,7 @@ test("a / in the Host header cannot reach /die or /metrics", async () => {
     );
   }, metrics);
   // The route label follows the request-target, never the Host.
-  const samples = parseMetrics(await metrics.registry.metrics());
+  const samples = parseMetrics(await metrics.text.read());
   assert.equal(
     samples.get('echoserver_http_requests_total{route="other",status="400"}'),
     2,
@@ -204,7 +204,7 @@ test("a request-target not in plain form gets 400 before routing, counted as rou
     }
     assert.equal(shutdown.aborted, false);
   }, metrics);
-  const samples = parseMetrics(await metrics.registry.metrics());
+  const samples = parseMetrics(await metrics.text.read());
   assert.deepEqual([...samples].filter(([key]) => key.includes("route=")), [
     [
       'echoserver_http_requests_total{route="other",status="400"}',

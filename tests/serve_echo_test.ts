@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { Logger } from "../src/observability/log.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
-import {
-  type EchoConn,
-  type EchoListener,
-  serveEcho,
-  type ServeEchoOptions,
-} from "../src/echo/serve_echo.ts";
-import { assertEchoes, bytes } from "./_echo_client.ts";
+import { createMetrics } from "../src/metrics.ts";
+import { serveEcho, type ServeEchoOptions } from "../src/echo/serve_echo.ts";
+import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
+import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { parseMetrics } from "./_metrics_text.ts";
@@ -19,7 +15,7 @@ import {
 import { readExactly } from "./_read.ts";
 import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
-import { test } from "./_time_limit.ts";
+import { test, withinTimeLimit } from "./_time_limit.ts";
 
 const timeouts = { initialMs: 5_000, refreshMs: 30_000 };
 
@@ -107,16 +103,14 @@ class ScriptedListener implements EchoListener {
   }
 }
 
-/** Serves a {@linkcode ScriptedListener}; `stop` aborts and waits. */
+/** Serves a {@linkcode ScriptedListener}; `stop` closes the server and waits. */
 function serve(options: Partial<ServeEchoOptions> = {}) {
   const listener = new ScriptedListener();
-  const shutdown = new AbortController();
   const log = new LineCapture();
-  const { registry, echo: metrics } = createMetrics();
-  const served = serveEcho(listener, {
+  const { text, echo: metrics } = createMetrics();
+  const server = serveEcho(listener, {
     timeouts,
     maxConnections: 10_000,
-    signal: shutdown.signal,
     logger: log.logger,
     metrics,
     ...options,
@@ -126,13 +120,9 @@ function serve(options: Partial<ServeEchoOptions> = {}) {
     log,
     /** The value of one sample, such as `name{label="x"}`. */
     async sample(name: string): Promise<number | undefined> {
-      return parseMetrics(await registry.metrics()).get(name);
+      return parseMetrics(await text.read()).get(name);
     },
-    served,
-    async stop() {
-      shutdown.abort();
-      await served;
-    },
+    stop: () => server.close(),
   };
 }
 
@@ -377,7 +367,7 @@ test("serveEcho() counts connections, bytes and durations in its metrics", async
   }
 });
 
-test("serveEcho() on abort closes the listener and ends once its connections have", async () => {
+test("serveEcho() on close() closes the listener and ends once its connections have", async () => {
   const { listener, log, stop } = serve();
   const clients = [listener.connect(1), listener.connect(2)];
   for (const client of clients) await assertEchoes(client, "open");
@@ -394,14 +384,14 @@ test("serveEcho() on abort closes the listener and ends once its connections hav
   assert.equal(log.lines.some((line) => line.startsWith("warning")), false);
 });
 
-test("serveEcho() on abort settles only once a client that stopped reading is cut off, 1 s on", async () => {
+test("serveEcho() on close() settles only once a client that stopped reading is cut off, 1 s on", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
-  const { listener, served, stop } = serve();
+  const { listener, stop } = serve();
   const stalled = listener.connect(1, { lockstep: true });
   await stalled.write(bytes("never read"));
-  const stopped = settlement(served, time);
   const stopping = stop();
+  const stopped = settlement(stopping, time);
   await time.tickAsync(999);
   await time.tickAsync(1);
   await time.runMicrotasks();
@@ -409,9 +399,11 @@ test("serveEcho() on abort settles only once a client that stopped reading is cu
   await stopping;
 });
 
-test("serveEcho() with the signal already aborted closes the listener at once", async () => {
-  const { listener, log, served } = serve({ signal: AbortSignal.abort() });
-  await served;
+test("serveEcho() closed at once closes the listener, logs nothing, and closes once only", async () => {
+  const { listener, log, stop } = serve();
+  const closing = stop();
+  assert.equal(stop(), closing);
+  await closing;
   assert.equal(listener.closed, true);
   assert.deepEqual(log.lines, []);
 });
@@ -499,7 +491,26 @@ test("serveEcho() logs a flood of clients over the limit once a second, with a c
   ]);
 });
 
-test("serveEcho() backs off while out of descriptors instead of spinning, then serves again", async () => {
+/**
+ * Asserts that the accept loop, which has just failed, waits each of
+ * `pauses` (fake milliseconds) in turn before it tries again, and not a
+ * millisecond less.
+ */
+async function assertPauses(
+  time: FakeTime,
+  listener: ScriptedListener,
+  pauses: number[],
+): Promise<void> {
+  for (const pauseMs of pauses) {
+    const accepts = listener.accepts;
+    await time.tickAsync(pauseMs - 1);
+    assert.equal(listener.accepts, accepts, `accepted within ${pauseMs} ms`);
+    await time.tickAsync(1);
+    assert.equal(listener.accepts, accepts + 1, `not after ${pauseMs} ms`);
+  }
+}
+
+test("serveEcho() backs off while out of descriptors instead of spinning, then serves again, and starts the back-off over", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
@@ -507,21 +518,25 @@ test("serveEcho() backs off while out of descriptors instead of spinning, then s
     listener.fail(osError("EMFILE", "Too many open files (os error 24)"));
   }
   await log.waitFor("accept failed");
-  // Pauses of 10, 20 and 40 ms, and no accept before each is over.
-  for (const [pauseMs, accepts] of [[10, 1], [20, 2], [40, 3]]) {
-    await time.tickAsync(pauseMs - 1);
-    assert.equal(listener.accepts, accepts, `accepted within ${pauseMs} ms`);
-    await time.tickAsync(1);
-    assert.equal(listener.accepts, accepts + 1);
-  }
+  await assertPauses(time, listener, [10, 20, 40]);
   await assertEchoes(listener.connect(1), "descriptors are back");
+  // After a good accept a shortage starts over at 10 ms; ENFILE, the
+  // system's table full, backs off as EMFILE does.
+  for (let i = 0; i < 2; i++) {
+    listener.fail(
+      osError("ENFILE", "Too many open files in system (os error 23)"),
+    );
+  }
+  await time.runMicrotasks();
+  await assertPauses(time, listener, [10, 20]);
+  await assertEchoes(listener.connect(2), "the system's are back");
   assert.deepEqual(log.lines.filter((line) => line.startsWith("warning")), [
     'warning: accept failed error="Too many open files (os error 24)"',
   ]);
   await stop();
 });
 
-test("serveEcho() stops at once when aborted during a back-off", async () => {
+test("serveEcho() on close() stops at once during a back-off, the fake clock standing still", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { listener, log, stop } = serve();
@@ -529,8 +544,9 @@ test("serveEcho() stops at once when aborted during a back-off", async () => {
     osError("ENFILE", "Too many open files in system (os error 23)"),
   );
   await log.waitFor("accept failed");
-  await stop();
+  await withinTimeLimit(stop(), 1_000, "stop during the back-off");
   assert.equal(listener.closed, true);
+  assert.equal(listener.accepts, 1);
 });
 
 test("serveEcho() below info level builds no log fields for a connection that ends normally", async () => {
@@ -548,4 +564,28 @@ test("serveEcho() below info level builds no log fields for a connection that en
   assert.deepEqual(lines, [
     "warning: connection limit reached max_connections=1",
   ]);
+});
+
+test("serveEcho() echoes messages larger than its 64-byte first read without Nagle's wait for an acknowledgement", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const server = serveEcho(listener, {
+    timeouts,
+    maxConnections: 10,
+    logger: new LineCapture().logger,
+    metrics: createMetrics().echo,
+  });
+  const client = await connect(listener.addr);
+  const message = new Uint8Array(1_000).fill(7);
+  const started = performance.now();
+  // Each message is read 64 bytes, then the rest, and written back so: with
+  // Nagle's algorithm the second write waits for the client's delayed
+  // acknowledgement, 40 ms each time.
+  for (let i = 0; i < 10; i++) {
+    await writeAll(client, message);
+    await readExactly(client, message.length);
+  }
+  const elapsedMs = performance.now() - started;
+  client.close();
+  await server.close();
+  assert.ok(elapsedMs < 200, `10 echoes took ${elapsedMs.toFixed(0)} ms`);
 });

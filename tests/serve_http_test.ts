@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createMetrics } from "../src/observability/metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { type Serve, serveHttp } from "../src/http/serve_http.ts";
 import { bytes, connect } from "./_echo_client.ts";
 import { LineCapture } from "./_line_capture.ts";
@@ -7,7 +7,7 @@ import { parseMetrics } from "./_metrics_text.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { settlement } from "./_settlement.ts";
 import { stub } from "./_stub.ts";
-import { test } from "./_time_limit.ts";
+import { test, withinTimeLimit } from "./_time_limit.ts";
 
 /** A stand-in for one `Deno.serve` server, which a test fails. */
 function fakeServer(port: number) {
@@ -58,18 +58,16 @@ function setUp(
   serve: Serve,
   handler: Deno.ServeHandler<Deno.NetAddr> = () => new Response("served"),
 ) {
-  const shutdown = new AbortController();
   const log = new LineCapture();
   const metrics = createMetrics();
   const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, handler, {
-    signal: shutdown.signal,
     logger: log.logger,
     metrics: metrics.http,
     maxConnections: 512,
     timeouts: { idleMs: 5_000, requestMs: 10_000 },
     serve,
   });
-  return { shutdown, log, metrics, http };
+  return { log, metrics, http };
 }
 
 const outOfDescriptors = () =>
@@ -85,7 +83,7 @@ test("serveHttp() starts the server inside again on a free loopback port after i
     inUse,
     "real",
   ]);
-  const { shutdown, log, metrics, http } = setUp(serve);
+  const { log, metrics, http } = setUp(serve);
 
   first.fail(outOfDescriptors());
   await allCalled;
@@ -100,7 +98,7 @@ test("serveHttp() starts the server inside again on a free loopback port after i
   assert.deepEqual(log.lines, [
     'warning: http server failed: starting it again error="Error: Too many open files (os error 24)"',
   ]);
-  const samples = parseMetrics(await metrics.registry.metrics());
+  const samples = parseMetrics(await metrics.text.read());
   assert.equal(
     samples.get('echoserver_http_accept_errors_total{code="EMFILE"}'),
     1,
@@ -110,36 +108,33 @@ test("serveHttp() starts the server inside again on a free loopback port after i
     1,
   );
 
-  shutdown.abort();
-  await http.finished;
+  await http.close();
   assert.equal(first.shutdowns(), 0);
 });
 
-test("serveHttp() stops at once when aborted during the back-off", async () => {
+test("serveHttp() on close() stops at once during the back-off, the fake clock standing still", async () => {
+  using time = new FakeTime();
+  using _now = stub(performance, "now", () => time.now);
   const first = fakeServer(1);
   const { serve, calls } = scriptedServe([first.server]);
-  const { shutdown, log, http } = setUp(serve);
+  const { log, http } = setUp(serve);
   first.fail(outOfDescriptors());
   await log.waitFor("http server failed");
-  shutdown.abort();
-  await http.finished;
+  await time.tickAsync(5); // halfway through the first pause, 10 ms
+  const closing = http.close();
+  const finished = settlement(closing, time);
+  await withinTimeLimit(closing, 2_000, "closed, the clock stopped");
+  assert.equal(finished.at, 5);
   assert.equal(calls.length, 1);
   assert.equal(first.shutdowns(), 0);
 });
 
-test("serveHttp() starts its back-off over once a server has served a while", async () => {
+test("serveHttp() starts its back-off over once a server has served a second, and not before", async () => {
   using time = new FakeTime(0);
   using _now = stub(performance, "now", () => time.now);
-  const [first, second, third, fourth] = [1, 2, 3, 4].map((port) =>
-    fakeServer(port)
-  );
-  const { serve, calls } = scriptedServe([
-    first.server,
-    second.server,
-    third.server,
-    fourth.server,
-  ]);
-  const { shutdown, http } = setUp(serve);
+  const servers = [1, 2, 3, 4, 5].map((port) => fakeServer(port));
+  const { serve, calls } = scriptedServe(servers.map(({ server }) => server));
+  const { http } = setUp(serve);
   /** Fails `server`, then how long until the next one is started. */
   const nextStartAfter = async (server: ReturnType<typeof fakeServer>) => {
     const before = calls.length;
@@ -148,22 +143,25 @@ test("serveHttp() starts its back-off over once a server has served a while", as
     while (calls.length === before) await time.tickAsync(1);
     return time.now - failedAt;
   };
+  const [first, second, third, fourth, fifth] = servers;
   assert.equal(await nextStartAfter(first), 10);
   // The second fails at once: the pause doubles.
   assert.equal(await nextStartAfter(second), 20);
-  // The third serves for a second before it fails: back to 10 ms.
+  // The third serves for 999 ms: not yet a second, so it doubles again.
+  await time.tickAsync(999);
+  assert.equal(await nextStartAfter(third), 40);
+  // The fourth serves for a second before it fails: back to 10 ms.
   await time.tickAsync(1_000);
-  assert.equal(await nextStartAfter(third), 10);
-  shutdown.abort();
-  await http.finished;
-  assert.equal(fourth.shutdowns(), 1);
+  assert.equal(await nextStartAfter(fourth), 10);
+  await http.close();
+  assert.equal(fifth.shutdowns(), 1);
 });
 
-test("serveHttp() on abort cuts a client still sending its body 1 s on, says so, and settles with the port closed", async () => {
+test("serveHttp() on close() cuts a client still sending its body 1 s on, says so, and settles with the port closed", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const bodyRead = Promise.withResolvers<void>();
-  const { shutdown, log, http } = setUp(serve(), async (request) => {
+  const { log, http } = setUp(serve(), async (request) => {
     bodyRead.resolve();
     await request.text().catch(() => {});
     return new Response("read it");
@@ -173,13 +171,13 @@ test("serveHttp() on abort cuts a client still sending its body 1 s on, says so,
     "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
   ));
   await bodyRead.promise;
-  shutdown.abort();
-  const finished = settlement(http.finished, time);
+  const closing = http.close();
+  const finished = settlement(closing, time);
   await time.tickAsync(999);
   await time.runMicrotasks();
   assert.equal(finished.at, undefined);
   await time.tickAsync(1);
-  await http.finished;
+  await withinTimeLimit(closing, 2_000, "closed at the deadline");
   assert.equal(finished.at, 1_000);
   // Closed by the server, whatever it said first.
   assert.equal(await readToEnd(slow), true);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type Config, parseConfig } from "../src/config.ts";
-import { readSettingFiles } from "../src/setting_files.ts";
+import { type Config, parseCommandLine } from "../src/settings/config.ts";
+import { readSettingFiles } from "../src/settings/setting_files.ts";
 import { makeTempDir, run, writeTextFile } from "./_temp_files.ts";
 import { CERTIFICATE, OTHER_CERTIFICATE } from "./_certificates.ts";
 import { test } from "./_time_limit.ts";
@@ -8,9 +8,9 @@ import { test } from "./_time_limit.ts";
 const dir = await makeTempDir();
 
 function configOf(args: string[], env: Record<string, string> = {}): Config {
-  const parsed = parseConfig(args, env);
+  const parsed = parseCommandLine(args, env);
   if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
-  return parsed.config;
+  return parsed.settings;
 }
 
 async function fileWith(name: string, content: string): Promise<string> {

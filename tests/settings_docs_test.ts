@@ -1,7 +1,7 @@
 // Every setting --help lists is in the README's settings table, with its
 // variable and default, and is described somewhere under docs/.
 import assert from "node:assert/strict";
-import { usage } from "../src/config.ts";
+import { usage } from "../src/settings/config.ts";
 
 const read = (path: string) =>
   Deno.readTextFile(new URL(`../${path}`, import.meta.url));

@@ -1,9 +1,9 @@
 // Plain and TLS echo side by side: --tls-echo-port.
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseCommandLine } from "../src/settings/config.ts";
 import { mergeListeners } from "../src/echo/merged_listener.ts";
-import type { EchoConn, EchoListener } from "../src/echo/serve_echo.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
+import type { EchoConn, EchoListener } from "../src/echo/echo_stream.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { ListenError, startServer } from "../src/server.ts";
 import { CERTIFICATE } from "./_certificates.ts";
 import { ClientProcess } from "./_client_process.ts";
@@ -25,19 +25,21 @@ const PERMISSIONS = [
 ];
 
 Deno.test("--tls-echo-port gives TLS echo a port of its own, on the echo host", () => {
-  const parsed = parseConfig([
+  const parsed = parseCommandLine([
     ...["--echo-host", "::1", "--tls-echo-port", "4443"],
     ...["--tls-cert", "c.pem", "--tls-key", "k.pem"],
   ], {});
   assert.ok(parsed.kind === "run");
-  assert.deepEqual(parsed.config.tlsEcho, { hostname: "::1", port: 4443 });
-  assert.equal(parsed.config.echo.port, 4000);
-  const fromEnv = parseConfig(TLS_FLAGS, { ECHOSERVER__TLS_ECHO_PORT: "0" });
+  assert.deepEqual(parsed.settings.tlsEcho, { hostname: "::1", port: 4443 });
+  assert.equal(parsed.settings.echo.port, 4000);
+  const fromEnv = parseCommandLine(TLS_FLAGS, {
+    ECHOSERVER__TLS_ECHO_PORT: "0",
+  });
   assert.ok(fromEnv.kind === "run");
-  assert.deepEqual(fromEnv.config.tlsEcho, { hostname: "0.0.0.0", port: 0 });
-  const alone = parseConfig(TLS_FLAGS, {});
+  assert.deepEqual(fromEnv.settings.tlsEcho, { hostname: "0.0.0.0", port: 0 });
+  const alone = parseCommandLine(TLS_FLAGS, {});
   assert.ok(alone.kind === "run");
-  assert.equal(alone.config.tlsEcho, undefined, "off by default");
+  assert.equal(alone.settings.tlsEcho, undefined, "off by default");
 });
 
 Deno.test("--tls-echo-port without --tls-cert and --tls-key is one line naming both", () => {
@@ -53,7 +55,7 @@ Deno.test("--tls-echo-port without --tls-cert and --tls-key is one line naming b
   );
   assert.equal(
     parseOutcome(["--tls-echo-port", "tls"]),
-    '--tls-echo-port: "tls" is not an integer from 0 to 65535',
+    '--tls-echo-port: "tls" is not an integer from 0 to 65535 with no leading zero',
   );
 });
 
@@ -192,7 +194,7 @@ test("startServer() with tlsEcho serves plain echo on the echo port and TLS echo
     });
     await assertEchoes(plain, "plain");
     await assertEchoes(tls, "over TLS");
-    const samples = parseMetrics(await metrics.registry.metrics());
+    const samples = parseMetrics(await metrics.text.read());
     const byPort = "echoserver_echo_accepted_by_port_total";
     assert.equal(samples.get(`${byPort}{tls="false"}`), 1);
     assert.equal(samples.get(`${byPort}{tls="true"}`), 1);

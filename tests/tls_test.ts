@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { type EchoResult, handleEchoConnection } from "../src/echo/echo.ts";
-import { type Config, parseConfig } from "../src/config.ts";
+import { handleEchoConnection } from "../src/echo/echo.ts";
+import type { EchoResult } from "../src/echo/echo_stream.ts";
+import { type Config, parseCommandLine } from "../src/settings/config.ts";
 import { startServer } from "../src/server.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { stub } from "./_stub.ts";
@@ -157,13 +158,13 @@ test(
 
 /** The service's defaults on free loopback ports, with a token and TLS. */
 function tlsConfig(): Config {
-  const parsed = parseConfig(
+  const parsed = parseCommandLine(
     [...LOOPBACK_ANY_PORT, "--log-level", "debug", "--die-token", "t0ken"],
     {},
   );
   if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
   return {
-    ...parsed.config,
+    ...parsed.settings,
     tls: { cert: CERTIFICATE.cert, key: CERTIFICATE.key },
   };
 }

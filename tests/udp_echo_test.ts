@@ -2,17 +2,15 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Socket } from "node:dgram";
-import { parseConfig } from "../src/config.ts";
+import { parseCommandLine } from "../src/settings/config.ts";
 import {
   type DatagramSocket,
   type DatagramSource,
   echoDatagrams,
 } from "../src/echo/datagram_echo.ts";
 import { serveUdpEcho } from "../src/echo/udp_echo.ts";
-import {
-  createMetrics,
-  type UdpMetrics,
-} from "../src/observability/metrics.ts";
+import { createUdpMetrics, type UdpMetrics } from "../src/echo/udp_metrics.ts";
+import { createMetrics } from "../src/metrics.ts";
 import { startServer } from "../src/server.ts";
 import { ClientProcess } from "./_client_process.ts";
 import { FakeTime } from "./_fake_time.ts";
@@ -34,30 +32,32 @@ const MAX_IPV4_DATAGRAM = 65_507;
 const MAX_IPV6_DATAGRAM = 65_527;
 
 Deno.test("UDP echo is off by default, and --udp serves it on the echo host and port", () => {
-  const off = parseConfig([], {});
+  const off = parseCommandLine([], {});
   assert.ok(off.kind === "run");
-  assert.equal(off.config.udp, undefined);
-  const on = parseConfig(["--udp", "--echo-host", "10.0.0.5"], {});
+  assert.equal(off.settings.udp, undefined);
+  const on = parseCommandLine(["--udp", "--echo-host", "10.0.0.5"], {});
   assert.ok(on.kind === "run");
-  assert.deepEqual(on.config.udp, { hostname: "10.0.0.5", port: 4000 });
-  const env = parseConfig([], {
+  assert.deepEqual(on.settings.udp, { hostname: "10.0.0.5", port: 4000 });
+  const env = parseCommandLine([], {
     ECHOSERVER__UDP: "true",
     ECHOSERVER__ECHO_PORT: "7",
   });
   assert.ok(env.kind === "run");
-  assert.deepEqual(env.config.udp, { hostname: "0.0.0.0", port: 7 });
-  const flagOff = parseConfig(["--udp=false"], { ECHOSERVER__UDP: "true" });
+  assert.deepEqual(env.settings.udp, { hostname: "0.0.0.0", port: 7 });
+  const flagOff = parseCommandLine(["--udp=false"], {
+    ECHOSERVER__UDP: "true",
+  });
   assert.ok(flagOff.kind === "run");
-  assert.equal(flagOff.config.udp, undefined);
+  assert.equal(flagOff.settings.udp, undefined);
 });
 
 Deno.test("--udp-port gives UDP echo a port of its own; 0 picks a free one", () => {
-  const parsed = parseConfig(["--udp", "--udp-port", "5000"], {});
+  const parsed = parseCommandLine(["--udp", "--udp-port", "5000"], {});
   assert.ok(parsed.kind === "run");
-  assert.deepEqual(parsed.config.udp, { hostname: "0.0.0.0", port: 5000 });
-  const any = parseConfig(["--udp"], { ECHOSERVER__UDP_PORT: "0" });
+  assert.deepEqual(parsed.settings.udp, { hostname: "0.0.0.0", port: 5000 });
+  const any = parseCommandLine(["--udp"], { ECHOSERVER__UDP_PORT: "0" });
   assert.ok(any.kind === "run");
-  assert.equal(any.config.udp?.port, 0);
+  assert.equal(any.settings.udp?.port, 0);
 });
 
 Deno.test("a bad --udp or --udp-port is one line naming the setting and the value", () => {
@@ -67,7 +67,7 @@ Deno.test("a bad --udp or --udp-port is one line naming the setting and the valu
   );
   assert.equal(
     parseOutcome(["--udp", "--udp-port", "65536"]),
-    '--udp-port: "65536" is not an integer from 0 to 65535',
+    '--udp-port: "65536" is not an integer from 0 to 65535 with no leading zero',
   );
   assert.equal(
     parseOutcome(["--udp-port", "5000"]),
@@ -133,16 +133,14 @@ class HandSocket implements DatagramSocket {
 /** echoDatagrams() on a hand socket, with metrics and log lines to read. */
 function handEcho(options: { maxInFlight?: number; time?: FakeTime } = {}) {
   const socket = new HandSocket(options.time);
-  const metrics = createMetrics();
+  const udp = createUdpMetrics();
   const log = new LineCapture();
-  const shutdown = new AbortController();
-  const served = echoDatagrams(socket, {
-    signal: shutdown.signal,
+  const echo = echoDatagrams(socket, {
     logger: log.logger,
-    metrics: metrics.udp,
+    metrics: udp,
     maxInFlight: options.maxInFlight,
   });
-  return { socket, udp: metrics.udp, metrics, log, shutdown, served };
+  return { socket, udp, log, echo };
 }
 
 /** The UDP counters: datagrams, bytes, and dropped and errors by label. */
@@ -168,7 +166,7 @@ function counts(udp: UdpMetrics) {
 }
 
 Deno.test("echoDatagrams() sends each datagram back to its source, counting it once sent", async () => {
-  const { socket, udp, shutdown, served } = handEcho();
+  const { socket, udp, echo } = handEcho();
   socket.receive("ping", 5000);
   socket.receive("", 5001);
   assert.deepEqual(
@@ -192,12 +190,11 @@ Deno.test("echoDatagrams() sends each datagram back to its source, counting it o
     dropped: { busy: 0, source_port: 0 },
     errors: {},
   });
-  shutdown.abort();
-  await served;
+  await echo.close();
 });
 
 Deno.test("echoDatagrams() counts a failed echo by its code, and warns at most once a second", async () => {
-  const { socket, udp, log, shutdown, served } = handEcho();
+  const { socket, udp, log, echo } = handEcho();
   for (const port of [5000, 5001]) {
     socket.receive("x", port);
     socket.sends.at(-1)!.done(
@@ -219,16 +216,15 @@ Deno.test("echoDatagrams() counts a failed echo by its code, and warns at most o
   assert.deepEqual(log.lines, [
     'warning: udp echo failed remote=192.0.2.1:5000 error="send EPERM"',
   ]);
-  shutdown.abort();
-  await served;
-  // The held-back line goes out at shutdown, with the count of the others.
+  await echo.close();
+  // The held-back line goes out at close, with the count of the others.
   assert.deepEqual(log.lines.slice(1), [
     "warning: udp echo failed error=recvmsg held_back=2",
   ]);
 });
 
 Deno.test("echoDatagrams() drops and counts a datagram that comes while 64 echoes wait to be sent", async () => {
-  const { socket, udp, shutdown, served } = handEcho();
+  const { socket, udp, echo } = handEcho();
   for (let i = 0; i < 65; i++) socket.receive(`${i}`);
   assert.equal(socket.sends.length, 64);
   assert.deepEqual(counts(udp).dropped, { busy: 1, source_port: 0 });
@@ -242,16 +238,13 @@ Deno.test("echoDatagrams() drops and counts a datagram that comes while 64 echoe
     dropped: { busy: 1, source_port: 0 },
     errors: {},
   });
-  shutdown.abort();
-  await served;
+  await echo.close();
 });
 
 Deno.test("echoDatagrams() echoes nothing from a port below 1024 or from its own, and counts it", async () => {
   const socket = new HandSocket();
-  const { udp } = createMetrics();
-  const shutdown = new AbortController();
-  const served = echoDatagrams(socket, {
-    signal: shutdown.signal,
+  const udp = createUdpMetrics();
+  const echo = echoDatagrams(socket, {
     logger: new LineCapture().logger,
     metrics: udp,
     ownPort: 4000,
@@ -264,16 +257,14 @@ Deno.test("echoDatagrams() echoes nothing from a port below 1024 or from its own
   socket.receive("a client", 4001);
   assert.deepEqual(socket.sends.map(({ port }) => port), [1024, 4001]);
   assert.deepEqual(counts(udp).dropped, { busy: 0, source_port: 6 });
-  shutdown.abort();
-  await served;
+  await echo.close();
 });
 
-Deno.test("echoDatagrams() on shutdown echoes nothing more, and closes the socket once the echoes under way are sent", async () => {
+Deno.test("echoDatagrams() once closed echoes nothing more, and closes the socket once the echoes under way are sent", async () => {
   using time = new FakeTime();
-  const { socket, udp, shutdown, served } = handEcho({ time });
-  const ended = settlement(served, time);
+  const { socket, udp, echo } = handEcho({ time });
   socket.receive("under way");
-  shutdown.abort();
+  const ended = settlement(echo.close(), time);
   socket.receive("too late");
   assert.equal(socket.sends.length, 1);
   await time.tickAsync(500);
@@ -285,12 +276,11 @@ Deno.test("echoDatagrams() on shutdown echoes nothing more, and closes the socke
   assert.equal(counts(udp).datagrams, 1);
 });
 
-Deno.test("echoDatagrams() on shutdown closes the socket after 1 s, not 2, however long an echo takes", async () => {
+Deno.test("echoDatagrams() once closed closes the socket after 1 s, not 2, however long an echo takes", async () => {
   using time = new FakeTime();
-  const { socket, shutdown, served } = handEcho({ time });
-  const ended = settlement(served, time);
+  const { socket, echo } = handEcho({ time });
   socket.receive("stuck");
-  shutdown.abort();
+  const ended = settlement(echo.close(), time);
   await time.tickAsync(999);
   assert.equal(socket.closedAt, undefined);
   await time.tickAsync(1);
@@ -324,10 +314,8 @@ function roundTrip(
 
 /** serveUdpEcho() on a free loopback port; stops it when disposed. */
 async function udpEcho() {
-  const shutdown = new AbortController();
   const metrics = createMetrics();
   const udp = serveUdpEcho({ hostname: "127.0.0.1", port: 0 }, {
-    signal: shutdown.signal,
     logger: new LineCapture().logger,
     metrics: metrics.udp,
   });
@@ -335,12 +323,7 @@ async function udpEcho() {
   return {
     port,
     metrics,
-    finished: udp.finished,
-    shutdown,
-    async [Symbol.asyncDispose]() {
-      shutdown.abort();
-      await udp.finished;
-    },
+    [Symbol.asyncDispose]: () => udp.close(),
   };
 }
 
@@ -367,7 +350,7 @@ test(
       ),
       { numRuns: 60 },
     );
-    const samples = parseMetrics(await echo.metrics.registry.metrics());
+    const samples = parseMetrics(await echo.metrics.text.read());
     assert.equal(samples.get("echoserver_udp_datagrams_total"), datagrams);
     assert.equal(samples.get("echoserver_udp_bytes_total"), bytes);
   },
@@ -407,7 +390,7 @@ test("serveUdpEcho() does not echo a datagram from its own port number, as anoth
   assert.deepEqual(back, new Uint8Array([1]));
   await new Promise<void>((resolve) => twin.close(() => resolve()));
   assert.deepEqual(twinGot, []);
-  const samples = parseMetrics(await echo.metrics.registry.metrics());
+  const samples = parseMetrics(await echo.metrics.text.read());
   assert.equal(
     samples.get('echoserver_udp_dropped_total{reason="source_port"}'),
     1,
@@ -415,11 +398,9 @@ test("serveUdpEcho() does not echo a datagram from its own port number, as anoth
 });
 
 test(`serveUdpEcho() on ::1 echoes ${MAX_IPV6_DATAGRAM} bytes, the largest IPv6 takes`, async () => {
-  const shutdown = new AbortController();
   const udp = serveUdpEcho({ hostname: "::1", port: 0 }, {
-    signal: shutdown.signal,
     logger: new LineCapture().logger,
-    metrics: createMetrics().udp,
+    metrics: createUdpMetrics(),
   });
   const { port } = await udp.addr;
   const { createSocket } = await import("node:dgram");
@@ -437,25 +418,24 @@ test(`serveUdpEcho() on ::1 echoes ${MAX_IPV6_DATAGRAM} bytes, the largest IPv6 
     assert.match(String(tooLarge), /EMSGSIZE/);
   } finally {
     await new Promise<void>((resolve) => client.close(() => resolve()));
-    shutdown.abort();
-    await udp.finished;
+    await udp.close();
   }
 });
 
 test("serveUdpEcho() on a port in use rejects, naming the address, and leaves nothing open", async () => {
   await using taken = await udpClient();
   const { port } = taken.address();
-  const shutdown = new AbortController();
   const udp = serveUdpEcho({ hostname: "127.0.0.1", port }, {
-    signal: shutdown.signal,
     logger: new LineCapture().logger,
-    metrics: createMetrics().udp,
+    metrics: createUdpMetrics(),
   });
   await assert.rejects(udp.addr, {
     message: `cannot listen on 127.0.0.1:${port}/udp: bind EADDRINUSE ` +
       `127.0.0.1:${port}`,
   });
-  await udp.finished;
+  // Nothing to close: it settles at once, twice alike.
+  await udp.close();
+  assert.equal(udp.close(), udp.close());
 });
 
 test("startServer() with UDP echo closes its socket on shutdown, with everything else", async () => {

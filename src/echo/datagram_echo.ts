@@ -1,14 +1,15 @@
-import { errorCode, errorMessage } from "../error_message.ts";
-import { formatHostPort } from "../net_addr.ts";
+import { errorCode, errorMessage } from "../net/error_message.ts";
+import { formatHostPort } from "../net/net_addr.ts";
 import type { Logger } from "../observability/log.ts";
-import type { UdpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
-import { onAbort } from "../on_abort.ts";
-import { pause } from "../pause.ts";
+import { pause } from "../waiting/pause.ts";
+import type { UdpMetrics } from "./udp_metrics.ts";
 
 /** Where a datagram came from, as `node:dgram` gives it. */
 export interface DatagramSource {
+  /** The sender's address, IPv4 or IPv6, as the datagram claims it. */
   address: string;
+  /** The sender's port. */
   port: number;
 }
 
@@ -16,10 +17,12 @@ export interface DatagramSource {
  * The part of a `node:dgram` socket that the echo uses; tests pass their own.
  */
 export interface DatagramSocket {
+  /** Calls `listener` with each datagram that comes, and where from. */
   on(
     event: "message",
     listener: (message: Uint8Array, source: DatagramSource) => void,
   ): unknown;
+  /** Calls `listener` with each error the socket reports, such as a failed receive. */
   on(event: "error", listener: (error: Error) => void): unknown;
   /**
    * Sends `message` to `port` on `address`; calls `callback` once it is sent
@@ -37,9 +40,9 @@ export interface DatagramSocket {
 
 /** What {@linkcode echoDatagrams} needs besides the socket. */
 export interface DatagramEchoOptions {
-  /** Aborting it stops the echo and closes the socket. */
-  signal: AbortSignal;
+  /** Where failed echoes are told, at most once a second. */
   logger: Logger;
+  /** What the echo counts. */
   metrics: UdpMetrics;
   /**
    * Echoes waiting to be sent at once; a datagram that comes when this many
@@ -53,20 +56,29 @@ export interface DatagramEchoOptions {
    */
   ownPort?: number;
   /**
-   * Once the signal has aborted, how long the echoes already under way may
-   * take before the socket is closed anyway.
+   * Once {@linkcode DatagramEcho.close} is called, how long the echoes
+   * already under way may take before the socket is closed anyway.
    * @default {1000}
    */
   drainMs?: number;
 }
 
+/** A UDP echo that {@linkcode echoDatagrams} runs until it is closed. */
+export interface DatagramEcho {
+  /**
+   * Shuts the echo down, and settles once it is done: no datagram is echoed
+   * any more, the echoes under way are sent (`drainMs` at most), and the
+   * socket closes. Calling it again returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
 /**
  * Echoes each datagram that comes to `socket` back to where it says it came
- * from, byte for byte, empty ones included (RFC 862), until the signal
- * aborts; then waits for the echoes under way (`drainMs` at most), closes
- * the socket and settles. Each echo sent is counted in datagrams and bytes;
- * one that fails (or a failed receive) is counted by its error code and
- * logged as a warning at most once a second. A datagram is dropped, and
+ * from, byte for byte, empty ones included (RFC 862), until
+ * {@linkcode DatagramEcho.close} is called. Each echo sent is counted in
+ * datagrams and bytes; one that fails (or a failed receive) is counted by its
+ * error code and logged as a warning at most once a second. A datagram is dropped, and
  * counted by why, when `maxInFlight` echoes wait (`busy`), or when it comes
  * from a port below 1024 or from `ownPort` (`source_port`): only a service
  * sends from those, or a forger who names one, and echoing it could start a
@@ -76,33 +88,32 @@ export interface DatagramEchoOptions {
  * ```ts
  * import { echoDatagrams } from "./datagram_echo.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createUdpMetrics } from "./udp_metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const { createSocket } = await import("node:dgram");
  * const socket = createSocket("udp4");
  * await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
- * const shutdown = new AbortController();
- * const { udp } = createMetrics();
- * const served = echoDatagrams(socket, { signal: shutdown.signal, logger: new Logger("warning"), metrics: udp });
+ * const udp = createUdpMetrics();
+ * const echo = echoDatagrams(socket, { logger: new Logger("warning"), metrics: udp });
  *
  * const client = createSocket("udp4");
  * const echoed = new Promise((resolve) => client.once("message", resolve));
  * client.send("ping", socket.address().port, "127.0.0.1");
  * assert.equal(String(await echoed), "ping");
  * client.close();
- * shutdown.abort();
- * await served;
+ * await echo.close();
  * assert.equal(udp.datagrams.get().values[0].value, 1);
  * ```
  */
 export function echoDatagrams(
   socket: DatagramSocket,
   options: DatagramEchoOptions,
-): Promise<void> {
-  const { signal, logger, metrics, maxInFlight = 64, drainMs = 1_000 } =
-    options;
-  const warnings = new ThrottledLog(logger, { signal });
+): DatagramEcho {
+  const { logger, metrics, maxInFlight = 64, drainMs = 1_000 } = options;
+  // Aborted by close(): no more echoes, and the held-back warning goes out.
+  const closing = new AbortController();
+  const warnings = new ThrottledLog(logger, { signal: closing.signal });
   const failed = (error: unknown, fields: Record<string, string> = {}) => {
     metrics.errors.inc({ code: errorCode(error) });
     warnings.warning("udp echo failed", {
@@ -111,7 +122,7 @@ export function echoDatagrams(
     });
   };
   let inFlight = 0;
-  /** Called once the last echo under way is sent, once shutdown waits for it. */
+  /** Called once the last echo under way is sent, once close() waits for it. */
   let drained: (() => void) | undefined;
   const echo = (message: Uint8Array, source: DatagramSource) => {
     inFlight++;
@@ -136,7 +147,7 @@ export function echoDatagrams(
   };
 
   socket.on("message", (message, source) => {
-    if (signal.aborted) return;
+    if (closing.signal.aborted) return;
     if (fromServicePort(source.port, options.ownPort)) {
       metrics.dropped.inc({ reason: "source_port" });
     } else if (inFlight >= maxInFlight) {
@@ -145,16 +156,22 @@ export function echoDatagrams(
   });
   socket.on("error", (error) => failed(error));
 
-  return new Promise((resolve) => {
-    onAbort(signal, async () => {
-      if (inFlight > 0) {
-        const allSent = new AbortController();
-        drained = () => allSent.abort();
-        await pause(drainMs, allSent.signal);
-      }
-      socket.close(resolve);
-    });
-  });
+  const close = async () => {
+    closing.abort();
+    if (inFlight > 0) {
+      const allSent = new AbortController();
+      drained = () => allSent.abort();
+      await pause(drainMs, allSent.signal);
+    }
+    await new Promise<void>((resolve) => socket.close(resolve));
+  };
+  let closed: Promise<void> | undefined;
+  return {
+    close() {
+      closed ??= close();
+      return closed;
+    },
+  };
 }
 
 /**

@@ -1,59 +1,42 @@
-import type { IdleTimeouts } from "../config.ts";
-import { isBroken } from "../broken_connection.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
-import { ReadBuffer, ReadBufferPool } from "./read_buffers.ts";
+/**
+ * Serving one echo client: read a chunk, write all of it back, read again.
+ *
+ * ```text
+ *   handshake (TLS) ─► read ─► deadline moved ─► write it all back ─┐
+ *                       ▲                                           │
+ *                       └───────────────────────────────────────────┘
+ * ```
+ *
+ * The loop holds one chunk at a time: it reads again only once the last one
+ * is written back, so a client that does not read is not read from, and a
+ * connection holds one read buffer of its data, 64 bytes while it waits
+ * (`net/read_buffers.ts`). The loop does not decide alone how the connection
+ * ends: a {@linkcode StreamEnding} (`stream_ending.ts`) watches the idle
+ * deadline and shutdown beside it, and whichever end comes first closes the
+ * stream, which cuts short the read or write the loop waits on. The deadline
+ * is one of the server's `Deadlines`, which keep one timer per duration for
+ * all its connections: a chunk costs a clock read and a move to the end of a
+ * list, and an idle client no timer of its own.
+ *
+ * @module
+ */
+import { isBroken } from "../net/broken_connection.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
+import { ReadBuffer, ReadBufferPool } from "../net/read_buffers.ts";
 import { StreamEnding } from "./stream_ending.ts";
+import type { EchoEnd, EchoResult, EchoStream } from "./echo_stream.ts";
 
-/**
- * The byte stream one echo client is served over. A `Deno.Conn` is one; tests
- * use in-memory streams.
- */
-export interface EchoStream {
-  /** Reads into `buffer`; the byte count, or null at the end of the stream. */
-  read(buffer: Uint8Array): Promise<number | null>;
-  /** Writes some of `data`; the number of bytes written. */
-  write(data: Uint8Array): Promise<number>;
-  /** Closes the stream; pending reads and writes settle. */
-  close(): void;
-  /** A TLS stream's handshake, which settles once it is done or fails. */
-  handshake?(): Promise<unknown>;
-}
-
-/**
- * Why an echo connection ends: the client closed its sending side, or closed
- * a TLS connection without TLS's close_notify, as most clients do (`closed`),
- * sent nothing for too long (`idle`), the service is shutting down
- * (`shutdown`), the connection broke, reset by the client or a broken pipe
- * (`reset`), the TLS handshake failed, as it does for a plaintext client
- * (`handshake`), or any other stream error (`error`). With `--proxy-protocol`,
- * also: no valid PROXY protocol header came first (`proxy_header`).
- */
-export const ECHO_ENDS = [
-  "closed",
-  "idle",
-  "shutdown",
-  "reset",
-  "handshake",
-  "error",
-  "proxy_header",
-] as const;
-
-/** Why an echo connection ended: one of {@linkcode ECHO_ENDS}. */
-export type EchoEnd = typeof ECHO_ENDS[number];
-
-/** How an echo connection ended. */
-export interface EchoResult {
-  reason: EchoEnd;
-  bytesEchoed: number;
-  /**
-   * The stream's error, when the reason is `reset`, `handshake` or `error`;
-   * what was wrong with the header, for `proxy_header`.
-   */
-  error?: unknown;
+/** How long a silent echo connection may stay open. */
+export interface IdleTimeouts {
+  /** Milliseconds a new connection may wait before it sends anything. */
+  initialMs: number;
+  /** Milliseconds a connection may stay silent after each chunk it sends. */
+  refreshMs: number;
 }
 
 /** What {@linkcode handleEchoConnection} needs besides the stream. */
 export interface EchoOptions {
+  /** How long the client may stay silent, at first and after each chunk. */
   timeouts: IdleTimeouts;
   /** Aborting it ends the connection once the chunk being written is out. */
   signal?: AbortSignal;
@@ -74,7 +57,7 @@ export interface EchoOptions {
    * connections, so that they share timers.
    * @default a set of this connection's own
    */
-  deadlines?: IdleDeadlines;
+  deadlines?: Deadlines;
   /**
    * Where reads borrow buffers larger than the connection's own 64 bytes: a
    * server shares one among its connections, so that a burst reuses the
@@ -96,7 +79,7 @@ export interface EchoOptions {
  * completely before the next read, so a connection holds at most one read
  * buffer of client data (64 KiB at most) and a client that does not read is
  * not read from. A read that waits for the client is on the connection's own
- * 64 bytes, whatever the client sent before (see `read_buffers.ts`).
+ * 64 bytes, whatever the client sent before (see `net/read_buffers.ts`).
  *
  * The idle deadline starts at `timeouts.initialMs` and moves to
  * `timeouts.refreshMs` after each chunk received; the server's own writes
@@ -137,51 +120,41 @@ export async function handleEchoConnection(
     signal,
     drainMs = 1_000,
     bytesCounter,
-    deadlines = new IdleDeadlines(),
+    deadlines = new Deadlines(),
     readBuffers = new ReadBufferPool(),
     banner,
   } = options;
-  let writing = false;
-  using ending: StreamEnding = new StreamEnding(stream, {
+  using ending = new StreamEnding(stream, {
     deadlines,
     timeoutMs: timeouts.initialMs,
-    onDeadline: () => ending.end(signal?.aborted ? "shutdown" : "idle"),
     signal,
-    onShutdown: () => {
-      if (writing) ending.deadline.limit(drainMs);
-      else ending.end("shutdown");
-    },
+    drainMs,
   });
-
   // Disposed once every read and write has settled: it gives back a
   // borrowed buffer.
   using reads = new ReadBuffer(readBuffers);
   let bytesEchoed = 0;
   let handshaking = false;
   try {
-    if (stream.handshake !== undefined && !signal?.aborted) {
+    if (stream.handshake !== undefined && !ending.ended) {
       handshaking = true;
       await stream.handshake();
       handshaking = false;
     }
-    if (banner !== undefined && !signal?.aborted) {
-      writing = true;
-      await writeAll(stream, new TextEncoder().encode(`${banner}\n`));
-      writing = false;
+    if (banner !== undefined && !ending.ended) {
+      await ending.write(new TextEncoder().encode(`${banner}\n`));
     }
-    while (!signal?.aborted) {
+    while (!ending.ended) {
       const buffer = reads.current;
       const size = await stream.read(buffer);
       if (size === null) break;
       ending.deadline.reset(timeouts.refreshMs);
-      writing = true;
-      await writeAll(stream, buffer.subarray(0, size));
-      writing = false;
+      await ending.write(buffer.subarray(0, size));
       bytesEchoed += size;
       bytesCounter?.inc(size);
       reads.afterRead(size);
     }
-    ending.end(signal?.aborted ? "shutdown" : "closed");
+    ending.end("closed");
   } catch (error) {
     const reason = failure(error, handshaking);
     ending.end(reason, reason === "closed" ? undefined : error);
@@ -197,10 +170,4 @@ function failure(error: unknown, handshaking: boolean): EchoEnd {
   // connection without sending TLS close_notify").
   if (error instanceof Deno.errors.UnexpectedEof) return "closed";
   return handshaking ? "handshake" : "error";
-}
-
-async function writeAll(stream: EchoStream, data: Uint8Array): Promise<void> {
-  for (let written = 0; written < data.length;) {
-    written += await stream.write(data.subarray(written));
-  }
 }

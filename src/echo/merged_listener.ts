@@ -1,4 +1,4 @@
-import type { EchoConn, EchoListener } from "./serve_echo.ts";
+import type { EchoConn, EchoListener } from "./echo_stream.ts";
 
 /** What one listener's accept gave: a client, or why it failed. */
 type Outcome =

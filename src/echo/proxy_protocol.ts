@@ -13,15 +13,19 @@
  * @module
  */
 import { formatIP, parseIPv4, parseIPv6 } from "./ip_address.ts";
+import { parsePort } from "../net/net_addr.ts";
 
 /** One end of a relayed connection: an IP address and a TCP port. */
 export interface ProxiedAddress {
+  /** The IP address, as text: `192.0.2.7`, `2001:db8::7`. */
   hostname: string;
+  /** The TCP port. */
   port: number;
 }
 
 /** What a PROXY protocol header says about the connection it begins. */
 export interface ProxyHeader {
+  /** The protocol version: 1, text, or 2, binary. */
   version: 1 | 2;
   /**
    * The client, and the address it connected to on the balancer. Both are
@@ -30,6 +34,7 @@ export interface ProxyHeader {
    * other than TCP over IPv4 or IPv6. The socket's own addresses stand then.
    */
   source?: ProxiedAddress;
+  /** The address the client connected to, on the balancer. */
   destination?: ProxiedAddress;
 }
 
@@ -152,13 +157,6 @@ function parseV1(bytes: Uint8Array): ProxyHeaderParse {
     source: { hostname: formatIP(sourceIP), port: sourcePort },
     destination: { hostname: formatIP(destinationIP), port: destinationPort },
   }, length);
-}
-
-/** A decimal port from 0 to 65535 with no leading zeros. */
-function parsePort(text: string): number | undefined {
-  return /^(0|[1-9]\d{0,4})$/.test(text) && Number(text) <= 65535
-    ? Number(text)
-    : undefined;
 }
 
 function parseV2(bytes: Uint8Array): ProxyHeaderParse {

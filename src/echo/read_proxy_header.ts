@@ -1,6 +1,6 @@
-import { isBroken } from "../broken_connection.ts";
-import type { EchoResult, EchoStream } from "./echo.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
+import { isBroken } from "../net/broken_connection.ts";
+import type { EchoResult, EchoStream } from "./echo_stream.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 import { StreamEnding } from "./stream_ending.ts";
 
@@ -14,7 +14,7 @@ export interface ReadProxyHeaderOptions {
    * The set the header's deadline joins: share the echo connections' one.
    * @default a set of its own
    */
-  deadlines?: IdleDeadlines;
+  deadlines?: Deadlines;
 }
 
 /** What {@linkcode readProxyHeader} found at the start of a stream. */
@@ -26,6 +26,7 @@ export type ProxyHeaderRead =
 
 /** Why a connection had no valid PROXY protocol header. */
 export class ProxyHeaderError extends Error {
+  /** Its name in messages and logs. */
   override name = "ProxyHeaderError";
 }
 
@@ -68,41 +69,42 @@ export async function readProxyHeader(
   stream: EchoStream,
   options: ReadProxyHeaderOptions,
 ): Promise<ProxyHeaderRead> {
-  const { timeoutMs, signal, deadlines = new IdleDeadlines() } = options;
-  const noHeader = (problem: string) =>
-    ending.end("proxy_header", new ProxyHeaderError(problem));
-  using ending: StreamEnding = new StreamEnding(stream, {
+  const { timeoutMs, signal, deadlines = new Deadlines() } = options;
+  using ending = new StreamEnding(stream, {
     deadlines,
     timeoutMs,
-    onDeadline: () =>
-      noHeader(`no PROXY protocol header within ${timeoutMs} ms`),
+    onDeadline: (ending) =>
+      noHeader(ending, `no PROXY protocol header within ${timeoutMs} ms`),
     signal,
-    onShutdown: () => ending.end("shutdown"),
   });
 
   try {
     let buffer = new Uint8Array(FIRST_READ_SIZE);
     let received = 0;
-    while (ending.reason === undefined && !signal?.aborted) {
+    while (!ending.ended) {
       if (received === buffer.length) buffer = grown(buffer);
       const size = await stream.read(buffer.subarray(received));
       if (size === null) {
-        noHeader("closed before a whole PROXY protocol header");
+        noHeader(ending, "closed before a whole PROXY protocol header");
         continue;
       }
       received += size;
       const parsed = parseProxyHeader(buffer.subarray(0, received));
-      if (parsed.kind === "invalid") noHeader(parsed.problem);
+      if (parsed.kind === "invalid") noHeader(ending, parsed.problem);
       if (parsed.kind !== "complete") continue;
       const rest = buffer.slice(parsed.length, received);
       const { header } = parsed;
       return { kind: "header", header, stream: withFirst(stream, rest) };
     }
-    ending.end("shutdown");
   } catch (error) {
     ending.end(isBroken(error) ? "reset" : "error", error);
   }
   return { kind: "ended", result: ending.result(0) };
+}
+
+/** Ends the stream for want of a valid header, saying what was wrong. */
+function noHeader(ending: StreamEnding, problem: string): void {
+  ending.end("proxy_header", new ProxyHeaderError(problem));
 }
 
 /** A buffer twice the size with the same bytes; the parser keeps it within the limit. */

@@ -5,17 +5,18 @@
  * Deno 2.9 frees a `Deno.listenTls` socket mid-handshake only once the client
  * speaks or leaves, whatever the server does: `close()` leaves the descriptor
  * open. So the public port is a plain TCP listener, and each client is
- * relayed (`src/relay.ts`) to a TLS listener on 127.0.0.1 inside the process.
+ * relayed (`src/net/relay.ts`) to a TLS listener on 127.0.0.1 inside the process.
  * Closing a client closes its relay too, and the inner TLS socket then sees
  * its peer leave, which Deno does free. Each client costs three descriptors:
  * its own, the relay's and the inner TLS socket.
  *
  * @module
  */
-import type { ListenAddress, TlsKeyPair } from "../config.ts";
-import { type IdleDeadline, IdleDeadlines } from "../idle_deadline.ts";
-import { Relay } from "../relay.ts";
-import type { EchoConn, EchoListener } from "./serve_echo.ts";
+import type { ListenAddress } from "../net/net_addr.ts";
+import { type Deadline, Deadlines } from "../waiting/deadlines.ts";
+import { ReadBufferPool } from "../net/read_buffers.ts";
+import { Relay } from "../net/relay.ts";
+import type { EchoConn, EchoListener } from "./echo_stream.ts";
 
 /** What {@linkcode listenTlsRelayed} needs besides the address and the pair. */
 export interface RelayedTlsOptions {
@@ -77,7 +78,7 @@ export interface RelayedTlsListener extends EchoListener {
  */
 export function listenTlsRelayed(
   address: ListenAddress,
-  tls: TlsKeyPair,
+  tls: Deno.TlsCertifiedKeyPem,
   options: RelayedTlsOptions = {},
 ): RelayedTlsListener {
   const outer = Deno.listen({ ...address, transport: "tcp" });
@@ -96,7 +97,9 @@ class Listener implements RelayedTlsListener {
   #outer: Deno.TcpListener;
   #inner: Deno.TlsListener;
   #drainMs: number;
-  #deadlines = new IdleDeadlines();
+  #deadlines = new Deadlines();
+  /** Where the relays borrow their larger read buffers. */
+  #readBuffers = new ReadBufferPool();
   /** Every connection whose relay has not ended yet. */
   #open = new Set<RelayedTlsConn>();
 
@@ -124,7 +127,7 @@ class Listener implements RelayedTlsListener {
       const conn = new RelayedTlsConn(
         client.remoteAddr,
         tls,
-        new Relay(client, relayed),
+        new Relay(client, relayed, { readBuffers: this.#readBuffers }),
         (ms) => this.#deadlines.set(ms, () => conn.cut()),
         this.#drainMs,
       );
@@ -165,13 +168,15 @@ export class RelayedTlsConn implements EchoConn {
   readonly closed: Promise<void>;
   #tls: Deno.TlsConn;
   #relay: Relay;
-  #setDeadline: (ms: number) => IdleDeadline;
+  #setDeadline: (ms: number) => Deadline;
   #drainMs: number;
   #closed = false;
   #ended = false;
-  #drain?: IdleDeadline;
+  #drain?: Deadline;
 
   /**
+   * Wraps the inner TLS stream of a client that `relay` relays.
+   *
    * @param remoteAddr the client's address
    * @param tls the inner TLS stream
    * @param relay the relay between the client and `tls`
@@ -182,7 +187,7 @@ export class RelayedTlsConn implements EchoConn {
     remoteAddr: Deno.NetAddr,
     tls: Deno.TlsConn,
     relay: Relay,
-    setDeadline: (ms: number) => IdleDeadline,
+    setDeadline: (ms: number) => Deadline,
     drainMs: number,
   ) {
     this.remoteAddr = remoteAddr;

@@ -1,53 +1,24 @@
-import {
-  type EchoOptions,
-  type EchoResult,
-  type EchoStream,
-  handleEchoConnection,
-} from "./echo.ts";
-import { AcceptFailures } from "../accept_failures.ts";
-import { errorMessage } from "../error_message.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
+import { type EchoOptions, handleEchoConnection } from "./echo.ts";
+import type { EchoConn, EchoListener, EchoResult } from "./echo_stream.ts";
+import type { EchoMetrics } from "./echo_metrics.ts";
+import { AcceptFailures } from "../net/accept_failures.ts";
+import { errorMessage } from "../net/error_message.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
 import type { LogFields, Logger } from "../observability/log.ts";
-import type { EchoMetrics } from "../observability/metrics.ts";
-import { formatHostPort } from "../net_addr.ts";
-import { onAbort } from "../on_abort.ts";
+import { formatHostPort } from "../net/net_addr.ts";
 import type { ProxyHeader } from "./proxy_protocol.ts";
 import { readProxyHeader } from "./read_proxy_header.ts";
-import { ReadBufferPool } from "./read_buffers.ts";
+import { ReadBufferPool } from "../net/read_buffers.ts";
 import { SilentClients } from "./silent_clients.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 
-/** A connection the echo listener accepted; a `Deno.TcpConn` is one. */
-export interface EchoConn extends EchoStream {
-  readonly remoteAddr: Deno.NetAddr;
-  /**
-   * Settles once every descriptor behind the connection is closed, when that
-   * can be later than `close()`, as with a relayed TLS client: until then it
-   * counts against the limit.
-   */
-  readonly closed?: Promise<void>;
-  /**
-   * Whether anything has come from the client yet, when the connection can
-   * tell (a relayed TLS client can): one that has not is the first to make
-   * room at the limit.
-   */
-  readonly heard?: boolean;
-}
-
-/** Accepts echo clients; a `Deno.TcpListener` is one. */
-export interface EchoListener {
-  /** The next client; rejects for a client that failed, or once closed. */
-  accept(): Promise<EchoConn>;
-  /** Stops accepting: a pending and every later `accept` rejects. */
-  close(): void;
-}
-
 /** What {@linkcode serveEcho} needs besides the listener. */
 export interface ServeEchoOptions
-  extends Omit<EchoOptions, "bytesCounter" | "deadlines" | "readBuffers"> {
-  /** Aborting it closes the listener and then each connection. */
-  signal: AbortSignal;
+  extends
+    Omit<EchoOptions, "signal" | "bytesCounter" | "deadlines" | "readBuffers"> {
+  /** Where each connection's end, the limit and failed accepts are told. */
   logger: Logger;
+  /** What the server counts. */
   metrics: EchoMetrics;
   /**
    * Connections served at once. A client over the limit takes the place of
@@ -73,10 +44,22 @@ const FLOOD_WARNINGS = {
   proxy_header: "bad PROXY protocol header",
   handshake: "TLS handshake failed",
 } as const;
+
+/** An echo server that {@linkcode serveEcho} runs until it is closed. */
+export interface EchoServer {
+  /**
+   * Shuts the server down, and settles once it is done: the listener closes,
+   * so no client is accepted any more, and then every connection ends, at
+   * once if it waits to read, or once the chunk it is writing is out,
+   * `drainMs` at most. Calling it again returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
 /**
  * Serves every client of `listener` with {@linkcode handleEchoConnection}
- * until the signal aborts, then closes the listener and settles once every
- * connection has ended. A failed accept or a failing connection is logged and
+ * until {@linkcode EchoServer.close} is called. A failed accept or a failing
+ * connection is logged and
  * touches no other client. Each served connection's end is one
  * `connection ended` log line with its client id, remote address, reason,
  * bytes echoed and duration; clients closed over the limit, and failed
@@ -88,26 +71,55 @@ const FLOOD_WARNINGS = {
  * ```ts
  * import { serveEcho } from "./serve_echo.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createEchoMetrics } from "./echo_metrics.ts";
+ * import assert from "node:assert/strict";
  *
- * const shutdown = new AbortController();
- * const served = serveEcho(Deno.listen({ hostname: "127.0.0.1", port: 0 }), {
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const server = serveEcho(listener, {
  *   timeouts: { initialMs: 5_000, refreshMs: 30_000 },
  *   maxConnections: 10_000,
- *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
- *   metrics: createMetrics().echo,
+ *   metrics: createEchoMetrics(),
  * });
- * shutdown.abort();
- * await served;
+ * const client = await Deno.connect({ port: listener.addr.port });
+ * await client.write(new TextEncoder().encode("hi"));
+ * const reply = new Uint8Array(2);
+ * assert.equal(await client.read(reply), 2);
+ * await server.close(); // the client is waiting to read: it is closed at once
+ * assert.equal(await client.read(reply), null);
+ * client.close();
  * ```
  */
-export async function serveEcho(
+export function serveEcho(
   listener: EchoListener,
   options: ServeEchoOptions,
+): EchoServer {
+  // Aborted by close(): every connection watches it, through one listener.
+  const closing = new AbortController();
+  const served = acceptClients(listener, options, closing.signal);
+  return {
+    close() {
+      if (!closing.signal.aborted) {
+        // Stop accepting: the accept loop ends on the closed listener.
+        listener.close();
+        // Drain: each connection ends now, or once its chunk is out.
+        closing.abort();
+      }
+      return served;
+    },
+  };
+}
+
+/**
+ * The accept loop: serves each client until `signal` aborts, and settles once
+ * every connection has ended.
+ */
+async function acceptClients(
+  listener: EchoListener,
+  options: ServeEchoOptions,
+  signal: AbortSignal,
 ): Promise<void> {
-  const { signal, logger, metrics, maxConnections } = options;
-  onAbort(signal, () => listener.close());
+  const { logger, metrics, maxConnections } = options;
   const throttled = { signal };
   const acceptFailures = new AcceptFailures({
     counter: metrics.acceptErrors,
@@ -124,8 +136,9 @@ export async function serveEcho(
   );
   const echoOptions: EchoOptions = {
     ...options,
+    signal,
     bytesCounter: metrics.bytesEchoed,
-    deadlines: new IdleDeadlines(),
+    deadlines: new Deadlines(),
     readBuffers: new ReadBufferPool(),
   };
   const silent = new SilentClients();
@@ -144,7 +157,7 @@ export async function serveEcho(
       conn = await listener.accept();
       acceptFailures.succeeded();
     } catch (error) {
-      // Once aborted this is the closed listener.
+      // Once closing, this is the closed listener.
       if (signal.aborted) break;
       await acceptFailures.failed(error);
       continue;
@@ -152,6 +165,10 @@ export async function serveEcho(
     metrics.accepted.inc();
     // A TLS stream has a handshake: it came in on a TLS echo port.
     metrics.acceptedByPort.inc({ tls: String(conn.handshake !== undefined) });
+    // A chunk larger than the 64-byte first read is echoed in two writes,
+    // and Nagle's algorithm would hold the second back until the client
+    // acknowledged the first, which it delays by 40 ms.
+    conn.setNoDelay?.(true);
     const id = nextId++;
     // At the limit a new client takes the place of the longest silent one,
     // if the connections can tell (relayed TLS ones can).
@@ -204,7 +221,7 @@ async function serveClient(
   const proxied = options.proxyProtocol
     ? await readProxyHeader(conn, {
       timeoutMs: options.timeouts.initialMs,
-      signal: options.signal,
+      signal: echoOptions.signal,
       deadlines: echoOptions.deadlines,
     })
     : undefined;

@@ -1,4 +1,4 @@
-import type { EchoConn } from "./serve_echo.ts";
+import type { EchoConn } from "./echo_stream.ts";
 
 /**
  * The echo clients that may not have said anything yet, oldest first, among

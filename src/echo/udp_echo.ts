@@ -26,9 +26,8 @@
  * @module
  */
 import { createSocket, type Socket } from "node:dgram";
-import type { ListenAddress } from "../config.ts";
-import { formatHostPort } from "../net_addr.ts";
-import { errorMessage } from "../error_message.ts";
+import { formatHostPort, type ListenAddress } from "../net/net_addr.ts";
+import { errorMessage } from "../net/error_message.ts";
 import { type DatagramEchoOptions, echoDatagrams } from "./datagram_echo.ts";
 
 /** A UDP echo that {@linkcode serveUdpEcho} started. */
@@ -38,32 +37,33 @@ export interface UdpEcho {
    * rejects, naming the address, when it cannot bind (then nothing is open).
    */
   addr: Promise<Deno.NetAddr>;
-  /** Settles once the signal has aborted and the socket is closed. */
-  finished: Promise<void>;
+  /**
+   * Shuts the echo down, and settles once the socket is closed (see
+   * `DatagramEcho.close`); at once when it never bound. Calling it again
+   * returns the same promise.
+   */
+  close(): Promise<void>;
 }
 
 /**
  * Binds a UDP socket to `address` (IPv6 when its host is an IPv6 literal,
  * dual-stack for `::`) and echoes every datagram that comes to it (see
- * `echoDatagrams`) until the signal aborts.
+ * `echoDatagrams`) until {@linkcode UdpEcho.close} is called.
  *
  * @example
  * ```ts
  * import { serveUdpEcho } from "./udp_echo.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createUdpMetrics } from "./udp_metrics.ts";
  * import assert from "node:assert/strict";
  *
- * const shutdown = new AbortController();
  * const udp = serveUdpEcho({ hostname: "127.0.0.1", port: 0 }, {
- *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
- *   metrics: createMetrics().udp,
+ *   metrics: createUdpMetrics(),
  * });
  * const { port } = await udp.addr;
  * assert.notEqual(port, 0);
- * shutdown.abort();
- * await udp.finished;
+ * await udp.close();
  * ```
  */
 export function serveUdpEcho(
@@ -71,16 +71,22 @@ export function serveUdpEcho(
   options: DatagramEchoOptions,
 ): UdpEcho {
   const bound = bind(address);
+  // None when the socket did not bind: `addr` says why.
+  const running = bound.then(
+    (socket) =>
+      echoDatagrams(socket, { ...options, ownPort: socket.address().port }),
+    () => undefined,
+  );
+  let closed: Promise<void> | undefined;
   return {
     addr: bound.then((socket) => {
       const { address, port } = socket.address();
       return { transport: "udp", hostname: address, port };
     }),
-    finished: bound.then(
-      (socket) =>
-        echoDatagrams(socket, { ...options, ownPort: socket.address().port }),
-      () => {},
-    ),
+    close() {
+      closed ??= running.then((echo) => echo?.close());
+      return closed;
+    },
   };
 }
 

@@ -1,5 +1,15 @@
-import type { HttpTimeouts } from "../config.ts";
-import type { IdleDeadline, IdleDeadlines } from "../idle_deadline.ts";
+import type { Deadline, Deadlines } from "../waiting/deadlines.ts";
+
+/** How long an HTTP connection may wait, and how long a request may take. */
+export interface HttpTimeouts {
+  /** Milliseconds a connection may stay open with no request in flight. */
+  idleMs: number;
+  /**
+   * Milliseconds a request may take, from its first byte until its response
+   * has been handed over.
+   */
+  requestMs: number;
+}
 
 /** Why a {@linkcode ConnectionDeadline} passed: while waiting, or mid-request. */
 export type DeadlineEnd = "idle" | "request_timeout";
@@ -23,31 +33,39 @@ export type DeadlineEnd = "idle" | "request_timeout";
  * @example
  * ```ts
  * import { ConnectionDeadline } from "./connection_deadline.ts";
- * import { IdleDeadlines } from "../idle_deadline.ts";
+ * import { Deadlines } from "../waiting/deadlines.ts";
+ * import assert from "node:assert/strict";
  *
- * using deadline = new ConnectionDeadline(new IdleDeadlines(), {
+ * const ended: string[] = [];
+ * using deadline = new ConnectionDeadline(new Deadlines(), {
  *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
- *   onExpire: (end) => console.log(end),
+ *   onExpire: (end) => ended.push(end),
  * });
  * deadline.clientData(); // a request begins: 10 s from now
  * deadline.requestStarted(); // its handler runs
+ * assert.equal(deadline.busy, true);
  * deadline.requestCompleted(); // its response is out: waiting, 5 s from now
+ * assert.equal(deadline.busy, false);
+ * deadline.expireNow(); // as at the limit, to make room
+ * assert.deepEqual(ended, ["idle"]);
  * ```
  */
 export class ConnectionDeadline implements Disposable {
   #timeouts: HttpTimeouts;
-  #deadline: IdleDeadline;
+  #deadline: Deadline;
   #onExpire: (end: DeadlineEnd) => void;
   #waiting = true;
   /** Requests whose handler has started and whose response is not out. */
   #inFlight = 0;
 
   /**
+   * A connection just accepted: waiting, with the idle timeout.
+   *
    * @param deadlines the set the deadline joins: a server's connections share one
    * @param options the two timeouts, and what to call when the deadline passes
    */
   constructor(
-    deadlines: IdleDeadlines,
+    deadlines: Deadlines,
     options: {
       timeouts: HttpTimeouts;
       onExpire: (end: DeadlineEnd) => void;

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
-import type { MetricsText } from "../observability/metrics.ts";
+import type { MetricsText } from "../observability/metrics_text.ts";
 import type { Counter } from "../observability/plain_metrics.ts";
 import { closingResponse, type Handler } from "./handler.ts";
 import { Readiness } from "./readiness.ts";
@@ -24,7 +24,7 @@ export interface HttpAppOptions {
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
   /** The metrics `GET /metrics` writes out. */
-  registry: MetricsText;
+  metricsText: MetricsText;
   /**
    * Aborts when shutdown begins, which may be a while before the service
    * stops: from then on `GET /readyz` answers 503.
@@ -36,6 +36,22 @@ export interface HttpAppOptions {
    * @default a readiness of the app's own, draining with `draining`
    */
   readiness?: Readiness;
+}
+
+/**
+ * The HTTP side's routes, as Hono runs them: `fetch` answers a request as a
+ * server hands it over, and `request` one made up in a test, with no
+ * network.
+ */
+export interface HttpApp {
+  /** Answers `request`; `env` is what the server tells of it. */
+  fetch(request: Request, env?: HttpBindings): Response | Promise<Response>;
+  /** Answers a request to `input`, a path or a URL, made with `init`. */
+  request(
+    input: string | URL | Request,
+    init?: RequestInit,
+    env?: HttpBindings,
+  ): Response | Promise<Response>;
 }
 
 /** The methods each known path answers; any other method gets 405. */
@@ -72,21 +88,19 @@ const MAX_BODY_BYTES = 1024;
  * @example
  * ```ts
  * import { createHttpApp } from "./http_app.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { metricsText } from "../observability/metrics_text.ts";
  * import assert from "node:assert/strict";
  *
- * const app = createHttpApp({ onDie: () => {}, registry: createMetrics().registry });
+ * const app = createHttpApp({ onDie: () => {}, metricsText: metricsText([]) });
  * const response = await app.request("/healthcheck", {}, { completed: Promise.resolve() });
  * assert.equal(await response.text(), "ok computer");
  * ```
  */
-export function createHttpApp(
-  options: HttpAppOptions,
-): Hono<{ Bindings: HttpBindings }> {
+export function createHttpApp(options: HttpAppOptions): HttpApp {
   const {
     onDie,
     dieToken,
-    registry,
+    metricsText,
     draining,
     readiness = new Readiness({ draining }),
   } = options;
@@ -103,17 +117,15 @@ export function createHttpApp(
           : c.text("ready"),
     )
     .get("/metrics", async (c) =>
-      c.body(await registry.metrics(), 200, {
-        "Content-Type": registry.contentType,
+      c.body(await metricsText.read(), 200, {
+        "Content-Type": metricsText.contentType,
       }))
-    .on(
-      "POST",
-      GUARDED,
-      discardBody(
-        MAX_BODY_BYTES,
-        (c) => c.text("request body too large", 413),
-      ),
-    );
+    .on("POST", GUARDED, async (c, next) => {
+      if (!await discardBody(c.req.raw, MAX_BODY_BYTES)) {
+        return c.text("request body too large", 413);
+      }
+      await next();
+    });
   if (dieToken !== undefined) {
     app.on("POST", GUARDED, bearerAuth({ token: dieToken }));
   }
@@ -187,10 +199,10 @@ export function refuseOnceAborted<Args extends unknown[]>(
  * @example
  * ```ts
  * import { countRequests } from "./http_app.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createHttpMetrics } from "./http_metrics.ts";
  * import assert from "node:assert/strict";
  *
- * const { http } = createMetrics();
+ * const http = createHttpMetrics();
  * const handler = countRequests(http.requests, () => new Response("ok computer"));
  * await (await handler(new Request("http://localhost/healthcheck"))).text();
  * const { values } = await http.requests.get();

@@ -1,58 +1,56 @@
 /**
  * The HTTP port's connections, owned by the service: `Deno.serve` has no
  * header-read or keep-alive timeout and no connection limit, and takes no
- * connection from outside. So the public port is a plain TCP listener whose
- * accept loop has the limit, and each client is relayed (`src/relay.ts`) to
- * the `Deno.serve` inside the process, whose handler tells the relay when
- * requests start and end; the relay keeps the deadlines
- * (`connection_deadline.ts`) and closes both sockets when one passes.
+ * connection from outside (see `serve_http.ts`). How it works:
+ *
+ * - The accept loop ({@linkcode HttpConnections.serve}) keeps the limit, and
+ *   relays each client (`net/relay.ts`) to the server inside over a
+ *   connection of its own, from a port of its own.
+ * - The server inside tells each request's handler the address it comes
+ *   from: that port names the connection, so the wrapped handler
+ *   ({@linkcode HttpConnections.handler}) tells the connection when a
+ *   request starts and when its response has been handed over.
+ * - Between those, the connection's {@linkcode ConnectionDeadline} switches
+ *   between the idle timeout (no request in flight) and the request timeout,
+ *   and closes both sockets when one passes. The bytes the relay sees from
+ *   the client start a request's deadline before the server has parsed it.
+ * - At the limit, the connection that has gone longest with no request in
+ *   flight is closed to make room: the set of such connections keeps them in
+ *   the order they went idle.
  *
  * @module
  */
-import { AcceptFailures } from "../accept_failures.ts";
-import { isBroken } from "../broken_connection.ts";
-import type { HttpTimeouts } from "../config.ts";
-import { IdleDeadlines } from "../idle_deadline.ts";
+import { AcceptFailures } from "../net/accept_failures.ts";
+import { isBroken } from "../net/broken_connection.ts";
+import { Deadlines } from "../waiting/deadlines.ts";
 import type { Logger } from "../observability/log.ts";
-import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
-import { onAbort } from "../on_abort.ts";
-import { Relay } from "../relay.ts";
-import { ConnectionDeadline, type DeadlineEnd } from "./connection_deadline.ts";
+import { onAbort } from "../waiting/on_abort.ts";
+import { ReadBufferPool } from "../net/read_buffers.ts";
+import { Relay } from "../net/relay.ts";
+import {
+  ConnectionDeadline,
+  type DeadlineEnd,
+  type HttpTimeouts,
+} from "./connection_deadline.ts";
 import { closesConnection, closingResponse, type Handler } from "./handler.ts";
-
-/**
- * Why an HTTP connection ended: either side closed it (`closed`), it waited
- * with no request in flight for too long (`idle`), a request took too long
- * (`request_timeout`), the service shut down (`shutdown`), the client reset
- * it (`reset`), or any other failure (`error`).
- */
-export const HTTP_CONNECTION_ENDS = [
-  "closed",
-  "idle",
-  "request_timeout",
-  "shutdown",
-  "reset",
-  "error",
-] as const;
-
-/** Why an HTTP connection ended: one of {@linkcode HTTP_CONNECTION_ENDS}. */
-export type HttpConnectionEnd = typeof HTTP_CONNECTION_ENDS[number];
-
-/** What `Deno.serve` tells a handler about a request. */
-type ServeInfo = Deno.ServeHandlerInfo<Deno.NetAddr>;
+import type { HttpConnectionEnd } from "./connection_ends.ts";
+import type { HttpMetrics } from "./http_metrics.ts";
 
 /** What {@linkcode HttpConnections} needs. */
 export interface HttpConnectionsOptions {
   /** Shutdown: aborting it closes the listener given to `serve()`. */
   signal: AbortSignal;
+  /** Where failed accepts and the limit are told. */
   logger: Logger;
+  /** What the connections count. */
   metrics: HttpMetrics;
   /**
    * Connections open at once. A client over the limit takes the place of the
    * connection longest with no request in flight, or is closed at once.
    */
   maxConnections: number;
+  /** How long a connection may wait, and a request take. */
   timeouts: HttpTimeouts;
 }
 
@@ -66,14 +64,14 @@ export interface HttpConnectionsOptions {
  * ```ts
  * import { HttpConnections } from "./http_connections.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createHttpMetrics } from "./http_metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const shutdown = new AbortController();
  * const connections = new HttpConnections({
  *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
- *   metrics: createMetrics().http,
+ *   metrics: createHttpMetrics(),
  *   maxConnections: 512,
  *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
  * });
@@ -88,16 +86,18 @@ export interface HttpConnectionsOptions {
  * );
  * const response = await fetch(`http://127.0.0.1:${listener.addr.port}/`);
  * assert.equal(await response.text(), "ok");
- * shutdown.abort();
+ * shutdown.abort(); // the listener closes
  * await served;
- * connections.cutAll();
- * await connections.allClosed();
- * await server.shutdown();
+ * const drained = server.shutdown(); // the idle connection closes
+ * assert.equal(await connections.closeAll(1_000), 0); // none left to cut
+ * await drained;
  * ```
  */
 export class HttpConnections {
   #options: HttpConnectionsOptions;
-  #deadlines = new IdleDeadlines();
+  #deadlines = new Deadlines();
+  /** Where the relays borrow their larger read buffers. */
+  #readBuffers = new ReadBufferPool();
   /** The open connections by the port their relay connects from. */
   #byRelayPort = new Map<number, HttpConnection>();
   /**
@@ -107,8 +107,13 @@ export class HttpConnections {
   #evictable = new Set<HttpConnection>();
   /** Connections counted against the limit: from accept to both closed. */
   #open = 0;
-  #allClosed?: PromiseWithResolvers<void>;
+  #allClosedWaiting?: PromiseWithResolvers<void>;
 
+  /**
+   * No connection yet: {@linkcode serve} accepts them.
+   *
+   * @param options the shutdown signal, the limit, the deadlines, the logs
+   */
   constructor(options: HttpConnectionsOptions) {
     this.#options = options;
   }
@@ -122,7 +127,7 @@ export class HttpConnections {
    * its deadline would close it, and counted as evicted; only when every
    * connection has a request in flight is the new client closed at once,
    * counted and logged once a second at most. A failed accept or connect is
-   * the accept-failure rule's (`src/accept_failures.ts`).
+   * the accept-failure rule's (`src/net/accept_failures.ts`).
    */
   async serve(
     listener: Deno.Listener,
@@ -183,8 +188,11 @@ export class HttpConnections {
    * read, and a request it had pipelined behind gets 503 unrouted.
    */
   handler(
-    handler: Handler<[ServeInfo]>,
-  ): (request: Request, info: ServeInfo) => Response | Promise<Response> {
+    handler: Handler<[Deno.ServeHandlerInfo<Deno.NetAddr>]>,
+  ): (
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ) => Response | Promise<Response> {
     return (request, info) => {
       const connection = this.#byRelayPort.get(info.remoteAddr.port);
       if (connection === undefined) return closingResponse(403, "forbidden");
@@ -208,8 +216,20 @@ export class HttpConnections {
     };
   }
 
+  /**
+   * Settles once no connection is open, all descriptors closed, and closes
+   * every connection still open `ms` from now: how many it closed so.
+   */
+  async closeAll(ms: number): Promise<number> {
+    let cut = 0;
+    const deadline = this.#deadlines.set(ms, () => cut = this.#cutAll());
+    await this.#allClosed();
+    deadline.clear();
+    return cut;
+  }
+
   /** Closes every connection still open at once; how many there were. */
-  cutAll(): number {
+  #cutAll(): number {
     const count = this.#byRelayPort.size;
     for (const connection of this.#byRelayPort.values()) {
       connection.cut("shutdown");
@@ -218,10 +238,10 @@ export class HttpConnections {
   }
 
   /** Settles once no connection is open, all descriptors closed. */
-  allClosed(): Promise<void> {
+  #allClosed(): Promise<void> {
     if (this.#open === 0) return Promise.resolve();
-    this.#allClosed ??= Promise.withResolvers();
-    return this.#allClosed.promise;
+    this.#allClosedWaiting ??= Promise.withResolvers();
+    return this.#allClosedWaiting.promise;
   }
 
   /**
@@ -243,6 +263,7 @@ export class HttpConnections {
     const port = server.localAddr.port;
     const connection = new HttpConnection(client, server, {
       deadlines: this.#deadlines,
+      readBuffers: this.#readBuffers,
       timeouts,
       onIdle: () => this.#evictable.add(connection),
     });
@@ -254,8 +275,8 @@ export class HttpConnections {
     metrics.open.dec();
     metrics.ended.inc({ reason });
     if (--this.#open === 0) {
-      this.#allClosed?.resolve();
-      this.#allClosed = undefined;
+      this.#allClosedWaiting?.resolve();
+      this.#allClosedWaiting = undefined;
     }
   }
 }
@@ -273,7 +294,8 @@ class HttpConnection {
     client: Deno.Conn,
     server: Deno.TcpConn,
     options: {
-      deadlines: IdleDeadlines;
+      deadlines: Deadlines;
+      readBuffers: ReadBufferPool;
       timeouts: HttpTimeouts;
       /** Called when its last request in flight is done. */
       onIdle: () => void;
@@ -289,6 +311,7 @@ class HttpConnection {
     );
     this.#relay = new Relay(client, server, {
       onClientData: () => deadline.clientData(),
+      readBuffers: options.readBuffers,
     });
   }
 

@@ -9,8 +9,45 @@
  *
  * @module
  */
-import type { ReadinessMetrics } from "../observability/metrics.ts";
-import { onAbort } from "../on_abort.ts";
+import { Gauge } from "../observability/plain_metrics.ts";
+import { onAbort } from "../waiting/on_abort.ts";
+
+/** Whether the instance wants new clients, as `GET /readyz` says. */
+export interface ReadinessMetrics {
+  /** 1 while `/readyz` answers 200, 0 while it answers 503. */
+  ready: Gauge;
+  /** 1 from `POST /readyz/fail` until `POST /readyz/ok`, 0 otherwise. */
+  switchedOff: Gauge;
+}
+
+/**
+ * Creates the readiness gauges, `echoserver_ready` and
+ * `echoserver_ready_switched_off`, for a {@linkcode Readiness} to set.
+ *
+ * @example
+ * ```ts
+ * import { createReadinessMetrics, Readiness } from "./readiness.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const metrics = createReadinessMetrics();
+ * new Readiness({ metrics }).switchOff();
+ * assert.equal(metrics.ready.get().values[0].value, 0);
+ * assert.equal(metrics.switchedOff.get().values[0].value, 1);
+ * ```
+ */
+export function createReadinessMetrics(): ReadinessMetrics {
+  return {
+    ready: new Gauge({
+      name: "echoserver_ready",
+      help:
+        "1 while GET /readyz answers 200; 0 while draining after SIGTERM or switched off by POST /readyz/fail.",
+    }),
+    switchedOff: new Gauge({
+      name: "echoserver_ready_switched_off",
+      help: "1 from POST /readyz/fail until POST /readyz/ok.",
+    }),
+  };
+}
 
 /** What {@linkcode Readiness} watches and where it shows its state. */
 export interface ReadinessOptions {
@@ -44,6 +81,12 @@ export class Readiness {
   readonly #draining?: AbortSignal;
   readonly #metrics?: ReadinessMetrics;
 
+  /**
+   * A readiness that is ready, unless `options.draining` has aborted, and
+   * shows so in `options.metrics` from now on.
+   *
+   * @param options the draining signal, and the gauges to set
+   */
   constructor(options: ReadinessOptions = {}) {
     this.#draining = options.draining;
     this.#metrics = options.metrics;

@@ -1,32 +1,51 @@
-import { Backoff } from "../backoff.ts";
-import type { HttpTimeouts, ListenAddress, TlsKeyPair } from "../config.ts";
-import { errorCode, errorMessage } from "../error_message.ts";
+/**
+ * The HTTP port. `Deno.serve` has no header-read or keep-alive timeout and no
+ * connection limit, and takes no connection from outside, so it serves only
+ * inside the process, and the public port is the service's own:
+ *
+ * ```text
+ *   client ─► public port ─► HttpConnections ─► Relay ─► Deno.serve on ─► handler
+ *             (Deno.listen)   (limit, deadlines)          127.0.0.1
+ * ```
+ *
+ * Each client is relayed (`net/relay.ts`) to the server inside, whose
+ * handler tells {@linkcode HttpConnections} when each request starts and
+ * ends; the relay keeps the deadlines and closes both sockets when one
+ * passes (`http_connections.ts`). The server inside is started again when it
+ * stops by itself. Closing runs three steps in order: stop accepting, drain,
+ * cut what is left at the drain deadline.
+ *
+ * @module
+ */
+import { Backoff } from "../waiting/backoff.ts";
+import type { ListenAddress } from "../net/net_addr.ts";
+import { errorCode, errorMessage } from "../net/error_message.ts";
 import type { Logger } from "../observability/log.ts";
-import type { HttpMetrics } from "../observability/metrics.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
-import { onAbort } from "../on_abort.ts";
-import { pause } from "../pause.ts";
+import { onAbort } from "../waiting/on_abort.ts";
+import type { HttpTimeouts } from "./connection_deadline.ts";
 import { HttpConnections } from "./http_connections.ts";
+import type { HttpMetrics } from "./http_metrics.ts";
 
 /** What {@linkcode serveHttp} needs besides the address and the handler. */
 export interface ServeHttpOptions {
-  /** Aborting it drains the requests in flight, then closes the server. */
-  signal: AbortSignal;
+  /** Where failures and the drain deadline are told. */
   logger: Logger;
+  /** What the server counts. */
   metrics: HttpMetrics;
   /** Connections open at once (see `HttpConnections` for what the limit does). */
   maxConnections: number;
   /** How long a connection may wait, and a request take. */
   timeouts: HttpTimeouts;
   /** Serves HTTPS with this certificate and key; HTTP without. */
-  tls?: TlsKeyPair;
+  tls?: Deno.TlsCertifiedKeyPem;
   /**
    * Starts the server inside: tests pass a stand-in to make it fail.
    * @default {Deno.serve}
    */
   serve?: Serve;
   /**
-   * Once the signal has aborted, how long requests in flight may take before
+   * Once closing has begun, how long requests in flight may take before
    * every connection is cut, so that no client can hold up shutdown.
    * @default {1000}
    */
@@ -39,22 +58,23 @@ export type Serve = (
   handler: Deno.ServeHandler<Deno.NetAddr>,
 ) => Deno.HttpServer<Deno.NetAddr>;
 
-/** An HTTP server that {@linkcode serveHttp} keeps serving. */
+/** An HTTP server that {@linkcode serveHttp} keeps serving until it is closed. */
 export interface HttpService {
   /** The address it is bound to, with the real port. */
-  addr: Deno.NetAddr;
+  readonly addr: Deno.NetAddr;
   /**
-   * Settles once the signal has aborted and every connection has closed:
-   * within `drainMs` of the abort, whatever clients do.
+   * Shuts the server down, and settles once every connection has closed:
+   * within `drainMs`, whatever clients do. Calling it again returns the same
+   * promise.
    */
-  finished: Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
  * Serves `handler` on `address`, with a limit on connections and deadlines
- * on each (see `http_connections.ts`): the port is the service's own TCP
- * listener, and each client is relayed to a `Deno.serve` on 127.0.0.1 inside
- * the process (HTTPS with `tls`), which only the relays can use.
+ * on each (see the module doc): the port is the service's own TCP listener,
+ * and each client is relayed to a `Deno.serve` on 127.0.0.1 inside the
+ * process (HTTPS with `tls`), which only the relays can use.
  *
  * - When the server inside stops by itself, its accept having failed
  *   (`Deno.serve` then closes its listener, as when descriptors run out),
@@ -62,13 +82,13 @@ export interface HttpService {
  *   after a back-off (10 ms, doubling up to a second, and starting over once
  *   a server has served a second), until that works. The public port stays
  *   open meanwhile; clients that come then are closed.
- * - When the signal aborts, the public port closes at once and the server
- *   inside shuts down gracefully: idle connections close, requests in flight
- *   are answered, and a request still arriving is passed to `handler` (wrap
- *   it to refuse such requests). A client that never finishes its request (a
- *   half-sent or trickled body, an HTTP/2 client that never answers) gets
- *   `drainMs`: then every connection still open is cut, a warning says how
- *   many, and `finished` settles once all are closed.
+ * - {@linkcode HttpService.close} closes the public port at once, and the
+ *   server inside shuts down gracefully: idle connections close, requests in
+ *   flight are answered, and a request still arriving is passed to `handler`
+ *   (wrap it to refuse such requests). A client that never finishes its
+ *   request (a half-sent or trickled body, an HTTP/2 client that never
+ *   answers) gets `drainMs`: then every connection still open is cut, a
+ *   warning says how many, and the close settles once all are closed.
  *
  * @throws what `Deno.listen` or `Deno.serve` throws when it cannot listen at
  * first; nothing is left open then
@@ -77,21 +97,18 @@ export interface HttpService {
  * ```ts
  * import { serveHttp } from "./serve_http.ts";
  * import { Logger } from "../observability/log.ts";
- * import { createMetrics } from "../observability/metrics.ts";
+ * import { createHttpMetrics } from "./http_metrics.ts";
  * import assert from "node:assert/strict";
  *
- * const shutdown = new AbortController();
  * const http = serveHttp({ hostname: "127.0.0.1", port: 0 }, () => new Response("ok"), {
- *   signal: shutdown.signal,
  *   logger: new Logger("warning"),
- *   metrics: createMetrics().http,
+ *   metrics: createHttpMetrics(),
  *   maxConnections: 512,
  *   timeouts: { idleMs: 5_000, requestMs: 10_000 },
  * });
  * const response = await fetch(`http://127.0.0.1:${http.addr.port}/`);
  * assert.equal(await response.text(), "ok");
- * shutdown.abort();
- * await http.finished;
+ * await http.close();
  * ```
  */
 export function serveHttp(
@@ -99,22 +116,18 @@ export function serveHttp(
   handler: Deno.ServeHandler<Deno.NetAddr>,
   options: ServeHttpOptions,
 ): HttpService {
-  const {
-    signal,
-    logger,
-    metrics,
-    serve = Deno.serve,
-    tls,
-    drainMs = 1_000,
-  } = options;
-  const connections = new HttpConnections(options);
+  const { logger, metrics, serve = Deno.serve, tls, drainMs = 1_000 } = options;
+  // Aborted by close(): the accept loop and the restarts end on it.
+  const closing = new AbortController();
+  const { signal } = closing;
+  const connections = new HttpConnections({ ...options, signal });
   const inner = connections.handler(handler);
   const start = () =>
-    new RestartableServer(
+    new InnerServer(
       serve({ hostname: "127.0.0.1", port: 0, ...tls, onListen() {} }, inner),
     );
   const listener = Deno.listen({ ...address, transport: "tcp" });
-  let server: RestartableServer;
+  let server: InnerServer;
   try {
     server = start();
   } catch (error) {
@@ -128,9 +141,25 @@ export function serveHttp(
     metrics.acceptErrors.inc({ code: errorCode(error) });
     warnings.warning(message, { error: errorMessage(error) });
   };
+  /** A new server inside, after a back-off; none once closing has begun. */
+  const startAgain = async (): Promise<InnerServer | undefined> => {
+    while (true) {
+      await backoff.wait(signal);
+      if (signal.aborted) return undefined;
+      try {
+        return start();
+      } catch (error) {
+        failed(error, "http server cannot start again: retrying");
+      }
+    }
+  };
+  // Not the accept-failure rule of the public port (net/accept_failures.ts),
+  // which goes straight on after one client's failure: an accept that fails
+  // inside Deno.serve ends that server, whatever the cause, so the next is
+  // always started after a back-off, lest a lasting cause be spun on.
   const aborted = new Promise<void>((resolve) => onAbort(signal, resolve));
   const restarting = (async () => {
-    while (true) {
+    while (!signal.aborted) {
       const failure = await Promise.race([server.failed, aborted]);
       if (signal.aborted) return;
       failed(failure, "http server failed: starting it again");
@@ -138,16 +167,7 @@ export function serveHttp(
       if (performance.now() - server.startedAt >= BACKOFF_RESET_MS) {
         backoff.reset();
       }
-      while (true) {
-        await backoff.pause(signal);
-        if (signal.aborted) return;
-        try {
-          server = start();
-          break;
-        } catch (error) {
-          failed(error, "http server cannot start again: retrying");
-        }
-      }
+      server = await startAgain() ?? server;
     }
   })();
   const accepting = connections.serve(
@@ -155,21 +175,29 @@ export function serveHttp(
     () => Deno.connect({ hostname: "127.0.0.1", port: server.port }),
   );
 
-  const finished = Promise.all([restarting, accepting]).then(async () => {
+  let closed: Promise<void> | undefined;
+  const close = async () => {
+    // 1. Stop accepting: the public port closes, and no server inside is
+    // started again.
+    closing.abort();
+    await Promise.all([restarting, accepting]);
+    // 2. Drain: the server inside closes its idle connections, answers the
+    // requests in flight, and closes each connection once answered.
     const drained = server.shutdown();
-    const allClosed = new AbortController();
-    connections.allClosed().then(() => allClosed.abort());
-    await pause(drainMs, allClosed.signal);
-    const cut = connections.cutAll();
+    // 3. Cut what is still open at the drain deadline.
+    const cut = await connections.closeAll(drainMs);
     if (cut > 0) {
       logger.warning(
         "http connections still open at the drain deadline: closing them",
         { count: cut, drain_ms: drainMs },
       );
     }
-    await Promise.all([connections.allClosed(), drained]);
-  });
-  return { addr: listener.addr, finished };
+    await drained;
+  };
+  return {
+    addr: listener.addr,
+    close: () => closed ??= close(),
+  };
 }
 
 /**
@@ -178,8 +206,11 @@ export function serveHttp(
  */
 const BACKOFF_RESET_MS = 1_000;
 
-/** One `Deno.serve` server: one listener, until its accept fails. */
-class RestartableServer {
+/**
+ * The `Deno.serve` on 127.0.0.1 that the public port relays to: one
+ * listener, until its accept fails; `serveHttp` then starts another.
+ */
+class InnerServer {
   /** The port it listens on, on 127.0.0.1. */
   readonly port: number;
   /** When it started, in `performance.now()` milliseconds. */

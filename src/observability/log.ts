@@ -18,7 +18,10 @@ export type LogFields = Readonly<Record<string, string | number>>;
 
 /** How a {@linkcode Logger} writes. */
 export interface LoggerOptions {
-  /** @default {"text"} */
+  /**
+   * How lines are written.
+   * @default {"text"}
+   */
   format?: LogFormat;
   /**
    * Where each line goes: the service passes a `LogQueue`'s `push`,
@@ -55,6 +58,8 @@ export class Logger {
   #write: (line: string) => void;
 
   /**
+   * A logger that writes lines of `level` and above.
+   *
    * @param level the least severe level that is written
    * @param options the format and where lines go
    */

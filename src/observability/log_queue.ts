@@ -1,5 +1,5 @@
 import { formatLogLine } from "./log.ts";
-import { pause } from "../pause.ts";
+import { pause } from "../waiting/pause.ts";
 
 /**
  * Log lines on their way to standard error, so that a reader that stops
@@ -94,7 +94,11 @@ export class LogQueue {
   /** The write loop while it runs. */
   #writing: Promise<void> | undefined;
 
-  /** @param options the bound, where lines go and how drops are reported */
+  /**
+   * An empty queue, with its two buffers.
+   *
+   * @param options the bound, where lines go and how drops are reported
+   */
   constructor(options: LogQueueOptions = {}) {
     const {
       capacityBytes = LOG_QUEUE_BYTES,

@@ -1,11 +1,9 @@
 /**
- * Counters, gauges and histograms kept in plain numbers, which load nothing:
- * the service counts into them from its first connection, before (and
- * whether or not) prom-client is loaded, and prom-client's `Registry` reads
- * them when `/metrics` is scraped. Each answers `get()` in the shape of
- * prom-client's own metrics, which is all its `Registry` asks of a metric.
- * Names, help texts and label names are checked by prom-client when the
- * registry is made, not here: counting stays a field update.
+ * Counters, gauges and histograms kept in plain numbers: the service counts
+ * into them from its first connection, each count a field update, and
+ * `GET /metrics` writes out what each one's `get()` answers
+ * (`exposition.ts`). They behave as prom-client's metrics of the same names
+ * do, which the tests hold them to.
  *
  * @module
  */
@@ -13,34 +11,46 @@
 /** A metric's label values, by label name. */
 export type Labels<L extends string> = Partial<Record<L, string | number>>;
 
-/** One sample of a metric, as prom-client's `Registry` writes it out. */
+/** One sample of a metric: one line of its text. */
 export interface Sample {
+  /** Its label values, by label name; none for a metric without labels. */
   labels: Labels<string>;
+  /** Its value now. */
   value: number;
   /** The sample's name, where it is not the metric's (`_bucket`, `_sum`). */
   metricName?: string;
 }
 
-/** A metric as prom-client's `Registry` reads it: what `get()` returns. */
+/** A metric's samples as they are now: what `get()` returns. */
 export interface MetricSnapshot {
+  /** The metric's name, as Prometheus queries it. */
   name: string;
+  /** What it counts, for its `# HELP` line. */
   help: string;
+  /** What kind of metric it is, for its `# TYPE` line. */
   type: "counter" | "gauge" | "histogram";
+  /** Its samples, a line each. */
   values: Sample[];
-  aggregator: "sum";
 }
 
 /** What every plain metric is: a name, and its samples on demand. */
 export interface PlainMetric {
+  /** The metric's name. */
   readonly name: string;
+  /** Its samples as they are now. */
   get(): MetricSnapshot;
 }
 
 /** What names a metric and says what it counts. */
 export interface MetricOptions<L extends string> {
+  /** Its name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, a counter's ending in `_total`. */
   name: string;
+  /** What it counts, in a sentence. */
   help: string;
-  /** @default {[]} */
+  /**
+   * The names of the labels its samples are told apart by.
+   * @default {[]}
+   */
   labelNames?: readonly L[];
 }
 
@@ -70,6 +80,7 @@ export interface HistogramOptions extends MetricOptions<never> {
  * ```
  */
 export class Counter<L extends string = never> implements PlainMetric {
+  /** Its name. */
   readonly name: string;
   readonly #help: string;
   readonly #labelNames: readonly L[];
@@ -78,6 +89,7 @@ export class Counter<L extends string = never> implements PlainMetric {
   /** Without labels: the one sample, there from the start. */
   readonly #only?: Sample;
 
+  /** A counter at 0; with no labels, its one sample is there from the start. */
   constructor({ name, help, labelNames = [] }: MetricOptions<L>) {
     this.name = name;
     this.#help = help;
@@ -85,15 +97,16 @@ export class Counter<L extends string = never> implements PlainMetric {
     if (labelNames.length === 0) this.#only = this.#sample({});
   }
 
-  /** Adds `amount` (1 by default) to the count for `labels`. */
+  /** Adds `amount` (1 by default) to the count. */
   inc(amount?: number): void;
+  /** Adds `amount` (1 by default) to the count for `labels`. */
   inc(labels: Labels<L>, amount?: number): void;
   inc(labels?: Labels<L> | number, amount = 1): void {
     if (typeof labels === "object") this.#sample(labels).value += amount;
     else (this.#only ?? this.#sample({})).value += labels ?? 1;
   }
 
-  /** Its samples, as prom-client's `Registry` reads them. */
+  /** Its samples now. */
   get(): MetricSnapshot {
     const values = [...this.#samples.values()].map((sample) => ({
       ...sample,
@@ -103,7 +116,6 @@ export class Counter<L extends string = never> implements PlainMetric {
       help: this.#help,
       type: "counter",
       values,
-      aggregator: "sum",
     };
   }
 
@@ -137,10 +149,12 @@ export class Counter<L extends string = never> implements PlainMetric {
  * ```
  */
 export class Gauge implements PlainMetric {
+  /** Its name. */
   readonly name: string;
   readonly #help: string;
   #value = 0;
 
+  /** A gauge at 0. */
   constructor({ name, help }: MetricOptions<never>) {
     this.name = name;
     this.#help = help;
@@ -161,7 +175,7 @@ export class Gauge implements PlainMetric {
     this.#value = value;
   }
 
-  /** Its sample, as prom-client's `Registry` reads it. */
+  /** Its sample now. */
   get(): MetricSnapshot {
     const values = [{ labels: {}, value: this.#value }];
     return {
@@ -169,7 +183,6 @@ export class Gauge implements PlainMetric {
       help: this.#help,
       type: "gauge",
       values,
-      aggregator: "sum",
     };
   }
 }
@@ -198,6 +211,7 @@ export class Gauge implements PlainMetric {
  * ```
  */
 export class Histogram implements PlainMetric {
+  /** Its name: its samples are `_bucket`, `_sum` and `_count` after it. */
   readonly name: string;
   readonly #help: string;
   readonly #bounds: readonly number[];
@@ -206,6 +220,7 @@ export class Histogram implements PlainMetric {
   #sum = 0;
   #count = 0;
 
+  /** A histogram with no observation yet. */
   constructor({ name, help, buckets }: HistogramOptions) {
     this.name = name;
     this.#help = help;
@@ -224,7 +239,7 @@ export class Histogram implements PlainMetric {
     this.#count++;
   }
 
-  /** Its buckets (cumulative), sum and count, as prom-client writes them. */
+  /** Its buckets (cumulative), sum and count now. */
   get(): MetricSnapshot {
     const bucket = `${this.name}_bucket`;
     let below = 0;
@@ -243,7 +258,6 @@ export class Histogram implements PlainMetric {
         { labels: {}, value: this.#sum, metricName: `${this.name}_sum` },
         { labels: {}, value: this.#count, metricName: `${this.name}_count` },
       ],
-      aggregator: "sum",
     };
   }
 }

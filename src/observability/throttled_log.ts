@@ -1,5 +1,5 @@
 import type { LogFields, Logger } from "./log.ts";
-import { pause } from "../pause.ts";
+import { pause } from "../waiting/pause.ts";
 
 /** What {@linkcode ThrottledLog} needs besides the logger. */
 export interface ThrottledLogOptions {
@@ -60,6 +60,8 @@ export class ThrottledLog {
   #latest?: HeldLine;
 
   /**
+   * A throttle with nothing held back yet: the first line goes out at once.
+   *
    * @param logger where the lines go
    * @param options the interval, and the signal that ends it early
    */

@@ -1,3 +1,34 @@
+/** A host and port to listen on; port 0 means any free port. */
+export interface ListenAddress {
+  /** A hostname or an IP address: `0.0.0.0` listens on every address. */
+  hostname: string;
+  /** The TCP port. */
+  port: number;
+}
+
+/**
+ * The port `text` writes in decimal, from 0 to 65535 and with no leading
+ * zero, as a PROXY protocol header must write it; otherwise undefined. The
+ * settings take ports by the same rule, so that `04000` means nothing
+ * anywhere.
+ *
+ * @example
+ * ```ts
+ * import { parsePort } from "./net_addr.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(parsePort("4000"), 4000);
+ * assert.equal(parsePort("0"), 0);
+ * assert.equal(parsePort("04000"), undefined);
+ * assert.equal(parsePort("65536"), undefined);
+ * ```
+ */
+export function parsePort(text: string): number | undefined {
+  return /^(0|[1-9]\d{0,4})$/.test(text) && Number(text) <= 65535
+    ? Number(text)
+    : undefined;
+}
+
 /** An IPv4-mapped IPv6 address, as a dual-stack socket reports an IPv4 peer. */
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import type { Config } from "./config.ts";
-import { formatHostPort } from "./net_addr.ts";
+import type { Settings } from "../settings/config.ts";
+import { formatHostPort } from "../net/net_addr.ts";
 
 /** How long a health check may take, from connecting to the last byte. */
 export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
@@ -36,29 +36,29 @@ export interface HealthCheckOptions {
 }
 
 /**
- * The URL of the service's `/healthcheck` as `config` describes it: its HTTP
+ * The URL of the service's `/healthcheck` as `settings` describe it: its HTTP
  * port, on its HTTP host, or on loopback when that host is every address
  * (`0.0.0.0`, `::`); `https:` when it serves TLS.
  *
  * @example
  * ```ts
  * import { healthCheckUrl } from "./health_check.ts";
- * import { parseConfig } from "./config.ts";
+ * import { parseCommandLine } from "../settings/config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--http-host", "::", "--http-port", "8080"], {});
+ * const parsed = parseCommandLine(["--http-host", "::", "--http-port", "8080"], {});
  * if (parsed.kind !== "run") throw parsed;
- * assert.equal(healthCheckUrl(parsed.config).href, "http://[::1]:8080/healthcheck");
+ * assert.equal(healthCheckUrl(parsed.settings).href, "http://[::1]:8080/healthcheck");
  * ```
  */
-export function healthCheckUrl(config: Config): URL {
-  const { hostname, port } = config.http;
+export function healthCheckUrl(settings: Settings): URL {
+  const { hostname, port } = settings.http;
   const host = hostname === "0.0.0.0"
     ? "127.0.0.1"
     : hostname === "::"
     ? "::1"
     : hostname;
-  const scheme = config.tlsFiles === undefined ? "http" : "https";
+  const scheme = settings.tlsFiles === undefined ? "http" : "https";
   return new URL(
     `${scheme}://${formatHostPort({ hostname: host, port })}/healthcheck`,
   );

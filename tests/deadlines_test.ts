@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IdleDeadlines } from "../src/idle_deadline.ts";
+import { Deadlines } from "../src/waiting/deadlines.ts";
 import { FakeTime } from "./_fake_time.ts";
 import { stub } from "./_stub.ts";
 import { test } from "./_time_limit.ts";
@@ -10,7 +10,7 @@ import { TimeoutListeners } from "./_timeout_listeners.ts";
  * milliseconds since the clock started.
  */
 function recorder(time: FakeTime) {
-  const deadlines = new IdleDeadlines();
+  const deadlines = new Deadlines();
   const expired: [string, number][] = [];
   return {
     expired,
@@ -19,7 +19,7 @@ function recorder(time: FakeTime) {
   };
 }
 
-test("IdleDeadline expires each deadline of one duration at its own time", async () => {
+test("Deadline expires each deadline of one duration at its own time", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
@@ -32,7 +32,7 @@ test("IdleDeadline expires each deadline of one duration at its own time", async
   assert.deepEqual(expired, [["a", 1_000], ["b", 1_300], ["c", 1_600]]);
 });
 
-test("IdleDeadline.reset() and clear() move or cancel one deadline, not its neighbours", async () => {
+test("Deadline.reset() and clear() move or cancel one deadline, not its neighbours", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
@@ -47,7 +47,7 @@ test("IdleDeadline.reset() and clear() move or cancel one deadline, not its neig
   c.clear(); // after it expired: nothing to do
 });
 
-test("IdleDeadline.limit() only ever brings a deadline sooner", async () => {
+test("Deadline.limit() only ever brings a deadline sooner", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
@@ -57,7 +57,7 @@ test("IdleDeadline.limit() only ever brings a deadline sooner", async () => {
   assert.deepEqual(expired, [["near", 500], ["far", 1_000]]);
 });
 
-test("IdleDeadline waits out durations longer than a timer can", async () => {
+test("Deadline waits out durations longer than a timer can", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
@@ -69,7 +69,7 @@ test("IdleDeadline waits out durations longer than a timer can", async () => {
   assert.deepEqual(expired, [["long", ms]]);
 });
 
-test("IdleDeadline.limit() after clear() or expiry leaves the deadline gone", async () => {
+test("Deadline.limit() after clear() or expiry leaves the deadline gone", async () => {
   using time = new FakeTime();
   using _now = stub(performance, "now", () => time.now);
   const { expired, deadline } = recorder(time);
@@ -83,7 +83,7 @@ test("IdleDeadline.limit() after clear() or expiry leaves the deadline gone", as
   assert.deepEqual(expired, [["passed", 500]]);
 });
 
-test("IdleDeadlines sets are independent: a deadline left in one holds up no other", async () => {
+test("Deadlines sets are independent: a deadline left in one holds up no other", async () => {
   {
     using time = new FakeTime();
     using _now = stub(performance, "now", () => time.now);
@@ -97,9 +97,9 @@ test("IdleDeadlines sets are independent: a deadline left in one holds up no oth
   assert.deepEqual(expired, [["fresh", 1_000]]);
 });
 
-Deno.test("IdleDeadlines keep the process alive only while a deadline is set", () => {
+Deno.test("Deadlines keep the process alive only while a deadline is set, by the model of Deno's keep-alive rule", () => {
   using timeouts = new TimeoutListeners();
-  const deadlines = new IdleDeadlines();
+  const deadlines = new Deadlines();
   const a = deadlines.set(5_000, () => {});
   const b = deadlines.set(30_000, () => {});
   a.reset(5_000);
@@ -112,9 +112,9 @@ Deno.test("IdleDeadlines keep the process alive only while a deadline is set", (
   assert.equal(timeouts.keepingAlive, 0);
 });
 
-Deno.test("IdleDeadlines set and cleared one at a time share one timeout", () => {
+Deno.test("Deadlines set and cleared one at a time share one timeout", () => {
   using timeouts = new TimeoutListeners();
-  const deadlines = new IdleDeadlines();
+  const deadlines = new Deadlines();
   for (let i = 0; i < 100; i++) deadlines.set(5_000, () => {}).clear();
   assert.equal(timeouts.made, 1);
   assert.equal(timeouts.keepingAlive, 0);

@@ -34,6 +34,7 @@ export const MAX_BANNER_BYTES = 1024;
 
 /** A template that cannot be rendered; the message completes "the template ...". */
 export class BannerError extends Error {
+  /** Its name in messages. */
   override name = "BannerError";
 }
 

@@ -13,18 +13,24 @@ const MAX_MS = 1_000;
  * @example
  * ```ts
  * import { Backoff } from "./backoff.ts";
+ * import assert from "node:assert/strict";
  *
  * const backoff = new Backoff();
  * // In an accept loop: after a shortage, before trying again.
- * await backoff.pause(AbortSignal.timeout(100)); // 10 ms
+ * let started = performance.now();
+ * await backoff.wait(new AbortController().signal); // 10 ms
+ * assert.ok(performance.now() - started >= 9);
  * backoff.reset(); // an accept worked
+ * started = performance.now();
+ * await backoff.wait(AbortSignal.abort()); // shutdown: at once
+ * assert.ok(performance.now() - started < 9);
  * ```
  */
 export class Backoff {
   #ms = 0;
 
-  /** Waits the next pause, or until `signal` aborts. */
-  pause(signal: AbortSignal): Promise<void> {
+  /** Waits the next pause, each twice the last, or until `signal` aborts. */
+  wait(signal: AbortSignal): Promise<void> {
     this.#ms = Math.min(MAX_MS, 2 * this.#ms || FIRST_MS);
     return pause(this.#ms, signal);
   }

@@ -4,62 +4,39 @@ import {
   LOG_LEVELS,
   type LogFormat,
   type LogLevel,
-} from "./observability/log.ts";
-import { MAX_TIMER_DELAY_MS } from "./pause.ts";
+} from "../observability/log.ts";
+import { MAX_TIMER_DELAY_MS } from "../waiting/pause.ts";
+import type { IdleTimeouts } from "../echo/echo.ts";
+import type { HttpTimeouts } from "../http/connection_deadline.ts";
+import { type ListenAddress, parsePort } from "../net/net_addr.ts";
 import { BANNER_VARIABLES, renderBanner } from "./banner.ts";
-import { errorMessage } from "./error_message.ts";
-
-/** A host and port to listen on; port 0 means any free port. */
-export interface ListenAddress {
-  hostname: string;
-  port: number;
-}
-
-/** How long a silent echo connection may stay open. */
-export interface IdleTimeouts {
-  /** Milliseconds a new connection may wait before it sends anything. */
-  initialMs: number;
-  /** Milliseconds a connection may stay silent after each chunk it sends. */
-  refreshMs: number;
-}
-
-/** How long an HTTP connection may wait, and how long a request may take. */
-export interface HttpTimeouts {
-  /** Milliseconds a connection may stay open with no request in flight. */
-  idleMs: number;
-  /**
-   * Milliseconds a request may take, from its first byte until its response
-   * has been handed over.
-   */
-  requestMs: number;
-}
+import { errorMessage } from "../net/error_message.ts";
 
 /**
  * A file a setting names. Parsing only records it; `main.ts` reads it at
- * startup (see `src/setting_files.ts`), so that this module stays pure.
+ * startup (see `src/settings/setting_files.ts`), so that this module stays pure.
  */
 export interface SettingFile {
   /** The flag or environment variable that named it, for error messages. */
   setting: string;
+  /** The file's path, as given. */
   path: string;
 }
 
-/** A PEM certificate chain and the PEM private key that goes with it. */
-export interface TlsKeyPair {
-  cert: string;
-  key: string;
-}
-
-/** Everything the service needs to run. */
+/** Everything the service needs to run, the files its settings name read. */
 export interface Config {
+  /** Where the echo server listens. */
   echo: ListenAddress;
+  /** Where the HTTP server listens. */
   http: ListenAddress;
+  /** How long a silent echo client may stay. */
   idle: IdleTimeouts;
   /**
    * Echo connections served at once; a client over the limit takes the place
    * of a silent relayed TLS client, if there is one, or is closed at once.
    */
   maxConnections: number;
+  /** How long an HTTP connection may wait, and a request take. */
   httpTimeouts: HttpTimeouts;
   /**
    * HTTP connections open at once; a client over the limit takes the place of
@@ -68,17 +45,13 @@ export interface Config {
   httpMaxConnections: number;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
-  /** A file holding the die token; read into `dieToken` at startup. */
-  dieTokenFile?: SettingFile;
-  /** The certificate and key files; read into `tls` at startup. */
-  tlsFiles?: { cert: SettingFile; key: SettingFile };
   /**
    * When set, HTTP is served over HTTPS with this pair, and echo over TLS:
    * on the echo port, or on `tlsEcho` when that is set.
    */
-  tls?: TlsKeyPair;
+  tls?: Deno.TlsCertifiedKeyPem;
   /**
-   * With `tlsFiles`: TLS echo is served here, and the echo port stays plain.
+   * With `tls`: TLS echo is served here, and the echo port stays plain.
    * Both ports share `maxConnections`, the idle timeouts and the metrics.
    */
   tlsEcho?: ListenAddress;
@@ -93,32 +66,46 @@ export interface Config {
    * stopping, so that load balancers stop sending clients first.
    */
   shutdownDelayMs: number;
+  /** The least severe log line written. */
   logLevel: LogLevel;
+  /** How log lines are written: text or JSON. */
   logFormat: LogFormat;
   /**
    * Each echo connection begins with a PROXY protocol header (v1 or v2) from
    * a load balancer, naming the client; connections without one are closed.
-   * @default {false}
    */
-  proxyProtocol?: boolean;
+  proxyProtocol: boolean;
+}
+
+/**
+ * What the flags and environment variables say: a {@linkcode Config} but for
+ * the files they name, which `readSettingFiles` (`setting_files.ts`) reads
+ * into `dieToken` and `tls` at startup.
+ */
+export interface Settings extends Omit<Config, "tls"> {
+  /** A file holding the die token. */
+  dieTokenFile?: SettingFile;
+  /** The certificate and key files. */
+  tlsFiles?: { cert: SettingFile; key: SettingFile };
 }
 
 /** A flag, environment variable or argument that the service cannot accept. */
 export class ConfigError extends Error {
+  /** Its name in messages. */
   override name = "ConfigError";
 }
 
 /**
- * What the command line asks for: a run with a valid config, a health check
- * of the service that config describes, the usage text, the version, or an
+ * What the command line asks for: a run with valid settings, a health check
+ * of the service those settings describe, the usage text, the version, or an
  * error.
  */
 export type CommandLine =
-  | { kind: "run"; config: Config }
+  | { kind: "run"; settings: Settings }
   | {
     kind: "check-health";
-    config: Config;
-    /** The URL given after `--check-health`; none means the config's own. */
+    settings: Settings;
+    /** The URL given after `--check-health`; none means the settings' own. */
     url?: URL;
   }
   | { kind: "help" }
@@ -156,24 +143,23 @@ interface Setting<T> {
   parse(raw: string): T | undefined;
 }
 
-const hostname = (raw: string) => raw === "" ? undefined : raw;
+/** Any value but an empty one: a hostname, a file path. */
+const nonEmpty = (raw: string) => raw === "" ? undefined : raw;
 
-const port = (raw: string) =>
-  /^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined;
-
-const seconds = /^(\d+\.?\d*|\.\d+)$/;
+/** A number written plainly: digits with at most one point, no sign or exponent. */
+const DECIMAL = /^(\d+\.?\d*|\.\d+)$/;
 
 /** The longest duration setting, in whole seconds: what a timer holds. */
 const MAX_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
 
 /** Seconds, 0 or more and no more than a timer holds, as milliseconds. */
-const delayMilliseconds = (raw: string) =>
-  seconds.test(raw) && Number(raw) <= MAX_SECONDS
+const zeroOrMoreSeconds = (raw: string) =>
+  DECIMAL.test(raw) && Number(raw) <= MAX_SECONDS
     ? Number(raw) * 1000
     : undefined;
 
 /** Seconds, greater than 0 and no more than a timer holds, as milliseconds. */
-const milliseconds = (raw: string) => delayMilliseconds(raw) || undefined;
+const positiveSeconds = (raw: string) => zeroOrMoreSeconds(raw) || undefined;
 
 const positiveInteger = (raw: string) =>
   /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : undefined;
@@ -199,10 +185,6 @@ export function bearerToken(raw: string): string | undefined {
   return /^[A-Za-z0-9._~+/-]+=*$/.test(raw) ? raw : undefined;
 }
 
-const filePath = (raw: string) => raw === "" ? undefined : raw;
-
-const text = (raw: string) => raw === "" ? undefined : raw;
-
 const logLevel = (raw: string) => LOG_LEVELS.find((level) => level === raw);
 
 const logFormat = (raw: string) => LOG_FORMATS.find((format) => format === raw);
@@ -217,7 +199,7 @@ const ECHO_HOST: Setting<string> = {
   placeholder: "HOST",
   description: "address the echo server listens on",
   expected: "a hostname",
-  parse: hostname,
+  parse: nonEmpty,
 };
 const ECHO_PORT: Setting<number> = {
   flag: "echo-port",
@@ -225,8 +207,8 @@ const ECHO_PORT: Setting<number> = {
   default: "4000",
   placeholder: "PORT",
   description: "echo port; 0 picks a free one",
-  expected: "an integer from 0 to 65535",
-  parse: port,
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
 };
 const HTTP_HOST: Setting<string> = {
   flag: "http-host",
@@ -235,7 +217,7 @@ const HTTP_HOST: Setting<string> = {
   placeholder: "HOST",
   description: "address of the HTTP server: probes, /metrics and /die",
   expected: "a hostname",
-  parse: hostname,
+  parse: nonEmpty,
 };
 const HTTP_PORT: Setting<number> = {
   flag: "http-port",
@@ -243,8 +225,8 @@ const HTTP_PORT: Setting<number> = {
   default: "4001",
   placeholder: "PORT",
   description: "HTTP port; 0 picks a free one",
-  expected: "an integer from 0 to 65535",
-  parse: port,
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
 };
 const IDLE_TIMEOUT: Setting<number> = {
   flag: "idle-timeout",
@@ -253,7 +235,7 @@ const IDLE_TIMEOUT: Setting<number> = {
   placeholder: "SECONDS",
   description: "a new echo client that sends nothing this long is dropped",
   expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: milliseconds,
+  parse: positiveSeconds,
 };
 const IDLE_REFRESH: Setting<number> = {
   flag: "idle-refresh",
@@ -262,7 +244,7 @@ const IDLE_REFRESH: Setting<number> = {
   placeholder: "SECONDS",
   description: "each chunk received gives the client this long again",
   expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: milliseconds,
+  parse: positiveSeconds,
 };
 const MAX_CONNECTIONS: Setting<number> = {
   flag: "max-connections",
@@ -282,7 +264,7 @@ const HTTP_IDLE_TIMEOUT: Setting<number> = {
   description: "an HTTP connection with no request in flight this long\n" +
     "is closed",
   expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: milliseconds,
+  parse: positiveSeconds,
 };
 const HTTP_REQUEST_TIMEOUT: Setting<number> = {
   flag: "http-request-timeout",
@@ -292,7 +274,7 @@ const HTTP_REQUEST_TIMEOUT: Setting<number> = {
   description: "an HTTP request must be read and answered within this\n" +
     "long of its first byte, or its connection is closed",
   expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: milliseconds,
+  parse: positiveSeconds,
 };
 const HTTP_MAX_CONNECTIONS: Setting<number> = {
   flag: "http-max-connections",
@@ -321,7 +303,7 @@ const DIE_TOKEN_FILE: Setting<string> = {
   description: "read the die token from FILE, such as a mounted secret;\n" +
     "trailing line breaks are dropped; not with --die-token",
   expected: "a file path",
-  parse: filePath,
+  parse: nonEmpty,
 };
 const TLS_CERT: Setting<string> = {
   flag: "tls-cert",
@@ -330,7 +312,7 @@ const TLS_CERT: Setting<string> = {
   description: "PEM certificate chain: serve echo over TLS and HTTP over\n" +
     "HTTPS; needs --tls-key",
   expected: "a file path",
-  parse: filePath,
+  parse: nonEmpty,
 };
 const TLS_KEY: Setting<string> = {
   flag: "tls-key",
@@ -338,7 +320,7 @@ const TLS_KEY: Setting<string> = {
   placeholder: "FILE",
   description: "PEM private key of --tls-cert",
   expected: "a file path",
-  parse: filePath,
+  parse: nonEmpty,
 };
 const SHUTDOWN_DELAY: Setting<number> = {
   flag: "shutdown-delay",
@@ -347,7 +329,7 @@ const SHUTDOWN_DELAY: Setting<number> = {
   placeholder: "SECONDS",
   description: "after SIGTERM, keep serving this long with /readyz at 503",
   expected: `a number of seconds from 0 to ${MAX_SECONDS}`,
-  parse: delayMilliseconds,
+  parse: zeroOrMoreSeconds,
 };
 const LOG_LEVEL: Setting<LogLevel> = {
   flag: "log-level",
@@ -385,8 +367,8 @@ const TLS_ECHO_PORT: Setting<number> = {
   placeholder: "PORT",
   description: "serve TLS echo on this port too, while the echo port stays\n" +
     "plain; needs --tls-cert; 0 picks a free one",
-  expected: "an integer from 0 to 65535",
-  parse: port,
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
 };
 const UDP: Setting<boolean> = {
   flag: "udp",
@@ -405,8 +387,8 @@ const UDP_PORT: Setting<number> = {
   shownDefault: "the echo port",
   description: "UDP echo port, on the echo host; needs --udp; 0 picks a\n" +
     "free one",
-  expected: "an integer from 0 to 65535",
-  parse: port,
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
 };
 const BANNER: Setting<string> = {
   flag: "banner",
@@ -416,7 +398,7 @@ const BANNER: Setting<string> = {
     "{hostname}, {pod}, {namespace} and {node} are filled in from\n" +
     "HOSTNAME, POD_NAME, POD_NAMESPACE and NODE_NAME",
   expected: "a text",
-  parse: text,
+  parse: nonEmpty,
 };
 const SERVED_BY: Setting<string> = {
   flag: "served-by",
@@ -425,7 +407,7 @@ const SERVED_BY: Setting<string> = {
   description: "add 'X-Served-By: TEXT' to every HTTP response; the same\n" +
     "placeholders as --banner",
   expected: "a text",
-  parse: text,
+  parse: nonEmpty,
 };
 
 const SETTINGS: Setting<unknown>[] = [
@@ -497,22 +479,22 @@ export const ENV_VARIABLES: readonly string[] = [
  *
  * @example
  * ```ts
- * import { parseConfig } from "./config.ts";
+ * import { parseCommandLine } from "./config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--echo-port", "0"], { ECHOSERVER__LOG_LEVEL: "debug" });
+ * const parsed = parseCommandLine(["--echo-port", "0"], { ECHOSERVER__LOG_LEVEL: "debug" });
  * assert.equal(parsed.kind, "run");
  * if (parsed.kind === "run") {
- *   assert.equal(parsed.config.echo.port, 0);
- *   assert.equal(parsed.config.logLevel, "debug");
- *   assert.equal(parsed.config.idle.initialMs, 5000);
+ *   assert.equal(parsed.settings.echo.port, 0);
+ *   assert.equal(parsed.settings.logLevel, "debug");
+ *   assert.equal(parsed.settings.idle.initialMs, 5000);
  * }
  *
- * const bad = parseConfig(["--echo-port", "http"], {});
- * assert.equal(bad.kind === "error" && bad.error.message, '--echo-port: "http" is not an integer from 0 to 65535');
+ * const bad = parseCommandLine(["--echo-port", "http"], {});
+ * assert.equal(bad.kind === "error" && bad.error.message, '--echo-port: "http" is not an integer from 0 to 65535 with no leading zero');
  * ```
  */
-export function parseConfig(
+export function parseCommandLine(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): CommandLine {
@@ -570,7 +552,7 @@ export function parseConfig(
     }
     return value as T;
   };
-  const config: Config = {
+  const settings: Settings = {
     echo: { hostname: read(ECHO_HOST), port: read(ECHO_PORT) },
     http: { hostname: read(HTTP_HOST), port: read(HTTP_PORT) },
     idle: { initialMs: read(IDLE_TIMEOUT), refreshMs: read(IDLE_REFRESH) },
@@ -586,7 +568,7 @@ export function parseConfig(
     proxyProtocol: read(PROXY_PROTOCOL),
   };
   const dieToken = read(DIE_TOKEN);
-  if (dieToken !== undefined) config.dieToken = dieToken;
+  if (dieToken !== undefined) settings.dieToken = dieToken;
   const file = (setting: Setting<string>): SettingFile | undefined => {
     const path = read(setting);
     return path === undefined
@@ -595,7 +577,7 @@ export function parseConfig(
   };
   const dieTokenFile = file(DIE_TOKEN_FILE);
   if (dieTokenFile !== undefined) {
-    config.dieTokenFile = dieTokenFile;
+    settings.dieTokenFile = dieTokenFile;
     // Two secrets for one setting: refuse rather than guess which is meant.
     if (dieToken !== undefined) {
       errors.push(
@@ -607,7 +589,7 @@ export function parseConfig(
   }
   const [cert, key] = [file(TLS_CERT), file(TLS_KEY)];
   if (cert !== undefined && key !== undefined) {
-    config.tlsFiles = { cert, key };
+    settings.tlsFiles = { cert, key };
   } else if (cert !== undefined || key !== undefined) {
     const [one, other] = cert !== undefined
       ? [cert, TLS_KEY]
@@ -619,24 +601,24 @@ export function parseConfig(
   }
   const tlsEchoPort = read(TLS_ECHO_PORT);
   const [tlsEchoSource] = given(TLS_ECHO_PORT);
-  if (tlsEchoPort !== undefined && config.tlsFiles === undefined) {
+  if (tlsEchoPort !== undefined && settings.tlsFiles === undefined) {
     errors.push(
       `${tlsEchoSource}: "${tlsEchoPort}" needs --${TLS_CERT.flag} and ` +
         `--${TLS_KEY.flag} (${TLS_CERT.env}, ${TLS_KEY.env}) as well`,
     );
-  } else if (tlsEchoPort && tlsEchoPort === config.echo.port) {
+  } else if (tlsEchoPort && tlsEchoPort === settings.echo.port) {
     errors.push(
       `${tlsEchoSource}: "${tlsEchoPort}" is the echo port already; ` +
         "give another",
     );
   } else if (tlsEchoPort !== undefined) {
-    config.tlsEcho = { hostname: config.echo.hostname, port: tlsEchoPort };
+    settings.tlsEcho = { hostname: settings.echo.hostname, port: tlsEchoPort };
   }
   const udpPort = read(UDP_PORT);
   if (read(UDP)) {
-    config.udp = {
-      hostname: config.echo.hostname,
-      port: udpPort ?? config.echo.port,
+    settings.udp = {
+      hostname: settings.echo.hostname,
+      port: udpPort ?? settings.echo.port,
     };
   } else if (udpPort !== undefined) {
     errors.push(
@@ -657,7 +639,7 @@ export function parseConfig(
     }
   };
   const banner = render(BANNER);
-  if (banner !== undefined) config.banner = banner;
+  if (banner !== undefined) settings.banner = banner;
   const servedBy = render(SERVED_BY);
   if (servedBy !== undefined && !HEADER_VALUE.test(servedBy)) {
     errors.push(
@@ -665,13 +647,13 @@ export function parseConfig(
         "header: printable ASCII only",
     );
   } else if (servedBy !== undefined) {
-    config.servedBy = servedBy;
+    settings.servedBy = servedBy;
   }
-  if (config.proxyProtocol && config.tlsFiles !== undefined) {
+  if (settings.proxyProtocol && settings.tlsFiles !== undefined) {
     errors.push(
       `${
         given(PROXY_PROTOCOL)[0]
-      } cannot go with ${config.tlsFiles.cert.setting}: ` +
+      } cannot go with ${settings.tlsFiles.cert.setting}: ` +
         "the PROXY header comes before the TLS handshake, which " +
         "Deno.listenTls begins by itself",
     );
@@ -686,14 +668,14 @@ export function parseConfig(
     errors.push(`unexpected argument "${value}"`);
   }
   // An invalid log format reads as undefined: its error is then plain text.
-  const { logFormat } = config;
+  const { logFormat } = settings;
   if (errors.length > 0) {
     const error = new ConfigError(errors[0]);
     return { kind: "error", error, logFormat, checkingHealth };
   }
   return checkingHealth
-    ? { kind: "check-health", config, url: healthUrl }
-    : { kind: "run", config };
+    ? { kind: "check-health", settings, url: healthUrl }
+    : { kind: "run", settings };
 }
 
 /** What an HTTP header value may hold, here: printable ASCII. */

@@ -1,4 +1,4 @@
-import { onAbort } from "./on_abort.ts";
+import { offAbort, onAbort } from "./on_abort.ts";
 
 /**
  * The longest delay a timer holds, in milliseconds (about 24.8 days): a longer
@@ -18,8 +18,11 @@ export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  * @example
  * ```ts
  * import { pause } from "./pause.ts";
+ * import assert from "node:assert/strict";
  *
+ * const started = performance.now();
  * await pause(60_000, AbortSignal.abort()); // resolves at once
+ * assert.ok(performance.now() - started < 1_000);
  * ```
  */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -27,7 +30,7 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timeout = AbortSignal.timeout(ms);
     function done() {
       timeout.removeEventListener("abort", done);
-      signal.removeEventListener("abort", done);
+      offAbort(signal, done);
       resolve();
     }
     timeout.addEventListener("abort", done);

@@ -5,9 +5,9 @@ import {
   type Config,
   ConfigError,
   type SettingFile,
-  type TlsKeyPair,
+  type Settings,
 } from "./config.ts";
-import { errorMessage } from "./error_message.ts";
+import { errorMessage } from "../net/error_message.ts";
 import { FileRefusedError, readBoundedFile } from "./read_bounded_file.ts";
 
 /**
@@ -24,7 +24,7 @@ const MAX_PEM_FILE_BYTES = 1024 * 1024;
 /**
  * Reads the files that settings name, once, at startup: the die token from
  * `--die-token-file` and the TLS pair from `--tls-cert` and `--tls-key`. The
- * config comes back with `dieToken` and `tls` filled in. Every fault is a
+ * settings come back as the config, with `dieToken` and `tls` filled in. Every fault is a
  * {@linkcode ConfigError} whose one line names the setting and the file, and
  * is found before anything listens: a file that cannot be read, one that is
  * not a regular file (a device such as `/dev/zero`, a FIFO, a directory) or
@@ -36,18 +36,18 @@ const MAX_PEM_FILE_BYTES = 1024 * 1024;
  * @example
  * ```ts
  * import { readSettingFiles } from "./setting_files.ts";
- * import { parseConfig } from "./config.ts";
+ * import { parseCommandLine } from "./config.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseConfig(["--die-token-file", "/run/secrets/die-token"], {});
+ * const parsed = parseCommandLine(["--die-token-file", "/run/secrets/die-token"], {});
  * if (parsed.kind !== "run") throw parsed;
  * const secret = () => Promise.resolve("t0ken\n"); // as a mounted secret file
- * const config = await readSettingFiles(parsed.config, secret);
+ * const config = await readSettingFiles(parsed.settings, secret);
  * assert.equal(config.dieToken, "t0ken");
  * ```
  */
 export async function readSettingFiles(
-  config: Config,
+  settings: Settings,
   readTextFile: ReadTextFile = readBoundedFile,
 ): Promise<Config> {
   const read = async (file: SettingFile, maxBytes: number) => {
@@ -62,21 +62,22 @@ export async function readSettingFiles(
       );
     }
   };
-  const loaded = { ...config };
-  if (config.dieTokenFile !== undefined) {
-    loaded.dieToken = parseTokenFile(
-      config.dieTokenFile,
-      await read(config.dieTokenFile, MAX_TOKEN_FILE_BYTES),
+  const { dieTokenFile, tlsFiles, ...rest } = settings;
+  const config: Config = rest;
+  if (dieTokenFile !== undefined) {
+    config.dieToken = parseTokenFile(
+      dieTokenFile,
+      await read(dieTokenFile, MAX_TOKEN_FILE_BYTES),
     );
   }
-  if (config.tlsFiles !== undefined) {
-    const { cert, key } = config.tlsFiles;
-    loaded.tls = await checkKeyPair(config.tlsFiles, {
+  if (tlsFiles !== undefined) {
+    const { cert, key } = tlsFiles;
+    config.tls = await checkKeyPair(tlsFiles, {
       cert: await read(cert, MAX_PEM_FILE_BYTES),
       key: await read(key, MAX_PEM_FILE_BYTES),
     });
   }
-  return loaded;
+  return config;
 }
 
 /** The token in a token file: its content less trailing line breaks. */
@@ -97,8 +98,8 @@ function parseTokenFile(file: SettingFile, content: string): string {
  */
 async function checkKeyPair(
   files: { cert: SettingFile; key: SettingFile },
-  pair: TlsKeyPair,
-): Promise<TlsKeyPair> {
+  pair: Deno.TlsCertifiedKeyPem,
+): Promise<Deno.TlsCertifiedKeyPem> {
   const { createPrivateKey, X509Certificate } = await import("node:crypto");
   let certificate: X509Certificate;
   try {

@@ -1,6 +1,7 @@
 /**
- * The buffers an echo connection reads into, chosen so that an idle client
- * costs the same however much it sent before.
+ * The buffers a connection reads into (an echo client's, and each way of a
+ * relay's), chosen so that an idle client costs the same however much it
+ * sent before.
  *
  * A read that waits for the client holds its buffer until data arrives: Deno
  * reads straight into it, with no buffer of its own in between. So the read
@@ -94,7 +95,11 @@ export class ReadBuffer implements Disposable {
   /** How many sizes up from its own the current buffer is: 0, 1 or 2. */
   #step = 0;
 
-  /** @param pool where larger buffers are borrowed from */
+  /**
+   * Starts on the connection's own 64 bytes.
+   *
+   * @param pool where larger buffers are borrowed from
+   */
   constructor(pool: ReadBufferPool) {
     this.#pool = pool;
   }

@@ -1,13 +1,14 @@
-import { Backoff } from "./backoff.ts";
+import { Backoff } from "../waiting/backoff.ts";
 import { errorCode, errorMessage } from "./error_message.ts";
-import type { Logger } from "./observability/log.ts";
-import type { Counter } from "./observability/plain_metrics.ts";
-import { ThrottledLog } from "./observability/throttled_log.ts";
+import type { Logger } from "../observability/log.ts";
+import type { Counter } from "../observability/plain_metrics.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
 
 /** What {@linkcode AcceptFailures} needs. */
 export interface AcceptFailuresOptions {
   /** Counts each failure by its error code. */
   counter: Counter<"code">;
+  /** Where the failures are told, once a second at most. */
   logger: Logger;
   /** Shutdown: it cuts a back-off short and writes a held-back warning. */
   signal: AbortSignal;
@@ -32,14 +33,13 @@ const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * @example
  * ```ts
  * import { AcceptFailures } from "./accept_failures.ts";
- * import { Logger } from "./observability/log.ts";
- * import { createMetrics } from "./observability/metrics.ts";
+ * import { Logger } from "../observability/log.ts";
+ * import { Counter } from "../observability/plain_metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const lines: string[] = [];
- * const { echo } = createMetrics();
  * const failures = new AcceptFailures({
- *   counter: echo.acceptErrors,
+ *   counter: new Counter({ name: "accept_errors_total", help: "Failed accepts.", labelNames: ["code"] }),
  *   logger: new Logger("info", { write: (line) => lines.push(line) }),
  *   signal: AbortSignal.abort(),
  * });
@@ -55,6 +55,11 @@ export class AcceptFailures {
   #message: string;
   #backoff = new Backoff();
 
+  /**
+   * A rule with no failure seen yet.
+   *
+   * @param options where failures are counted and told, and shutdown
+   */
   constructor(options: AcceptFailuresOptions) {
     const { counter, logger, signal, message = "accept failed" } = options;
     this.#counter = counter;
@@ -73,7 +78,7 @@ export class AcceptFailures {
     this.#counter.inc({ code });
     this.#warnings.warning(this.#message, { error: errorMessage(error) });
     return OUT_OF_RESOURCES.has(code)
-      ? this.#backoff.pause(this.#signal)
+      ? this.#backoff.wait(this.#signal)
       : undefined;
   }
 

@@ -15,15 +15,15 @@
  *   on SIGUSR1 from half a second after start, whatever a program does: see
  *   the README's Security section.)
  *
- * Until {@linkcode ProcessSignals.serve} hands it the service, there is
+ * Until the service is attached ({@linkcode ProcessSignals.attach}), there is
  * nothing to drain, so a stopping signal ends the process at once with that
  * same code, and an ignored one is ignored silently (no logger yet).
  *
  * @module
  */
-import type { Logger } from "./observability/log.ts";
-import { ThrottledLog } from "./observability/throttled_log.ts";
-import { pause } from "./pause.ts";
+import type { Logger } from "../observability/log.ts";
+import { ThrottledLog } from "../observability/throttled_log.ts";
+import { pause } from "../waiting/pause.ts";
 
 /**
  * The signals that stop the service, with their numbers for exit codes:
@@ -36,8 +36,8 @@ const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 const IGNORED_SIGNALS = ["SIGUSR1", "SIGUSR2", "SIGALRM"] as const;
 type IgnoredSignal = typeof IGNORED_SIGNALS[number];
 
-/** What {@linkcode ProcessSignals.serve} needs besides the shutdown switch. */
-export interface ServeOptions {
+/** What {@linkcode ProcessSignals.attach} needs besides the shutdown switch. */
+export interface AttachOptions {
   /**
    * Aborted at the first stopping signal, when shutdown begins: the service
    * stops being ready but goes on serving until `shutdown` aborts.
@@ -56,7 +56,7 @@ export interface ServeOptions {
 }
 
 /** The service the signals are handed to, once it runs. */
-interface Served {
+interface Attached {
   shutdown: AbortController;
   draining: AbortController;
   delayMs: number;
@@ -72,22 +72,29 @@ interface Served {
  * @example
  * ```ts
  * import { ProcessSignals } from "./process_signals.ts";
- * import { Logger } from "./observability/log.ts";
+ * import { Logger } from "../observability/log.ts";
+ * import assert from "node:assert/strict";
  *
  * using signals = new ProcessSignals(Deno.exit); // first of all
  * // ... read the settings, start the service ...
  * const shutdown = new AbortController();
- * signals.serve(shutdown, { logger: new Logger("info") });
- * // ... serve until shutdown.signal aborts ...
- * shutdown.abort("example over");
+ * signals.attach(shutdown, { logger: new Logger("info") });
+ * const serving = setInterval(() => {}, 1_000); // stands for the service
+ * const stopped = new Promise((resolve) => shutdown.signal.onabort = resolve);
+ * Deno.kill(Deno.pid, "SIGHUP"); // the terminal went away
+ * await stopped;
+ * clearInterval(serving);
+ * assert.equal(shutdown.signal.reason, "SIGHUP");
  * ```
  */
 export class ProcessSignals implements Disposable {
   #forceExit: (code: number) => void;
-  #served?: Served;
+  #attached?: Attached;
   #removers: (() => void)[];
 
   /**
+   * Listens to every signal the service answers, from now on.
+   *
    * @param forceExit ends the process with a code: called for a stopping
    * signal before the service runs, and for a second one once shutdown has
    * begun
@@ -103,28 +110,28 @@ export class ProcessSignals implements Disposable {
   }
 
   /**
-   * Hands the stopping signals to the service: from now on the first one
+   * Attaches the running service: from now on the first stopping signal
    * aborts `shutdown` with the signal's name (SIGTERM after `delayMs`), and
    * the ignored ones are logged.
    */
-  serve(shutdown: AbortController, options: ServeOptions): void {
+  attach(shutdown: AbortController, options: AttachOptions): void {
     const { draining = new AbortController(), delayMs = 0, logger } = options;
     const log = () => new ThrottledLog(logger, { signal: shutdown.signal });
     const ignoredLogs = { SIGUSR1: log(), SIGUSR2: log(), SIGALRM: log() };
-    this.#served = { shutdown, draining, delayMs, logger, ignoredLogs };
+    this.#attached = { shutdown, draining, delayMs, logger, ignoredLogs };
   }
 
   #stop(signal: string, number: number): void {
-    const served = this.#served;
+    const attached = this.#attached;
     // Nothing to drain yet, or shutdown already under way.
     if (
-      served === undefined || served.draining.signal.aborted ||
-      served.shutdown.signal.aborted
+      attached === undefined || attached.draining.signal.aborted ||
+      attached.shutdown.signal.aborted
     ) {
       this.#forceExit(128 + number);
       return;
     }
-    const { shutdown, draining, delayMs, logger } = served;
+    const { shutdown, draining, delayMs, logger } = attached;
     draining.abort(signal);
     if (signal === "SIGTERM" && delayMs > 0) {
       logger.info("draining: /readyz answers 503 until shutdown", {
@@ -138,7 +145,7 @@ export class ProcessSignals implements Disposable {
   }
 
   #ignore(signal: IgnoredSignal): void {
-    this.#served?.ignoredLogs[signal].warning("signal ignored", { signal });
+    this.#attached?.ignoredLogs[signal].warning("signal ignored", { signal });
   }
 
   /** Stops listening: the signals have their default actions again. */

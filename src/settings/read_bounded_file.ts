@@ -1,5 +1,6 @@
 /** A file that {@linkcode readBoundedFile} will not read, and why. */
 export class FileRefusedError extends Error {
+  /** Its name in messages. */
   override name = "FileRefusedError";
 }
 

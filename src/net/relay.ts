@@ -3,14 +3,21 @@
  * the process: the service owns the client's socket, and so can close it at
  * a deadline of its own, which `Deno.listenTls` and `Deno.serve` cannot.
  *
- * Bytes go both ways as they come, each way through a buffer of its own that
- * starts at 64 bytes and doubles, up to 64 KiB, while reads fill it (as the
- * echo read buffer does), so an idle relay costs little. The client's end of
+ * Bytes go both ways as they come, each way read into a {@linkcode ReadBuffer},
+ * as echo connections read: the relay's own 64 bytes while it waits, and
+ * larger buffers borrowed from a pool the relays share while reads fill them
+ * (`read_buffers.ts`), so that an idle relay costs the same however much it
+ * carried before. Each write goes out at once (`TCP_NODELAY`): what one read
+ * of a grown buffer would pass on in one write may take three reads and
+ * three writes, and Nagle's algorithm would hold the last one back until the
+ * peer acknowledged the others, which a peer waiting for the rest of an
+ * answer delays by 40 ms. The client's end of
  * stream is passed on as one (a half-close), so the server still answers;
  * the server's ends the relay. Either way failing closes both.
  *
  * @module
  */
+import { ReadBuffer, ReadBufferPool } from "./read_buffers.ts";
 
 /** One side of a relay: a `Deno.Conn` is one. */
 export interface RelayedConn {
@@ -22,6 +29,8 @@ export interface RelayedConn {
   closeWrite(): Promise<void>;
   /** Closes the connection; pending reads and writes settle. */
   close(): void;
+  /** Sends each write at once, as a `Deno.TcpConn` can. */
+  setNoDelay?(noDelay: boolean): void;
 }
 
 /** How a relay ended. */
@@ -34,12 +43,14 @@ export interface RelayEnd {
 export interface RelayOptions {
   /** Called as each chunk from the client arrives, before it is passed on. */
   onClientData?: () => void;
+  /**
+   * Where reads borrow buffers larger than the relay's own 64 bytes each way:
+   * share one among a listener's relays, so that a burst reuses the buffers
+   * of bursts before it.
+   * @default a pool of this relay's own
+   */
+  readBuffers?: ReadBufferPool;
 }
-
-/** The first buffer each way: small, so that an idle relay stays cheap. */
-const MIN_BUFFER_SIZE = 64;
-/** Each buffer doubles up to this while reads fill it. */
-const MAX_BUFFER_SIZE = 64 * 1024;
 
 /**
  * Copies bytes both ways between `client` and `server` until one of these:
@@ -81,6 +92,7 @@ export class Relay {
   readonly #client: RelayedConn;
   readonly #server: RelayedConn;
   readonly #onClientData?: () => void;
+  readonly #readBuffers: ReadBufferPool;
   #closing = false;
   #ignoring = false;
   #finishing = false;
@@ -88,9 +100,12 @@ export class Relay {
   #error?: unknown;
 
   /**
+   * Starts relaying at once, both ways.
+   *
    * @param client the connection a client made to the service
    * @param server the relay's connection to the server inside the process
-   * @param options what to tell as the client's bytes arrive
+   * @param options what to tell as the client's bytes arrive, and where to
+   * borrow read buffers
    */
   constructor(
     client: RelayedConn,
@@ -99,7 +114,10 @@ export class Relay {
   ) {
     this.#client = client;
     this.#server = server;
+    client.setNoDelay?.(true);
+    server.setNoDelay?.(true);
     this.#onClientData = options.onClientData;
+    this.#readBuffers = options.readBuffers ?? new ReadBufferPool();
     this.closed = Promise.all([this.#fromClient(), this.#toClient()]).then(
       () => this.#error === undefined ? {} : { error: this.#error },
     );
@@ -139,18 +157,18 @@ export class Relay {
   async #fromClient(): Promise<void> {
     const client = this.#client;
     const server = this.#server;
-    let buffer = new Uint8Array(MIN_BUFFER_SIZE);
+    // Disposed once no read or write uses it: it gives back a borrowed buffer.
+    using reads = new ReadBuffer(this.#readBuffers);
     try {
       while (true) {
+        const buffer = reads.current;
         const size = await client.read(buffer);
         if (this.ignoringClient) return;
         if (size === null) break;
         this.#heard = true;
         this.#onClientData?.();
         await writeAll(server, buffer, size);
-        if (size === buffer.length && size < MAX_BUFFER_SIZE) {
-          buffer = new Uint8Array(2 * size);
-        }
+        reads.afterRead(size);
       }
       await server.closeWrite();
     } catch (error) {
@@ -162,15 +180,14 @@ export class Relay {
   async #toClient(): Promise<void> {
     const client = this.#client;
     const server = this.#server;
-    let buffer = new Uint8Array(MIN_BUFFER_SIZE);
+    using reads = new ReadBuffer(this.#readBuffers);
     try {
       while (true) {
+        const buffer = reads.current;
         const size = await server.read(buffer);
         if (size === null) break;
         await writeAll(client, buffer, size);
-        if (size === buffer.length && size < MAX_BUFFER_SIZE) {
-          buffer = new Uint8Array(2 * size);
-        }
+        reads.afterRead(size);
       }
     } catch (error) {
       this.#fail(error);
