@@ -26,10 +26,10 @@
 import {
   type Config,
   ConfigError,
-  ENV_VARIABLES,
   parseCommandLine,
   type Settings,
   usage,
+  VARIABLES_READ,
 } from "./src/settings/config.ts";
 import { errorMessage } from "./src/net/error_message.ts";
 import { checkHealth, healthCheckUrl } from "./src/process/health_check.ts";
@@ -85,7 +85,7 @@ function print(line: string): void {
 async function main(args: readonly string[]): Promise<number> {
   // Only the variables it reads, which are all that --allow-env grants.
   const env = Object.fromEntries(
-    ENV_VARIABLES.map((name) => [name, Deno.env.get(name)]),
+    VARIABLES_READ.map((name) => [name, Deno.env.get(name)]),
   );
   const commandLine = parseCommandLine(args, env);
   switch (commandLine.kind) {

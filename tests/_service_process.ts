@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LineCapture } from "./_line_capture.ts";
-import { ENV_VARIABLES } from "../src/settings/config.ts";
+import { VARIABLES_READ } from "../src/settings/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -20,7 +20,7 @@ export const LOOPBACK_ANY_PORT: readonly string[] = [
  */
 export const SERVICE_PERMISSIONS: readonly string[] = [
   "--allow-net",
-  `--allow-env=${ENV_VARIABLES.join(",")}`,
+  `--allow-env=${VARIABLES_READ.join(",")}`,
 ];
 
 /** `main.ts` running as its own process, as a user runs it. */

@@ -485,3 +485,18 @@ Deno.test("parseCommandLine() refuses --proxy-protocol with TLS: the header woul
     "--proxy-protocol cannot go with --tls-cert: the PROXY header comes before the TLS handshake, which Deno.listenTls begins by itself",
   );
 });
+
+Deno.test("parseCommandLine() refuses DENO_SERVE_ADDRESS, which would move the HTTP server inside, and takes it empty as unset", () => {
+  for (const address of ["tcp:0.0.0.0:8080", "duplicate,tcp:127.0.0.1:0"]) {
+    assert.equal(
+      errorOf([], { DENO_SERVE_ADDRESS: address }),
+      `DENO_SERVE_ADDRESS: ${
+        JSON.stringify(address)
+      } would serve HTTP from inside the service, past the public port's limits and the die token's address check; unset it`,
+    );
+  }
+  assert.equal(
+    parseCommandLine([], { DENO_SERVE_ADDRESS: "" }).kind,
+    "run",
+  );
+});

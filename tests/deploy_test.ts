@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import {
-  ENV_VARIABLES,
   parseCommandLine,
   SETTING_VARIABLES,
   type SettingFile,
   type Settings,
+  VARIABLES_READ,
 } from "../src/settings/config.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
 import { SystemdUnit } from "./_systemd_unit.ts";
@@ -447,7 +447,7 @@ test(
     // Only what the service reads: DENO_DIR would move `deno run`'s cache.
     const env = Object.fromEntries(
       Object.entries(containerEnv()).filter(([name]) =>
-        ENV_VARIABLES.includes(name)
+        VARIABLES_READ.includes(name)
       ),
     );
     // The Secrets' files, made here, where the pod mounts them.
@@ -585,8 +585,8 @@ Deno.test("deno.json's start and compile tasks grant env access to exactly the v
     const granted = envFlags[0].split("=")[1]?.split(",") ?? [];
     assert.deepEqual(
       granted.toSorted(),
-      ENV_VARIABLES.toSorted(),
-      `${task}: --allow-env=${ENV_VARIABLES.join(",")}`,
+      VARIABLES_READ.toSorted(),
+      `${task}: --allow-env=${VARIABLES_READ.join(",")}`,
     );
   }
 });

@@ -161,6 +161,32 @@ test("main.ts refuses, with exit 2 and one line, an HTTP address off loopback wi
   }
 });
 
+test("main.ts refuses, with exit 2 and one line, DENO_SERVE_ADDRESS, and nothing listens where it says", async () => {
+  const free = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+  free.close();
+  for (
+    const address of [
+      `tcp:0.0.0.0:${free.addr.port}`,
+      "duplicate,tcp:0.0.0.0:" + free.addr.port,
+    ]
+  ) {
+    await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
+      env: { DENO_SERVE_ADDRESS: address },
+    });
+    await assertRefusesToStart(
+      service,
+      2,
+      `DENO_SERVE_ADDRESS: "${address}" would serve HTTP from inside the ` +
+        "service, past the public port's limits and the die token's address " +
+        "check; unset it",
+    );
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port: free.addr.port }),
+      Deno.errors.ConnectionRefused,
+    );
+  }
+});
+
 test("main.ts exits 2 within a second, with one line, for a setting file that is a device or a FIFO", async () => {
   const fifo = `${await makeTempDir()}/fifo`;
   await run("mkfifo", [fifo]);

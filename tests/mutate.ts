@@ -478,6 +478,13 @@ const MUTANTS: Mutant[] = [
       'takesValue(name) && i + 1 < args.length && !args[i + 1].startsWith("-"))',
     tests: ["command_line_test.ts"],
   },
+  {
+    name: "DENO_SERVE_ADDRESS is refused",
+    file: "settings/config.ts",
+    from: "  if (serveAddress) {",
+    to: "  if (serveAddress && false) {",
+    tests: ["config_test.ts"],
+  },
   // The defaults the README's table states.
   {
     name: "the idle timeout defaults to 5 s",

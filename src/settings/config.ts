@@ -454,21 +454,33 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
 );
 
 /**
- * Every environment variable the service reads: the settings' own, and
- * those that `--banner` and `--served-by` may fill in. `main.ts` reads these
- * and no other, and `--allow-env` grants exactly these.
+/**
+ * Deno's own variable that moves the first `Deno.serve` elsewhere, or serves
+ * it there as well, with no permission asked: here, the HTTP server inside,
+ * which only the relay on the public port may reach. Set, it is refused.
+ */
+const DENO_SERVE_ADDRESS = "DENO_SERVE_ADDRESS";
+
+/**
+ * Every environment variable the service reads, the settings',
+ * `DENO_SERVE_ADDRESS`, and those that `--banner` and `--served-by` may fill
+ * in: all that `--allow-env` needs to grant.
  *
  * @example
  * ```ts
- * import { ENV_VARIABLES, SETTING_VARIABLES } from "./config.ts";
+ * import { SETTING_VARIABLES, VARIABLES_READ } from "./config.ts";
  * import assert from "node:assert/strict";
  *
- * assert.ok(SETTING_VARIABLES.every((name) => ENV_VARIABLES.includes(name)));
- * assert.ok(ENV_VARIABLES.includes("POD_NAME"));
+ * assert.deepEqual(VARIABLES_READ, [
+ *   ...SETTING_VARIABLES,
+ *   "DENO_SERVE_ADDRESS",
+ *   ...["HOSTNAME", "POD_NAME", "POD_NAMESPACE", "NODE_NAME"],
+ * ]);
  * ```
  */
-export const ENV_VARIABLES: readonly string[] = [
+export const VARIABLES_READ: readonly string[] = [
   ...SETTING_VARIABLES,
+  DENO_SERVE_ADDRESS,
   ...BANNER_VARIABLES,
 ];
 
@@ -656,6 +668,15 @@ export function parseCommandLine(
       } cannot go with ${settings.tlsFiles.cert.setting}: ` +
         "the PROXY header comes before the TLS handshake, which " +
         "Deno.listenTls begins by itself",
+    );
+  }
+  const serveAddress = env[DENO_SERVE_ADDRESS];
+  if (serveAddress) {
+    errors.push(
+      `${DENO_SERVE_ADDRESS}: ${
+        JSON.stringify(serveAddress)
+      } would serve HTTP from inside the service, past the public port's ` +
+        "limits and the die token's address check; unset it",
     );
   }
   // Only --check-health takes an argument: the URL to check.
