@@ -1068,6 +1068,13 @@ const MUTANTS: Mutant[] = [
     to: "resolve()",
     tests: ["udp_echo_test.ts"],
   },
+  {
+    name: "the service's shutdown closes the UDP echo with the other ports",
+    file: "server.ts",
+    from: "    udp?.then((udp) => udp.close()),",
+    to: "",
+    tests: ["udp_echo_test.ts"],
+  },
 ];
 
 /**
