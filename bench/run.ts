@@ -4,7 +4,7 @@
  * ratios to a Markdown table (stdout and RESULTS.md) and results.json.
  *
  * ```sh
- * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn | --idle | --http]
+ * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn | --idle | --http | --udp]
  * ```
  *
  * With two cores or more, each server runs on core 0 and its clients on
@@ -12,12 +12,14 @@
  *
  * `--tiny` is a smoke run of a few seconds that writes into bench/.build/;
  * `--deno-client` uses loadgen_deno.ts even when a C compiler is there.
- * Three flags each run one part, in full rounds, and write into
+ * Four flags each run one part, in full rounds, and write into
  * bench/.build/: `--churn` the churn pairs (info against warning), in a
  * minute; `--idle` the idle memory, after 1 byte and after a burst; `--http`
  * the health check and the TLS scenarios, which is how to measure what a
  * change to the HTTP port costs against bare Deno + Hono (its server CPU per
- * request is the figure the load client does not blur).
+ * request is the figure the load client does not blur); `--udp` the UDP
+ * echo against bare Deno's and Node's, both on `node:dgram` as the
+ * service's is.
  * Exits 1 if any scenario failed, 2 for an unknown flag.
  *
  * @module
@@ -34,18 +36,22 @@ import {
   benchLoad,
   benchStarts,
   benchTls,
+  benchUdp,
 } from "./scenarios.ts";
 import { SERVERS } from "./servers.ts";
 import { FULL, IDLE_FILE_LIMIT, TINY } from "./settings.ts";
 
 /** The parts of a run, in the order each round runs them. */
-type Part = "starts" | "echo" | "health" | "idle" | "tls" | "churn";
-const ALL_PARTS: Part[] = ["starts", "echo", "health", "idle", "tls", "churn"];
+type Part = "starts" | "echo" | "health" | "idle" | "tls" | "udp" | "churn";
+const ALL_PARTS: Part[] = [
+  ...["starts", "echo", "health", "idle", "tls", "udp", "churn"] as const,
+];
 /** The flags that run one part of the benchmark alone. */
 const ONE_PART: Record<string, Part[]> = {
   "--churn": ["churn"],
   "--idle": ["idle"],
   "--http": ["health", "tls"],
+  "--udp": ["udp"],
 };
 const FLAGS = ["--tiny", "--deno-client", ...Object.keys(ONE_PART)];
 const PERMISSIONS = "--allow-run --allow-net --allow-read --allow-write " +
@@ -80,7 +86,7 @@ async function main(args: string[]): Promise<number> {
   };
   const load = { echo: parts.has("echo"), health: parts.has("health") };
   const perServer = load.echo || load.health || parts.has("idle") ||
-    parts.has("tls");
+    parts.has("tls") || parts.has("udp");
   for (let round = 1; round <= settings.rounds; round++) {
     const now = `round ${round}/${settings.rounds}`;
     if (parts.has("starts")) {
@@ -92,6 +98,7 @@ async function main(args: string[]): Promise<number> {
       if (load.echo || load.health) await benchLoad(bench, spec, load);
       if (parts.has("idle")) await benchIdle(bench, spec);
       if (parts.has("tls")) await benchTls(bench, spec);
+      if (parts.has("udp")) await benchUdp(bench, spec);
     }
     if (parts.has("churn")) {
       console.error(`${now}: churn, info and warning`);
