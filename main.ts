@@ -177,15 +177,26 @@ async function serve(
     delayMs: config.shutdownDelayMs,
     logger,
   });
-  const [echoScheme, httpScheme] = config.tls
-    ? ["tls://", "https"]
-    : ["", "http"];
+  let udpAddr: Deno.NetAddr | undefined;
+  try {
+    udpAddr = await server.udpAddr;
+  } catch (error) {
+    // Such as a port in use: the other ports close as the process exits.
+    fatal(errorMessage(error), { format, queue });
+    return 1;
+  }
+  const echoScheme = config.tls && !config.tlsEcho ? "tls://" : "";
+  const httpScheme = config.tls ? "https" : "http";
   print(
     `echo listening on ${echoScheme}${formatHostPort(server.echoAddr)}`,
   );
   print(
     `http listening on ${httpScheme}://${formatHostPort(server.httpAddr)}/`,
   );
+  if (server.tlsEchoAddr) {
+    print(`tls echo listening on tls://${formatHostPort(server.tlsEchoAddr)}`);
+  }
+  if (udpAddr) print(`udp listening on ${formatHostPort(udpAddr)}`);
   await server.finished;
   return 0;
 }

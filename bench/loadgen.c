@@ -19,6 +19,11 @@
  *       CONNS clients at a time each connect, echo one byte and close, and
  *       start over; counts the connections that ended
  *       -> {"connections":N,"seconds":S}
+ *   loadgen udp PORT CONNS SIZE WARMUP DURATION
+ *       CONNS UDP sockets each send a SIZE-byte datagram, wait for it to come
+ *       back, repeat; a datagram not back within 100 ms is counted lost and
+ *       the next one sent (a late echo of it is ignored)
+ *       -> {"messages":N,"seconds":S,"p50_us":X,"p99_us":Y,"lost":L}
  *   loadgen idle PORT CONNS TIMEOUT [BYTES]
  *       CONNS connections, one after another, each echo BYTES bytes (1 by
  *       default; 65536 for a burst) and then stay open
@@ -133,13 +138,34 @@ static int compare_doubles(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Round-trip times in µs, growing as they come. */
+struct latencies {
+  double *values;
+  size_t count, capacity;
+};
+
+static void record(struct latencies *l, double us) {
+  if (l->count == l->capacity) {
+    l->capacity = l->capacity ? l->capacity * 2 : 1 << 16;
+    l->values = realloc(l->values, l->capacity * sizeof *l->values);
+    if (!l->values) fail("out of memory");
+  }
+  l->values[l->count++] = us;
+}
+
+/* The JSON line of a ping-pong: count, seconds, p50 and p99, then `extra`. */
+static void print_round_trips(struct latencies *l, double duration, const char *extra) {
+  qsort(l->values, l->count, sizeof *l->values, compare_doubles);
+  printf("{\"messages\":%zu,\"seconds\":%.6f,\"p50_us\":%.2f,\"p99_us\":%.2f%s}\n", l->count,
+         duration / 1e3, l->values[(l->count - 1) / 2], l->values[(size_t)((l->count - 1) * 0.99)], extra);
+}
+
 static void run_pingpong(int port, int conns, size_t size, double warmup, double duration) {
   int epoll_fd = epoll_create1(0);
   struct pinger *pingers = calloc(conns, sizeof *pingers);
   unsigned char *expected = malloc(size), *buffer = malloc(size);
-  size_t capacity = 1 << 16, samples = 0;
-  double *latencies = malloc(capacity * sizeof *latencies);
-  if (!pingers || !expected || !buffer || !latencies) fail("out of memory");
+  struct latencies latencies = {0};
+  if (!pingers || !expected || !buffer) fail("out of memory");
   for (int id = 0; id < conns; id++) pingers[id].fd = connect_nonblocking(port, epoll_fd, EPOLLIN, id);
 
   double start = now_ms(), from = start + warmup, end = from + duration;
@@ -158,22 +184,80 @@ static void run_pingpong(int port, int conns, size_t size, double warmup, double
       p->received += got;
       if (p->received < size) continue;
       double done = now_ms();
-      if (done >= from && done < end) {
-        if (samples == capacity) {
-          capacity *= 2;
-          latencies = realloc(latencies, capacity * sizeof *latencies);
-          if (!latencies) fail("out of memory");
-        }
-        latencies[samples++] = (done - p->sent_at) * 1e3;
-      }
+      if (done >= from && done < end) record(&latencies, (done - p->sent_at) * 1e3);
       p->sequence++;
       send_message(p, id, buffer, size);
     }
   }
-  if (samples == 0) fail("no message completed");
-  qsort(latencies, samples, sizeof *latencies, compare_doubles);
-  printf("{\"messages\":%zu,\"seconds\":%.6f,\"p50_us\":%.2f,\"p99_us\":%.2f}\n", samples,
-         duration / 1e3, latencies[(samples - 1) / 2], latencies[(size_t)((samples - 1) * 0.99)]);
+  if (latencies.count == 0) fail("no message completed");
+  print_round_trips(&latencies, duration, "");
+}
+
+/* ---- udp ---- */
+
+#define UDP_LOSS_MS 100.0
+
+/* A nonblocking UDP socket connected to 127.0.0.1:port, in the epoll set. */
+static int udp_socket(int port, int epoll_fd, int id) {
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) fail("socket: %s", strerror(errno));
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) fail("connect: %s", strerror(errno));
+  struct epoll_event event = {.events = EPOLLIN, .data.u32 = (uint32_t)id};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0) fail("epoll_ctl: %s", strerror(errno));
+  return fd;
+}
+
+static void send_datagram(struct pinger *p, int id, unsigned char *message, size_t size) {
+  fill_message(message, size, id, p->sequence);
+  p->sent_at = now_ms();
+  if (send(p->fd, message, size, 0) != (ssize_t)size) fail("send: %s", strerror(errno));
+}
+
+static void run_udp(int port, int conns, size_t size, double warmup, double duration) {
+  int epoll_fd = epoll_create1(0);
+  struct pinger *pingers = calloc(conns, sizeof *pingers);
+  unsigned char *expected = malloc(size + 1), *buffer = malloc(size + 1);
+  struct latencies latencies = {0};
+  size_t lost = 0;
+  if (!pingers || !expected || !buffer) fail("out of memory");
+  for (int id = 0; id < conns; id++) pingers[id].fd = udp_socket(port, epoll_fd, id);
+
+  double start = now_ms(), from = start + warmup, end = from + duration;
+  for (int id = 0; id < conns; id++) send_datagram(&pingers[id], id, buffer, size);
+  struct epoll_event events[MAX_EVENTS];
+  while (now_ms() < end) {
+    /* At most 10 ms at a time, to see lost datagrams. */
+    double soon = now_ms() + 10;
+    int count = wait_events(epoll_fd, events, soon < end ? soon : end);
+    for (int e = 0; e < count; e++) {
+      int id = (int)events[e].data.u32;
+      struct pinger *p = &pingers[id];
+      ssize_t got = recv(p->fd, buffer, size + 1, 0);
+      if (got < 0 && errno == EAGAIN) continue;
+      if (got < 0) fail("socket %d: %s", id, strerror(errno));
+      fill_message(expected, size, id, p->sequence);
+      /* A late echo of a datagram counted lost: not this one. */
+      if ((size_t)got != size || memcmp(buffer, expected, size) != 0) continue;
+      double done = now_ms();
+      if (done >= from && done < end) record(&latencies, (done - p->sent_at) * 1e3);
+      p->sequence++;
+      send_datagram(p, id, buffer, size);
+    }
+    double now = now_ms();
+    for (int id = 0; id < conns; id++) {
+      struct pinger *p = &pingers[id];
+      if (now - p->sent_at < UDP_LOSS_MS) continue;
+      if (now >= from && now < end) lost++;
+      p->sequence++;
+      send_datagram(p, id, buffer, size);
+    }
+  }
+  if (latencies.count == 0) fail("no datagram came back");
+  char extra[48];
+  snprintf(extra, sizeof extra, ",\"lost\":%zu", lost);
+  print_round_trips(&latencies, duration, extra);
 }
 
 /* ---- stream ---- */
@@ -367,11 +451,15 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "churn") == 0 && argc == 6) {
     run_churn(parse_number(argv[2], "port"), parse_number(argv[3], "conns"),
               parse_number(argv[4], "warmup"), parse_number(argv[5], "duration"));
+  } else if (strcmp(mode, "udp") == 0 && argc == 7) {
+    run_udp(parse_number(argv[2], "port"), parse_number(argv[3], "conns"),
+            parse_number(argv[4], "size"), parse_number(argv[5], "warmup"),
+            parse_number(argv[6], "duration"));
   } else if (strcmp(mode, "idle") == 0 && (argc == 5 || argc == 6)) {
     run_idle(parse_number(argv[2], "port"), parse_number(argv[3], "conns"),
              parse_number(argv[4], "timeout"), argc == 6 ? parse_number(argv[5], "bytes") : 1);
   } else {
-    fail("usage: loadgen pingpong|stream|http|churn|idle PORT ... (see the comment in loadgen.c)");
+    fail("usage: loadgen pingpong|stream|http|churn|udp|idle PORT ... (see the comment in loadgen.c)");
   }
   return 0;
 }

@@ -172,6 +172,11 @@ async function websocketPingpong(
 /** The result of a ping-pong: messages counted, and their latencies. */
 function percentiles(latencies: number[], durationMs: number): object {
   if (latencies.length === 0) throw new Error("no message completed");
+  return roundTrips(latencies, durationMs);
+}
+
+/** The count and percentiles of round trips that took `latencies` µs. */
+function roundTrips(latencies: number[], durationMs: number) {
   latencies.sort((a, b) => a - b);
   const at = (share: number) =>
     latencies[Math.floor((latencies.length - 1) * share)];
@@ -181,6 +186,55 @@ function percentiles(latencies: number[], durationMs: number): object {
     p50_us: at(0.5),
     p99_us: at(0.99),
   };
+}
+
+/** How long a datagram may take to come back before it counts as lost. */
+const UDP_LOSS_MS = 100;
+
+async function udp(
+  port: number,
+  conns: number,
+  size: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<object> {
+  // Deno.listenDatagram would need --unstable-net.
+  const { createSocket } = await import("node:dgram");
+  const window = new Window(warmupMs, durationMs);
+  const latencies: number[] = [];
+  let lost = 0;
+  await Promise.all(Array.from({ length: conns }, async (_, id) => {
+    const socket = createSocket("udp4");
+    await new Promise<void>((resolve) =>
+      socket.connect(port, "127.0.0.1", resolve)
+    );
+    const message = new Uint8Array(size);
+    let arrived: ((echo: Uint8Array) => void) | undefined;
+    socket.on("message", (echo: Uint8Array) => arrived?.(echo));
+    for (let sequence = 0; window.open; sequence++) {
+      message.forEach((_, i) => message[i] = id * 13 + sequence * 7 + i);
+      const sentAt = performance.now();
+      const back = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), UDP_LOSS_MS);
+        // A late echo of a datagram counted lost is not this one.
+        arrived = (echo) => {
+          if (echo.length !== size || !echo.every((b, i) => b === message[i])) {
+            return;
+          }
+          clearTimeout(timer);
+          resolve(true);
+        };
+        socket.send(message);
+      });
+      const done = performance.now();
+      if (!window.counts(done)) continue;
+      if (back) latencies.push((done - sentAt) * 1e3);
+      else lost++;
+    }
+    socket.close();
+  }));
+  if (latencies.length === 0) throw new Error("no datagram came back");
+  return { ...roundTrips(latencies, durationMs), lost };
 }
 
 async function stream(
@@ -373,6 +427,8 @@ async function main(args: string[]): Promise<void> {
     console.log(JSON.stringify(await pingpong(port, a, b, c, d)));
   } else if (mode === "websocket" && numbers.length === 5) {
     console.log(JSON.stringify(await websocketPingpong(port, a, b, c, d)));
+  } else if (mode === "udp" && numbers.length === 5) {
+    console.log(JSON.stringify(await udp(port, a, b, c, d)));
   } else if (mode === "stream" && numbers.length === 4) {
     console.log(JSON.stringify(await stream(port, a, b, c)));
   } else if (mode === "http" && numbers.length === 4) {

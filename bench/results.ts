@@ -16,7 +16,9 @@ export type LoadScenario =
   | "churn"
   | "tlsStream"
   | "tlsHandshakes"
-  | "websocket";
+  | "websocket"
+  | "udp1"
+  | "udp50";
 
 /** A summary of one figure, as a target sees it. */
 export interface Summary {
@@ -132,6 +134,18 @@ export const FIGURES = {
     "higher",
     "tlsHandshakes",
     ratioTarget({ toDeno: 0.95 }),
+  ),
+  udp1Rate: fig("UDP ping-pong 1 socket, datagrams/s", "higher", "udp1"),
+  udp50Rate: fig(
+    `UDP ping-pong ${BUSY_CONNECTIONS} sockets, datagrams/s`,
+    "higher",
+    "udp50",
+    ratioTarget({ toDeno: 0.95 }),
+  ),
+  udp50P99: fig(
+    `UDP ping-pong ${BUSY_CONNECTIONS} sockets, p99 µs`,
+    "lower",
+    "udp50",
   ),
   idleKiB: fig(
     "idle memory, 1 byte echoed, KiB/conn",

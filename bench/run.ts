@@ -4,7 +4,7 @@
  * ratios to a Markdown table (stdout and RESULTS.md) and results.json.
  *
  * ```sh
- * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn | --idle | --http | --websocket]
+ * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn | --idle | --http | --websocket | --udp]
  * ```
  *
  * With two cores or more, each server runs on core 0 and its clients on
@@ -12,14 +12,15 @@
  *
  * `--tiny` is a smoke run of a few seconds that writes into bench/.build/;
  * `--deno-client` uses loadgen_deno.ts even when a C compiler is there.
- * Three flags each run one part, in full rounds, and write into
+ * Four flags each run one part, in full rounds, and write into
  * bench/.build/: `--churn` the churn pairs (info against warning), in a
  * minute; `--idle` the idle memory, after 1 byte and after a burst; `--http`
  * the health check and the TLS scenarios, which is how to measure what a
  * change to the HTTP port costs against bare Deno + Hono (its server CPU per
  * request is the figure the load client does not blur); `--websocket` the
  * WebSocket ping-pong, against `Deno.upgradeWebSocket` in the bare Deno
- * baseline (Node's has none).
+ * baseline (Node's has none); `--udp` the UDP echo against bare Deno's and
+ * Node's, both on `node:dgram` as the service's is.
  * Exits 1 if any scenario failed, 2 for an unknown flag.
  *
  * @module
@@ -36,6 +37,7 @@ import {
   benchLoad,
   benchStarts,
   benchTls,
+  benchUdp,
 } from "./scenarios.ts";
 import { SERVERS } from "./servers.ts";
 import { FULL, IDLE_FILE_LIMIT, TINY } from "./settings.ts";
@@ -48,6 +50,7 @@ type Part =
   | "websocket"
   | "idle"
   | "tls"
+  | "udp"
   | "churn";
 const ALL_PARTS: Part[] = [
   "starts",
@@ -56,6 +59,7 @@ const ALL_PARTS: Part[] = [
   "websocket",
   "idle",
   "tls",
+  "udp",
   "churn",
 ];
 /** The flags that run one part of the benchmark alone. */
@@ -64,6 +68,7 @@ const ONE_PART: Record<string, Part[]> = {
   "--idle": ["idle"],
   "--http": ["health", "tls"],
   "--websocket": ["websocket"],
+  "--udp": ["udp"],
 };
 const FLAGS = ["--tiny", "--deno-client", ...Object.keys(ONE_PART)];
 const PERMISSIONS = "--allow-run --allow-net --allow-read --allow-write " +
@@ -102,7 +107,7 @@ async function main(args: string[]): Promise<number> {
     websocket: parts.has("websocket"),
   };
   const perServer = load.echo || load.health || load.websocket ||
-    parts.has("idle") || parts.has("tls");
+    parts.has("idle") || parts.has("tls") || parts.has("udp");
   for (let round = 1; round <= settings.rounds; round++) {
     const now = `round ${round}/${settings.rounds}`;
     if (parts.has("starts")) {
@@ -116,6 +121,7 @@ async function main(args: string[]): Promise<number> {
       }
       if (parts.has("idle")) await benchIdle(bench, spec);
       if (parts.has("tls")) await benchTls(bench, spec);
+      if (parts.has("udp")) await benchUdp(bench, spec);
     }
     if (parts.has("churn")) {
       console.error(`${now}: churn, info and warning`);

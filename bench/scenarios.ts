@@ -39,6 +39,11 @@ export interface Bench {
   results: Results;
 }
 
+/** loadgen's `udp` output: ping-pong's, and the datagrams lost. */
+interface UdpResult extends PingPongResult {
+  lost: number;
+}
+
 /** A pause before reading the server's memory, for lazy allocations. */
 const IDLE_SETTLE_MS = 100;
 
@@ -217,6 +222,42 @@ export async function benchTls(bench: Bench, spec: ServerSpec): Promise<void> {
       ["tlsHandshakeRate", run.result.handshakes / run.result.seconds],
     ]);
   });
+  await step("stop", () => server.stop());
+}
+
+/**
+ * Starts the server with its UDP echo, runs UDP ping-pong of
+ * `settings.messageSize`-byte datagrams from 1 socket and from
+ * {@linkcode BUSY_CONNECTIONS}, then stops it (not timed). A datagram lost
+ * costs its socket 100 ms, so losses show in the rate; any is a failure.
+ */
+export async function benchUdp(bench: Bench, spec: ServerSpec): Promise<void> {
+  const { settings: { messageSize, warmupMs, durationMs } } = bench;
+  const udpSpec = { ...spec, label: `${spec.label} UDP` };
+  const step = stepper(bench, udpSpec);
+  const server = await step("start", () => startServer(spec, { udp: true }));
+  if (!server) return;
+  const runs = [
+    [1, "udp1", "udp1Rate"],
+    [BUSY_CONNECTIONS, "udp50", "udp50Rate"],
+  ] as const;
+  for (const [sockets, scenario, rate] of runs) {
+    await step(`ping-pong ${sockets}`, async () => {
+      const run = await runLoadgen<UdpResult>(bench.clients, [
+        ...["udp", server.ports.udp!, sockets, messageSize],
+        ...[warmupMs, durationMs],
+      ], warmupMs + durationMs);
+      const { result } = run;
+      if (result.lost > 0) {
+        throw new Error(`${result.lost} of the datagrams were lost`);
+      }
+      const figures: [FigureKey, number][] = [
+        [rate, result.messages / result.seconds],
+      ];
+      if (scenario === "udp50") figures.push(["udp50P99", result.p99_us]);
+      record(bench, server, scenario, run, figures);
+    });
+  }
   await step("stop", () => server.stop());
 }
 

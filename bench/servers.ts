@@ -26,6 +26,8 @@ export interface ServerSpec {
   tlsArgv(files: TlsFiles): string[];
   /** More arguments for the idle scenario. */
   idleArgs: string[];
+  /** More arguments that add a UDP echo, printed as `udp listening on`. */
+  udpArgs: string[];
   /** How it is asked to stop: `POST /die`, or SIGTERM. */
   stopBy: "die" | "sigterm";
 }
@@ -56,6 +58,7 @@ export const SERVERS: readonly ServerSpec[] = [
       ...tlsFlags(files),
     ],
     idleArgs: ["--idle-timeout", "600", "--idle-refresh", "600"],
+    udpArgs: ["--udp"],
     stopBy: "die",
   },
   {
@@ -71,6 +74,8 @@ export const SERVERS: readonly ServerSpec[] = [
       ...["bench/baselines/deno_echo.ts", ...tlsFlags(files)],
     ],
     idleArgs: [],
+    // node:dgram, as the service: like with like.
+    udpArgs: ["--udp"],
     stopBy: "sigterm",
   },
   {
@@ -81,6 +86,7 @@ export const SERVERS: readonly ServerSpec[] = [
       ...["node", "bench/baselines/node_echo.mjs", ...tlsFlags(files)],
     ],
     idleArgs: [],
+    udpArgs: ["--udp"],
     stopBy: "sigterm",
   },
 ];
@@ -91,6 +97,8 @@ export interface Ports {
   http: number;
   /** Whether the HTTP port serves HTTPS. */
   https: boolean;
+  /** The UDP echo port, when it was asked for. */
+  udp?: number;
 }
 
 /** How {@linkcode startServer} runs a server. */
@@ -99,6 +107,8 @@ export interface StartOptions {
   idle?: boolean;
   /** Runs it under `prlimit` with this descriptor limit (see fileLimit). */
   fileLimit?: number;
+  /** Adds the spec's UDP arguments, and waits for the UDP port too. */
+  udp?: boolean;
 }
 
 const READY_LIMIT_MS = 15_000;
@@ -183,18 +193,19 @@ export async function startServer(
   spec: ServerSpec,
   options: StartOptions = {},
 ): Promise<Server> {
-  const { idle = false, fileLimit } = options;
+  const { idle = false, fileLimit, udp = false } = options;
   const argv = [
     ...(fileLimit ? ["prlimit", `--nofile=${fileLimit}:${fileLimit}`] : []),
     ...spec.argv,
     ...(idle ? spec.idleArgs : []),
+    ...(udp ? spec.udpArgs : []),
   ];
   const started = performance.now();
   const child = spawn(onCore("server", argv));
   const stderr = readText(child.stderr);
   try {
     const ports = await withinTimeLimit(
-      readPorts(child.stdout).then(async (ports) => {
+      readPorts(child.stdout, udp).then(async (ports) => {
         await accepting(ports.echo);
         // HTTPS with a self-signed certificate: the TLS start is not timed.
         await (ports.https ? accepting : healthy)(ports.http);
@@ -210,20 +221,28 @@ export async function startServer(
   }
 }
 
-/** The ports from the two startup lines; keeps draining stdout after. */
-async function readPorts(stdout: ReadableStream<Uint8Array>): Promise<Ports> {
+/**
+ * The ports from the startup lines, the UDP one's too with `udp`; keeps
+ * draining stdout after.
+ */
+async function readPorts(
+  stdout: ReadableStream<Uint8Array>,
+  udp: boolean,
+): Promise<Ports> {
   const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
     text += read.value;
     const echo = text.match(/^echo listening on \S+:(\d+)$/m);
     const http = text.match(/^http listening on (https?):\/\/\S+:(\d+)\/$/m);
-    if (echo && http) {
+    const udpPort = text.match(/^udp listening on \S+:(\d+)$/m);
+    if (echo && http && (udpPort || !udp)) {
       drain(reader);
       return {
         echo: Number(echo[1]),
         http: Number(http[2]),
         https: http[1] === "https",
+        ...(udpPort ? { udp: Number(udpPort[1]) } : {}),
       };
     }
   }

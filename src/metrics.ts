@@ -1,13 +1,18 @@
 /**
- * The service's metrics: the echo server's, the HTTP server's, the WebSocket
- * echo's and the log's, plain counts the service updates from its first
- * connection, its build info, and the text `GET /metrics` writes out of them
- * and of the process metrics.
+ * The service's metrics: the echo server's, the UDP echo's, the HTTP
+ * server's, the WebSocket echo's, the readiness switch's and the log's, plain
+ * counts the service updates from its first connection, its build info, and
+ * the text `GET /metrics` writes out of them and of the process metrics.
  *
  * @module
  */
 import { createEchoMetrics, type EchoMetrics } from "./echo/echo_metrics.ts";
+import { createUdpMetrics, type UdpMetrics } from "./echo/udp_metrics.ts";
 import { createHttpMetrics, type HttpMetrics } from "./http/http_metrics.ts";
+import {
+  createReadinessMetrics,
+  type ReadinessMetrics,
+} from "./http/readiness.ts";
 import { type MetricsText, metricsText } from "./observability/metrics_text.ts";
 import { Counter, type PlainMetric } from "./observability/plain_metrics.ts";
 import { VERSION } from "./version.ts";
@@ -34,6 +39,10 @@ export interface ServiceMetrics {
   websocket: WebSocketMetrics;
   /** What the log queue counts. */
   log: LogMetrics;
+  /** Whether `GET /readyz` says ready, and whether it is switched off. */
+  readiness: ReadinessMetrics;
+  /** What the UDP echo counts (`--udp`); all 0 without it. */
+  udp: UdpMetrics;
 }
 
 /**
@@ -63,11 +72,19 @@ export function createMetrics(): ServiceMetrics {
       help: "Log lines dropped because standard error was not read in time.",
     }),
   };
-  const all = [echo, http, websocket, log].flatMap((group) =>
-    Object.values(group)
-  );
-  const text = metricsText([...all, BUILD_INFO]);
-  return { text, echo, http, websocket, log };
+  const readiness = createReadinessMetrics();
+  const udp = createUdpMetrics();
+  const groups = [echo, http, websocket, log, readiness, udp];
+  const all = groups.flatMap((group) => Object.values(group));
+  return {
+    text: metricsText([...all, BUILD_INFO]),
+    echo,
+    http,
+    websocket,
+    log,
+    readiness,
+    udp,
+  };
 }
 
 /** Always 1; its labels name the service's version and Deno's. */

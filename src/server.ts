@@ -1,17 +1,18 @@
 /**
- * The service: the echo server (`echo/`), the HTTP server (`http/`) and the
- * WebSocket echo it upgrades `GET /ws` to (`websocket/`), counted in one set
- * of metrics and stopped by one shutdown signal. Abort leads to one close of
- * each, which stops accepting and then drains; the whole story, from the
- * first signal to the exit:
+ * The service: the echo server (`echo/`, with UDP echo beside it when asked
+ * for), the HTTP server (`http/`) and the WebSocket echo it upgrades
+ * `GET /ws` to (`websocket/`), counted in one set of metrics and stopped by
+ * one shutdown signal. Abort leads to one close of each, which stops
+ * accepting and then drains; the whole story, from the first signal to the
+ * exit:
  *
  * ```text
  *   SIGTERM ──► draining: /readyz answers 503 ──► after --shutdown-delay ──┐
  *   SIGINT, SIGHUP, SIGQUIT, POST /die ────────────────────────────────────┤
  *                                                                          ▼
  *   the shutdown signal aborts ──► shutDown():  1. log "shutting down"
- *                                               2. echo, HTTP and the WebSockets side
- *                                                  by side: stop accepting, drain
+ *                                               2. echo, UDP, HTTP and the WebSockets
+ *                                                  side by side: stop accepting, drain
  *                                                  (1 s at most), cut what is left
  *   RunningServer.finished settles ──► main.ts flushes the log ──► the process ends
  * ```
@@ -37,10 +38,15 @@ import {
 } from "./net/net_addr.ts";
 import { onAbort } from "./waiting/on_abort.ts";
 import { type EchoServer, serveEcho } from "./echo/serve_echo.ts";
+import type { EchoListener } from "./echo/echo_stream.ts";
+import type { UdpEcho } from "./echo/udp_echo.ts";
 import { listenTlsRelayed } from "./echo/relayed_tls_listener.ts";
+import { mergeListeners } from "./echo/merged_listener.ts";
+import { addServedBy } from "./http/served_by.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
 import type { UpgradableConnection } from "./http/connection_upgrade.ts";
+import { Readiness } from "./http/readiness.ts";
 import {
   serveWebSockets,
   type WebSocketEcho,
@@ -93,7 +99,15 @@ export interface RunningServer {
   echoAddr: Deno.NetAddr;
   /** The address the HTTP server is bound to, with the real port. */
   httpAddr: Deno.NetAddr;
-  /** Settles once both servers have stopped and every connection has closed. */
+  /** With `config.tlsEcho`: the address the TLS echo listener is bound to. */
+  tlsEchoAddr?: Deno.NetAddr;
+  /**
+   * With `config.udp`: the address the UDP echo socket is bound to, once it
+   * is. It rejects when the socket cannot bind; the caller then stops the
+   * service (the process exits, or aborts `shutdown`).
+   */
+  udpAddr?: Promise<Deno.NetAddr>;
+  /** Settles once every server has stopped and every connection has closed. */
   finished: Promise<void>;
 }
 
@@ -106,12 +120,15 @@ export interface RunningServer {
  * on an open connection; each WebSocket is closed with 1001; and clients get
  * a second to finish before they are cut. A request whose Host header is not
  * a valid `host[:port]` gets 400.
+ * With `config.tlsEcho`, TLS echo has a port of its own, served by the same
+ * accept loop as the plain one; with `config.udp`, datagrams are echoed too,
+ * and the socket closes in the shutdown with the rest.
  *
  * @throws {ConfigError} when there is no die token and the HTTP address binds
  * off loopback, where anyone who reached it could stop the service; nothing
  * is opened then.
- * @throws {ListenError} when either address cannot be listened on; nothing is
- * left open then.
+ * @throws {ListenError} when an echo or the HTTP address cannot be listened
+ * on; nothing is left open then. (The UDP one's failure is `udpAddr`'s.)
  *
  * @example
  * ```ts
@@ -141,13 +158,17 @@ export function startServer(
   const { signal } = shutdown;
 
   if (config.dieToken === undefined) refuseOffLoopback(config.http);
-  const listener = listen(
+  // TLS is served on the echo port, unless it has a port of its own.
+  const { tls, tlsEcho } = config;
+  const echoListener = listen(
     config.echo,
     () =>
-      config.tls
-        ? listenTlsRelayed(config.echo, config.tls)
+      tls && !tlsEcho
+        ? listenTlsRelayed(config.echo, tls)
         : Deno.listen({ ...config.echo, transport: "tcp" }),
   );
+  let listener: EchoListener = echoListener;
+  let tlsEchoAddr: Deno.NetAddr | undefined;
   let http: HttpService;
   const webSockets = serveWebSockets({
     logger,
@@ -157,11 +178,16 @@ export function startServer(
     timeouts: config.idle,
   });
   try {
+    if (tls && tlsEcho) {
+      const tlsListener = listen(tlsEcho, () => listenTlsRelayed(tlsEcho, tls));
+      tlsEchoAddr = tlsListener.addr;
+      listener = mergeListeners([echoListener, tlsListener]);
+    }
     const app = createHttpApp({
       onDie: () => shutdown.abort("POST /die"),
       dieToken: config.dieToken,
       metricsText: metrics.text,
-      draining,
+      readiness: new Readiness({ draining, metrics: metrics.readiness }),
       webSocket: webSockets.handler,
     });
     const fetch = (
@@ -169,9 +195,10 @@ export function startServer(
       info: Deno.ServeHandlerInfo<Deno.NetAddr>,
       connection: UpgradableConnection,
     ) => app.fetch(request, { completed: info.completed, connection });
+    const refusing = refuseBadTarget(refuseOnceAborted(signal, fetch));
     const handler = countRequests(
       metrics.http.requests,
-      refuseBadTarget(refuseOnceAborted(signal, fetch)),
+      config.servedBy ? addServedBy(config.servedBy, refusing) : refusing,
     );
     http = listen(config.http, () =>
       serveHttp(config.http, handler, {
@@ -186,21 +213,40 @@ export function startServer(
     throw error;
   }
 
+  // Each port from the start, so that a rate over each is defined.
+  const ports = tlsEcho ? ["false", "true"] : [String(tls !== undefined)];
+  for (const port of ports) metrics.echo.acceptedByPort.inc({ tls: port }, 0);
   const echo = serveEcho(listener, {
     timeouts: config.idle,
     maxConnections: config.maxConnections,
     proxyProtocol: config.proxyProtocol,
+    banner: config.banner,
     logger,
     metrics: metrics.echo,
   });
+  // Loaded only when asked for: it loads node:dgram, and so Deno's Node
+  // compatibility layer, which a start without it never pays for.
+  const { udp: udpAddress } = config;
+  const udp = udpAddress &&
+    import("./echo/udp_echo.ts").then(({ serveUdpEcho }) =>
+      serveUdpEcho(udpAddress, { logger, metrics: metrics.udp })
+    );
   const finished = new Promise<void>((resolve) =>
     onAbort(
       signal,
       () =>
-        resolve(shutDown(signal.reason, { logger, echo, http, webSockets })),
+        resolve(
+          shutDown(signal.reason, { logger, echo, http, webSockets, udp }),
+        ),
     )
   );
-  return { echoAddr: listener.addr, httpAddr: http.addr, finished };
+  return {
+    echoAddr: echoListener.addr,
+    httpAddr: http.addr,
+    tlsEchoAddr,
+    udpAddr: udp && udp.then(({ addr }) => addr),
+    finished,
+  };
 }
 
 /**
@@ -211,21 +257,28 @@ export function startServer(
  */
 async function shutDown(
   reason: unknown,
-  { logger, echo, http, webSockets }: {
+  { logger, echo, http, webSockets, udp }: {
     logger: Logger;
     echo: EchoServer;
     http: HttpService;
     webSockets: WebSocketEcho;
+    udp?: Promise<UdpEcho>;
   },
 ): Promise<void> {
   // 1. Say why, once.
   logger.info("shutting down", { reason: String(reason) });
-  // 2. Both ports at once, each in order: stop accepting; end the idle
-  // connections at once; give the busy ones 1 s to finish the chunk or the
-  // request in flight; then cut what is left (EchoServer.close,
-  // HttpService.close). Each WebSocket gets the same second to answer the
-  // close that the HTTP server's drain sends it (WebSocketEcho.close).
-  await Promise.all([echo.close(), http.close(), webSockets.close()]);
+  // 2. Every port at once, each in order: stop accepting; end the idle
+  // connections at once; give the busy ones 1 s to finish the chunk, the
+  // request or the datagrams in flight; then cut what is left
+  // (EchoServer.close, HttpService.close, UdpEcho.close). Each WebSocket gets
+  // the same second to answer the close that the HTTP server's drain sends
+  // it (WebSocketEcho.close).
+  await Promise.all([
+    echo.close(),
+    http.close(),
+    webSockets.close(),
+    udp?.then((udp) => udp.close()),
+  ]);
   // 3. Nothing is left running: main.ts flushes the log and the process
   // ends by itself.
 }

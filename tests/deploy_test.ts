@@ -34,7 +34,10 @@ interface Container {
   env: {
     name: string;
     value?: string;
-    valueFrom?: { secretKeyRef?: { name: string; key: string } };
+    valueFrom?: {
+      secretKeyRef?: { name: string; key: string };
+      fieldRef?: { fieldPath: string };
+    };
   }[];
   ports: { name: string; containerPort: number; protocol: string }[];
   livenessProbe: Probe;
@@ -175,10 +178,14 @@ function runConfig(args: readonly string[], env: Record<string, string>) {
   return parsed.settings;
 }
 
-/** The container's environment, with a dummy token for each Secret. */
+/**
+ * The container's environment, with a dummy token for each Secret and a
+ * dummy name for each downward API field.
+ */
 function containerEnv(): Record<string, string> {
   return Object.fromEntries(container.env.map(({ name, value, valueFrom }) => {
     if (valueFrom?.secretKeyRef) return [name, DUMMY_TOKEN];
+    if (valueFrom?.fieldRef) return [name, `dummy-${name.toLowerCase()}`];
     assert.equal(typeof value, "string", `${name} has a value`);
     return [name, value!];
   }));
@@ -437,10 +444,10 @@ test(
     const args = container.args.filter((arg, i) =>
       !placed.includes(arg) && !placed.includes(container.args[i - 1])
     );
-    // Only the service's own variables: DENO_DIR would move `deno run`'s cache.
+    // Only what the service reads: DENO_DIR would move `deno run`'s cache.
     const env = Object.fromEntries(
       Object.entries(containerEnv()).filter(([name]) =>
-        name.startsWith("ECHOSERVER__")
+        VARIABLES_READ.includes(name)
       ),
     );
     // The Secrets' files, made here, where the pod mounts them.
@@ -476,6 +483,8 @@ test(
       const response = await fetch(`${url}${path}`, { client });
       await response.body?.cancel();
       assert.equal(response.status, 200, path);
+      // --served-by "{pod}", from the downward API's metadata.name.
+      assert.equal(response.headers.get("x-served-by"), "dummy-pod_name");
     }
     const die = await fetch(`${url}/die`, {
       method: "POST",
@@ -488,6 +497,24 @@ test(
   },
   10_000,
 );
+
+Deno.test("kubernetes.yaml sets each placeholder's variable from the downward API field it names", () => {
+  const fields = Object.fromEntries(
+    container.env.filter(({ valueFrom }) => valueFrom?.fieldRef).map((
+      { name, valueFrom },
+    ) => [name, valueFrom!.fieldRef!.fieldPath]),
+  );
+  assert.deepEqual(fields, {
+    POD_NAME: "metadata.name",
+    POD_NAMESPACE: "metadata.namespace",
+    NODE_NAME: "spec.nodeName",
+  });
+  assert.equal(podConfig().servedBy, "dummy-pod_name");
+});
+
+Deno.test("echoserver.service gives the service the machine's name as HOSTNAME, for {hostname}", () => {
+  assert.equal(unitEnv.HOSTNAME, "%H");
+});
 
 Deno.test("kubernetes.yaml grace period outlasts the shutdown delay and the drain", () => {
   const delaySeconds = podConfig().shutdownDelayMs / 1000;
@@ -550,7 +577,7 @@ Deno.test("Dockerfile compiles with the compile task's permissions and runs its 
   assert.equal(basename(copied[2]), basename(compileTask.output));
 });
 
-Deno.test("deno.json's start and compile tasks grant env access to exactly the settings' variables", () => {
+Deno.test("deno.json's start and compile tasks grant env access to exactly the variables the service reads", () => {
   for (const task of ["start", "compile"]) {
     const words: string[] = denoJson.tasks[task].split(/\s+/);
     const envFlags = words.filter((word) => word.startsWith("--allow-env"));

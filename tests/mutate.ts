@@ -268,8 +268,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "the HTTP side's back-off ends at once on shutdown",
     file: "http/serve_http.ts",
-    from: "        await backoff.pause(signal);",
-    to: "        await backoff.pause(new AbortController().signal);",
+    from: "      await backoff.wait(signal);",
+    to: "      await backoff.wait(new AbortController().signal);",
     tests: ["serve_http_test.ts"],
   },
   {
@@ -311,9 +311,38 @@ const MUTANTS: Mutant[] = [
   {
     name: "/readyz answers 503 once shutdown begins",
     file: "http/http_app.ts",
-    from: 'draining?.aborted ? c.text("shutting down", 503)',
-    to: 'draining?.aborted ? c.text("shutting down", 200)',
+    from: '? c.text("shutting down", 503)',
+    to: '? c.text("shutting down", 200)',
     tests: ["http_app_test.ts"],
+  },
+  // The manual readiness switch.
+  {
+    name: "POST /readyz/fail turns /readyz to 503",
+    file: "http/http_app.ts",
+    from: '? c.text("switched off", 503)',
+    to: '? c.text("switched off", 200)',
+    tests: ["readiness_test.ts"],
+  },
+  {
+    name: "POST /readyz/ok does not undo a SIGTERM drain",
+    file: "http/readiness.ts",
+    from: "    return !this.draining && !this.#switchedOff;",
+    to: "    return !this.#switchedOff;",
+    tests: ["readiness_test.ts"],
+  },
+  {
+    name: "POST /readyz/fail and /readyz/ok need the die token",
+    file: "http/http_app.ts",
+    from: 'const GUARDED = ["/die", "/readyz/fail", "/readyz/ok"];',
+    to: 'const GUARDED = ["/die"];',
+    tests: ["readiness_test.ts"],
+  },
+  {
+    name: "the readiness switch's state is in /metrics",
+    file: "http/readiness.ts",
+    from: "    this.#metrics?.switchedOff.set(this.#switchedOff ? 1 : 0);",
+    to: "",
+    tests: ["readiness_test.ts"],
   },
   {
     name: "POST /die shuts the whole service down",
@@ -644,15 +673,15 @@ const MUTANTS: Mutant[] = [
   {
     name: "a chunked /die body of exactly the limit is taken",
     file: "http/discard_body.ts",
-    from: "        if (bytes > maxBytes) return onTooLarge(c);",
-    to: "        if (bytes >= maxBytes) return onTooLarge(c);",
+    from: "      if (bytes > maxBytes) return false;",
+    to: "      if (bytes >= maxBytes) return false;",
     tests: ["http_app_test.ts"],
   },
   {
     name: "a /die body whose Content-Length is exactly the limit is taken",
     file: "http/discard_body.ts",
-    from: "      if (Number(length) > maxBytes) return onTooLarge(c);",
-    to: "      if (Number(length) >= maxBytes) return onTooLarge(c);",
+    from: "    if (Number(length) > maxBytes) return false;",
+    to: "    if (Number(length) >= maxBytes) return false;",
     tests: ["http_app_test.ts"],
   },
   {
@@ -843,12 +872,11 @@ const MUTANTS: Mutant[] = [
   {
     name: "echoed bytes are counted as each chunk goes back, not before",
     file: "echo/echo.ts",
-    from: "      await writeAll(stream, buffer.subarray(0, size));\n" +
-      "      writing = false;\n      bytesEchoed += size;\n" +
-      "      bytesCounter?.inc(size);",
+    from: "      await ending.write(buffer.subarray(0, size));\n" +
+      "      bytesEchoed += size;\n      bytesCounter?.inc(size);",
     to: "      bytesCounter?.inc(size);\n" +
-      "      await writeAll(stream, buffer.subarray(0, size));\n" +
-      "      writing = false;\n      bytesEchoed += size;",
+      "      await ending.write(buffer.subarray(0, size));\n" +
+      "      bytesEchoed += size;",
     tests: ECHO,
   },
   {
@@ -972,9 +1000,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "at shutdown each WebSocket ends for shutdown",
     file: "server.ts",
-    from:
-      "  await Promise.all([echo.close(), http.close(), webSockets.close()]);",
-    to: "  await Promise.all([echo.close(), http.close()]);",
+    from: "    webSockets.close(),\n",
+    to: "",
     tests: ["websocket_test.ts"],
   },
   {
@@ -1027,6 +1054,164 @@ const MUTANTS: Mutant[] = [
     from: "          reads[Symbol.dispose]();\n          await this.#held();",
     to: "          await this.#held();",
     tests: ["relay_test.ts"],
+  },
+  // Which replica answered: the banner and X-Served-By.
+  {
+    name: "the banner does not move the initial deadline",
+    file: "echo/echo.ts",
+    from: "      await ending.write(new TextEncoder().encode(`${banner}\\n`));",
+    to:
+      "      await ending.write(new TextEncoder().encode(`${banner}\\n`));\n      ending.deadline.reset(timeouts.refreshMs);",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "the banner is not counted as echoed bytes",
+    file: "echo/echo.ts",
+    from: "      await ending.write(new TextEncoder().encode(`${banner}\\n`));",
+    to:
+      "      await ending.write(new TextEncoder().encode(`${banner}\\n`));\n      bytesEchoed += banner.length + 1;",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "a banner placeholder the service does not know is a bad setting",
+    file: "settings/banner.ts",
+    from: "    if (!Object.hasOwn(PLACEHOLDERS, name)) {",
+    to: "    if (false) {",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "a banner with any control character in it is a bad setting",
+    file: "settings/banner.ts",
+    from: "const CONTROL = /\\p{Cc}/u;",
+    to: "const CONTROL = /[\\n\\r]/;",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "a banner of 1024 bytes is taken, and of one byte more refused",
+    file: "settings/banner.ts",
+    from: "export const MAX_BANNER_BYTES = 1024;",
+    to: "export const MAX_BANNER_BYTES = 1025;",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "--served-by puts X-Served-By on every HTTP response",
+    file: "server.ts",
+    from:
+      "      config.servedBy ? addServedBy(config.servedBy, refusing) : refusing,",
+    to: "      refusing,",
+    tests: ["banner_test.ts"],
+  },
+  {
+    name: "--served-by must render as printable ASCII",
+    file: "settings/config.ts",
+    from: "const HEADER_VALUE = /^[\\x20-\\x7e]*$/;",
+    to: "const HEADER_VALUE = /^.*$/;",
+    tests: ["banner_test.ts"],
+  },
+  // Plain and TLS echo side by side.
+  {
+    name: "with --tls-echo-port the echo port stays plain",
+    file: "server.ts",
+    from: "      tls && !tlsEcho",
+    to: "      tls",
+    tests: ["tls_echo_port_test.ts"],
+  },
+  {
+    name: "--tls-echo-port without --tls-cert is a bad setting",
+    file: "settings/config.ts",
+    from:
+      "  if (tlsEchoPort !== undefined && settings.tlsFiles === undefined) {",
+    to: "  if (false) {",
+    tests: ["tls_echo_port_test.ts"],
+  },
+  {
+    name: "echo connections are counted by the port they came in on",
+    file: "echo/serve_echo.ts",
+    from: "String(conn.handshake !== undefined)",
+    to: '"false"',
+    tests: ["tls_echo_port_test.ts"],
+  },
+  {
+    name: "closing the merged listener closes a client no accept has taken",
+    file: "echo/merged_listener.ts",
+    from:
+      '      if ("conn" in outcome) outcome.conn.close();\n    }\n    this.#ready = [];',
+    to: "    }\n    this.#ready = [];",
+    tests: ["tls_echo_port_test.ts"],
+  },
+  // UDP echo.
+  {
+    name: "without --udp no node: module loads before the ports open",
+    file: "server.ts",
+    from: 'import { Readiness } from "./http/readiness.ts";',
+    to:
+      'import { Readiness } from "./http/readiness.ts";\nimport "./echo/udp_echo.ts";',
+    tests: ["startup_imports_test.ts"],
+  },
+  {
+    name: "every datagram comes back byte for byte",
+    file: "echo/datagram_echo.ts",
+    from: "      socket.send(message, source.port, source.address, done);",
+    to:
+      "      socket.send(message.subarray(1), source.port, source.address, done);",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "each datagram echoed is counted",
+    file: "echo/datagram_echo.ts",
+    from: "        metrics.datagrams.inc();",
+    to: "",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "at most 64 UDP echoes wait to be sent; more are dropped and counted",
+    file: "echo/datagram_echo.ts",
+    from: "maxInFlight = 64,",
+    to: "maxInFlight = 65,",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "a datagram from a port below 1024 is not echoed",
+    file: "echo/datagram_echo.ts",
+    from: "  return port < 1024 || port === ownPort;",
+    to: "  return port === ownPort;",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "a datagram from the UDP echo's own port number is not echoed",
+    file: "echo/udp_echo.ts",
+    from:
+      "echoDatagrams(socket, { ...options, ownPort: socket.address().port }),",
+    to: "echoDatagrams(socket, options),",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "on shutdown the UDP socket waits for the echoes under way",
+    file: "echo/datagram_echo.ts",
+    from: "    if (inFlight > 0) {",
+    to: "      if (false) {",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "on shutdown the UDP socket closes after 1 s at most",
+    file: "echo/datagram_echo.ts",
+    from: "drainMs = 1_000",
+    to: "drainMs = 2_000",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "shutdown closes the UDP socket",
+    file: "echo/datagram_echo.ts",
+    from: "socket.close(resolve)",
+    to: "resolve()",
+    tests: ["udp_echo_test.ts"],
+  },
+  {
+    name: "the service's shutdown closes the UDP echo with the other ports",
+    file: "server.ts",
+    from: "    udp?.then((udp) => udp.close()),",
+    to: "",
+    tests: ["udp_echo_test.ts"],
   },
 ];
 

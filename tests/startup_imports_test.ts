@@ -7,7 +7,8 @@
  * loads no `node:` module and no npm package but Hono. (With TLS, checking
  * the files loads `node:crypto`; these runs have none.) Read from the module
  * graph, every module it may ever load is Hono, `node:process` (for the
- * first scrape) and `node:crypto` (for TLS files).
+ * first scrape), `node:crypto` (for TLS files) and `node:dgram` (for UDP
+ * echo, with `--udp` alone: src/echo/udp_echo.ts, imported dynamically).
  */
 import assert from "node:assert/strict";
 import { assertEchoes, connect } from "./_echo_client.ts";
@@ -59,14 +60,22 @@ test("main.ts loads no node: module and no npm package but hono before its ports
 
 interface Dependency {
   code?: { specifier: string };
+  /** Whether every import of it here is a dynamic `import()`. */
+  isDynamic?: boolean;
 }
 interface ModuleInfo {
   specifier: string;
   dependencies?: Dependency[];
 }
 
-/** The specifiers of every module `entry` may ever load, however imported. */
-async function imports(entry: URL): Promise<Set<string>> {
+/**
+ * The specifiers of every module `entry` may ever load, however imported; or,
+ * with `staticOnly`, those it loads before its first line runs.
+ */
+async function imports(
+  entry: URL,
+  { staticOnly = false } = {},
+): Promise<Set<string>> {
   const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry.pathname],
     signal: AbortSignal.timeout(TEST_TIME_LIMIT_MS),
@@ -82,7 +91,7 @@ async function imports(entry: URL): Promise<Set<string>> {
     if (loaded.has(specifier)) return;
     loaded.add(specifier);
     for (const dependency of byName.get(specifier)?.dependencies ?? []) {
-      if (dependency.code) {
+      if (dependency.code && !(staticOnly && dependency.isDynamic)) {
         visit(dependency.code.specifier);
       }
     }
@@ -103,12 +112,21 @@ function packages(specifiers: string[]): string[] {
   ];
 }
 
-test("the service ever loads only hono, node:process (on the first scrape) and node:crypto (for TLS files)", async () => {
+test("the service ever loads only hono, node:process (on the first scrape), node:crypto (for TLS files) and node:dgram (for --udp)", async () => {
   const outside = [...await imports(MAIN)]
     .filter((specifier) => !specifier.startsWith("file:"));
   assert.deepEqual(
     outside.filter((specifier) => specifier.startsWith("node:")).sort(),
-    ["node:crypto", "node:process"],
+    ["node:crypto", "node:dgram", "node:process"],
   );
   assert.deepEqual(packages(outside), ["hono"]);
+});
+
+test("node:dgram is loaded only through a dynamic import, the one that --udp makes", async () => {
+  const all = await imports(MAIN);
+  const atStart = await imports(MAIN, { staticOnly: true });
+  assert.ok(all.has("node:dgram"));
+  assert.ok(!atStart.has("node:dgram"), "node:dgram is imported statically");
+  const udpEcho = new URL("../src/echo/udp_echo.ts", import.meta.url).href;
+  assert.ok(all.has(udpEcho) && !atStart.has(udpEcho));
 });

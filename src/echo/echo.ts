@@ -65,6 +65,12 @@ export interface EchoOptions {
    * @default a pool of this connection's own
    */
   readBuffers?: ReadBufferPool;
+  /**
+   * A line sent to the client before any echo (`--banner`), followed by a
+   * line feed: after the TLS handshake, under the initial deadline, which it
+   * does not move, and not counted as echoed.
+   */
+  banner?: string;
 }
 
 /**
@@ -116,6 +122,7 @@ export async function handleEchoConnection(
     bytesCounter,
     deadlines = new Deadlines(),
     readBuffers = new ReadBufferPool(),
+    banner,
   } = options;
   using ending = new StreamEnding(stream, {
     deadlines,
@@ -133,6 +140,9 @@ export async function handleEchoConnection(
       handshaking = true;
       await stream.handshake();
       handshaking = false;
+    }
+    if (banner !== undefined && !ending.ended) {
+      await ending.write(new TextEncoder().encode(`${banner}\n`));
     }
     while (!ending.ended) {
       const buffer = reads.current;

@@ -7,6 +7,11 @@ export interface EchoMetrics {
   open: Gauge;
   /** Connections accepted, including those then rejected. */
   accepted: Counter;
+  /**
+   * The same, by the port they came in on: `tls` is `true` for a TLS echo
+   * port and `false` for a plain one.
+   */
+  acceptedByPort: Counter<"tls">;
   /** Connections closed at once because `--max-connections` were open. */
   rejected: Counter;
   /**
@@ -52,6 +57,12 @@ export function createEchoMetrics(): EchoMetrics {
     accepted: new Counter({
       name: "echoserver_echo_connections_accepted_total",
       help: "Echo connections accepted, including those then rejected.",
+    }),
+    acceptedByPort: new Counter({
+      name: "echoserver_echo_accepted_by_port_total",
+      help:
+        "Echo connections accepted, by port: tls is true for a TLS echo port.",
+      labelNames: ["tls"],
     }),
     rejected: new Counter({
       name: "echoserver_echo_connections_rejected_total",

@@ -163,6 +163,8 @@ async function acceptClients(
       continue;
     }
     metrics.accepted.inc();
+    // A TLS stream has a handshake: it came in on a TLS echo port.
+    metrics.acceptedByPort.inc({ tls: String(conn.handshake !== undefined) });
     // A chunk larger than the 64-byte first read is echoed in two writes,
     // and Nagle's algorithm would hold the second back until the client
     // acknowledged the first, which it delays by 40 ms.

@@ -6,6 +6,7 @@ import type { MetricsText } from "../observability/metrics_text.ts";
 import type { Counter } from "../observability/plain_metrics.ts";
 import type { UpgradableConnection } from "./connection_upgrade.ts";
 import { closingResponse, type Handler } from "./handler.ts";
+import { Readiness } from "./readiness.ts";
 import { requestPath, urlPath } from "./request_target.ts";
 
 /**
@@ -32,6 +33,12 @@ export interface HttpAppOptions {
    * stops: from then on `GET /readyz` answers 503.
    */
   draining?: AbortSignal;
+  /**
+   * What `GET /readyz` answers from, and what `POST /readyz/fail` and
+   * `POST /readyz/ok` switch.
+   * @default a readiness of the app's own, draining with `draining`
+   */
+  readiness?: Readiness;
   /** Serves `GET /ws`, the WebSocket echo, given the request's connection. */
   webSocket?: (request: Request, connection?: UpgradableConnection) => Response;
 }
@@ -59,10 +66,15 @@ const ALLOWED_METHODS: Readonly<Record<string, string>> = {
   "/readyz": "GET, HEAD",
   "/metrics": "GET, HEAD",
   "/die": "POST",
+  "/readyz/fail": "POST",
+  "/readyz/ok": "POST",
   "/ws": "GET",
 };
 
-/** No route reads a body; `POST /die` refuses a larger one before reading it. */
+/** The routes that change the service: each needs the die token, when set. */
+const GUARDED = ["/die", "/readyz/fail", "/readyz/ok"];
+
+/** No route reads a body; a POST route refuses a larger one before reading it. */
 const MAX_BODY_BYTES = 1024;
 
 /**
@@ -70,10 +82,12 @@ const MAX_BODY_BYTES = 1024;
  * `GET /livez` 200 while the process runs, `GET /readyz` 200 until shutdown
  * begins and 503 from then on, `GET /metrics` the metrics in the Prometheus
  * text format, `GET /ws` is `webSocket`'s, and `POST /die` answers `bye bye`
- * and then calls `onDie`.
+ * and then calls `onDie`. `POST /readyz/fail` turns `/readyz` to 503 and
+ * `POST /readyz/ok` back to 200, unless shutdown has begun (then 409); they
+ * stop nothing. The three POST routes need the die token, when there is one.
  * HEAD works wherever GET does. A known path with the wrong method gets 405
- * with an `Allow` header, anything else 404, and a `POST /die` with a body
- * over 1 KiB 413.
+ * with an `Allow` header, anything else 404, and a POST with a body over
+ * 1 KiB 413.
  *
  * The probes are routes with one handler and no middleware, which Hono runs
  * on its fast path.
@@ -90,13 +104,25 @@ const MAX_BODY_BYTES = 1024;
  * ```
  */
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const { onDie, dieToken, metricsText, draining, webSocket } = options;
+  const {
+    onDie,
+    dieToken,
+    metricsText,
+    draining,
+    readiness = new Readiness({ draining }),
+    webSocket,
+  } = options;
   const app = new Hono<{ Bindings: HttpBindings }>()
     .get("/healthcheck", (c) => c.text("ok computer"))
     .get("/livez", (c) => c.text("ok"))
     .get(
       "/readyz",
-      (c) => draining?.aborted ? c.text("shutting down", 503) : c.text("ready"),
+      (c) =>
+        readiness.draining
+          ? c.text("shutting down", 503)
+          : readiness.switchedOff
+          ? c.text("switched off", 503)
+          : c.text("ready"),
     )
     .get("/metrics", async (c) =>
       c.body(await metricsText.read(), 200, {
@@ -107,18 +133,30 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       (c) =>
         webSocket?.(c.req.raw, c.env.connection) ?? c.text("not found", 404),
     )
-    .post("/die", async (c, next) => {
+    .on("POST", GUARDED, async (c, next) => {
       if (!await discardBody(c.req.raw, MAX_BODY_BYTES)) {
         return c.text("request body too large", 413);
       }
       await next();
     });
-  if (dieToken !== undefined) app.post("/die", bearerAuth({ token: dieToken }));
+  if (dieToken !== undefined) {
+    app.on("POST", GUARDED, bearerAuth({ token: dieToken }));
+  }
   return app
     .post("/die", (c) => {
       // Shut down only after "bye bye" is out, or could not be sent.
       c.env.completed.then(onDie, onDie);
       return c.text("bye bye");
+    })
+    .post("/readyz/fail", (c) => {
+      readiness.switchOff();
+      return c.text("switched off: /readyz answers 503");
+    })
+    .post("/readyz/ok", (c) => {
+      readiness.switchOn();
+      return readiness.draining
+        ? c.text("shutting down: /readyz answers 503", 409)
+        : c.text("switched on: /readyz answers 200");
     })
     // As Hono's default, but silent: stderr carries only the service's own
     // lines.

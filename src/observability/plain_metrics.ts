@@ -144,6 +144,8 @@ export class Counter<L extends string = never> implements PlainMetric {
  * open.inc();
  * open.dec();
  * assert.equal(open.get().values[0].value, 1);
+ * open.set(0);
+ * assert.equal(open.get().values[0].value, 0);
  * ```
  */
 export class Gauge implements PlainMetric {
@@ -166,6 +168,11 @@ export class Gauge implements PlainMetric {
   /** Takes one away. */
   dec(): void {
     this.#value--;
+  }
+
+  /** Sets it to `value`: for a state, such as 1 for yes and 0 for no. */
+  set(value: number): void {
+    this.#value = value;
   }
 
   /** Its sample now. */

@@ -9,6 +9,8 @@ import { MAX_TIMER_DELAY_MS } from "../waiting/pause.ts";
 import type { IdleTimeouts } from "../echo/echo.ts";
 import type { HttpTimeouts } from "../http/connection_deadline.ts";
 import { type ListenAddress, parsePort } from "../net/net_addr.ts";
+import { BANNER_VARIABLES, renderBanner } from "./banner.ts";
+import { errorMessage } from "../net/error_message.ts";
 
 /**
  * A file a setting names. Parsing only records it; `main.ts` reads it at
@@ -47,8 +49,22 @@ export interface Config {
   wsMaxMessageBytes: number;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
-  /** When set, echo is served over TLS and HTTP over HTTPS with this pair. */
+  /**
+   * When set, HTTP is served over HTTPS with this pair, and echo over TLS:
+   * on the echo port, or on `tlsEcho` when that is set.
+   */
   tls?: Deno.TlsCertifiedKeyPem;
+  /**
+   * With `tls`: TLS echo is served here, and the echo port stays plain.
+   * Both ports share `maxConnections`, the idle timeouts and the metrics.
+   */
+  tlsEcho?: ListenAddress;
+  /** When set, each datagram that comes here is echoed back to its sender. */
+  udp?: ListenAddress;
+  /** A line sent to each new echo client before any echo, rendered already. */
+  banner?: string;
+  /** When set, every HTTP response says `X-Served-By: <servedBy>`. */
+  servedBy?: string;
   /**
    * After SIGTERM, milliseconds to keep serving with `/readyz` at 503 before
    * stopping, so that load balancers stop sending clients first.
@@ -113,6 +129,8 @@ interface Setting<T> {
   env: string;
   /** The value when neither the flag nor the variable is given; none when unset. */
   default?: string;
+  /** How `--help` shows a default that follows another setting. */
+  shownDefault?: string;
   /** Keeps the value out of error messages. */
   secret?: boolean;
   /** The flag's value in the usage text, such as `PORT`; none for a switch. */
@@ -375,6 +393,55 @@ const PROXY_PROTOCOL: Setting<boolean> = {
   parse: boolean,
 };
 
+const TLS_ECHO_PORT: Setting<number> = {
+  flag: "tls-echo-port",
+  env: "ECHOSERVER__TLS_ECHO_PORT",
+  placeholder: "PORT",
+  description: "serve TLS echo on this port too, while the echo port stays\n" +
+    "plain; needs --tls-cert; 0 picks a free one",
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
+};
+const UDP: Setting<boolean> = {
+  flag: "udp",
+  env: "ECHOSERVER__UDP",
+  default: "false",
+  switch: true,
+  description: "also echo each UDP datagram back to its sender; it answers\n" +
+    "any source address a packet claims: private networks only",
+  expected: "true or false",
+  parse: boolean,
+};
+const UDP_PORT: Setting<number> = {
+  flag: "udp-port",
+  env: "ECHOSERVER__UDP_PORT",
+  placeholder: "PORT",
+  shownDefault: "the echo port",
+  description: "UDP echo port, on the echo host; needs --udp; 0 picks a\n" +
+    "free one",
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
+};
+const BANNER: Setting<string> = {
+  flag: "banner",
+  env: "ECHOSERVER__BANNER",
+  placeholder: "TEXT",
+  description: "send this line to each new echo client before any echo;\n" +
+    "{hostname}, {pod}, {namespace} and {node} are filled in from\n" +
+    "HOSTNAME, POD_NAME, POD_NAMESPACE and NODE_NAME",
+  expected: "a text",
+  parse: nonEmpty,
+};
+const SERVED_BY: Setting<string> = {
+  flag: "served-by",
+  env: "ECHOSERVER__SERVED_BY",
+  placeholder: "TEXT",
+  description: "add 'X-Served-By: TEXT' to every HTTP response; the same\n" +
+    "placeholders as --banner",
+  expected: "a text",
+  parse: nonEmpty,
+};
+
 const SETTINGS: Setting<unknown>[] = [
   ECHO_HOST,
   ECHO_PORT,
@@ -396,6 +463,11 @@ const SETTINGS: Setting<unknown>[] = [
   LOG_LEVEL,
   LOG_FORMAT,
   PROXY_PROTOCOL,
+  TLS_ECHO_PORT,
+  UDP,
+  UDP_PORT,
+  BANNER,
+  SERVED_BY,
 ];
 
 /**
@@ -416,6 +488,7 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
 );
 
 /**
+/**
  * Deno's own variable that moves the first `Deno.serve` elsewhere, or serves
  * it there as well, with no permission asked: here, the HTTP server inside,
  * which only the relay on the public port may reach. Set, it is refused.
@@ -423,20 +496,26 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map(({ env }) =>
 const DENO_SERVE_ADDRESS = "DENO_SERVE_ADDRESS";
 
 /**
- * Every environment variable the service reads, the settings' and
- * `DENO_SERVE_ADDRESS`: all that `--allow-env` needs to grant.
+ * Every environment variable the service reads, the settings',
+ * `DENO_SERVE_ADDRESS`, and those that `--banner` and `--served-by` may fill
+ * in: all that `--allow-env` needs to grant.
  *
  * @example
  * ```ts
  * import { SETTING_VARIABLES, VARIABLES_READ } from "./config.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(VARIABLES_READ, [...SETTING_VARIABLES, "DENO_SERVE_ADDRESS"]);
+ * assert.deepEqual(VARIABLES_READ, [
+ *   ...SETTING_VARIABLES,
+ *   "DENO_SERVE_ADDRESS",
+ *   ...["HOSTNAME", "POD_NAME", "POD_NAMESPACE", "NODE_NAME"],
+ * ]);
  * ```
  */
 export const VARIABLES_READ: readonly string[] = [
   ...SETTING_VARIABLES,
   DENO_SERVE_ADDRESS,
+  ...BANNER_VARIABLES,
 ];
 
 /**
@@ -568,6 +647,56 @@ export function parseCommandLine(
         `(${other.env}) as well`,
     );
   }
+  const tlsEchoPort = read(TLS_ECHO_PORT);
+  const [tlsEchoSource] = given(TLS_ECHO_PORT);
+  if (tlsEchoPort !== undefined && settings.tlsFiles === undefined) {
+    errors.push(
+      `${tlsEchoSource}: "${tlsEchoPort}" needs --${TLS_CERT.flag} and ` +
+        `--${TLS_KEY.flag} (${TLS_CERT.env}, ${TLS_KEY.env}) as well`,
+    );
+  } else if (tlsEchoPort && tlsEchoPort === settings.echo.port) {
+    errors.push(
+      `${tlsEchoSource}: "${tlsEchoPort}" is the echo port already; ` +
+        "give another",
+    );
+  } else if (tlsEchoPort !== undefined) {
+    settings.tlsEcho = { hostname: settings.echo.hostname, port: tlsEchoPort };
+  }
+  const udpPort = read(UDP_PORT);
+  if (read(UDP)) {
+    settings.udp = {
+      hostname: settings.echo.hostname,
+      port: udpPort ?? settings.echo.port,
+    };
+  } else if (udpPort !== undefined) {
+    errors.push(
+      `${given(UDP_PORT)[0]}: "${udpPort}" needs --${UDP.flag} (${UDP.env}) ` +
+        "as well",
+    );
+  }
+  // Rendered here, once: a bad template is a bad setting.
+  const render = (setting: Setting<string>): string | undefined => {
+    const template = read(setting);
+    if (template === undefined) return undefined;
+    try {
+      return renderBanner(template, env);
+    } catch (error) {
+      const [source] = given(setting);
+      const why = errorMessage(error);
+      errors.push(`${source}: ${JSON.stringify(template)} ${why}`);
+    }
+  };
+  const banner = render(BANNER);
+  if (banner !== undefined) settings.banner = banner;
+  const servedBy = render(SERVED_BY);
+  if (servedBy !== undefined && !HEADER_VALUE.test(servedBy)) {
+    errors.push(
+      `${given(SERVED_BY)[0]}: ${JSON.stringify(servedBy)} cannot go in a ` +
+        "header: printable ASCII only",
+    );
+  } else if (servedBy !== undefined) {
+    settings.servedBy = servedBy;
+  }
   if (settings.proxyProtocol && settings.tlsFiles !== undefined) {
     errors.push(
       `${
@@ -606,6 +735,9 @@ export function parseCommandLine(
     : { kind: "run", settings };
 }
 
+/** What an HTTP header value may hold, here: printable ASCII. */
+const HEADER_VALUE = /^[\x20-\x7e]*$/;
+
 /** The flag that asks for a health check instead of a run. */
 const CHECK_HEALTH = "check-health";
 
@@ -627,7 +759,7 @@ export function usage(): string {
         setting.placeholder === undefined ? "" : ` ${setting.placeholder}`
       }`,
       `${setting.description}\nenv ${setting.env}, default ${
-        setting.default ?? "none"
+        setting.shownDefault ?? setting.default ?? "none"
       }`,
     ]),
     [
