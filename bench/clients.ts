@@ -166,6 +166,25 @@ export async function runHealth(
 }
 
 /**
+ * loadgen_deno.ts's websocket mode, a ping-pong over WebSockets on the HTTP
+ * port: the C client speaks no WebSocket.
+ */
+export async function runWebSocketPingPong(
+  args: (string | number)[],
+  runMs: number,
+): Promise<LoadRun<PingPongResult>> {
+  const { stdout, cpu } = await runClient(
+    [
+      ...[Deno.execPath(), "run", "--allow-net", "bench/loadgen_deno.ts"],
+      ...["websocket", ...args.map(String)],
+    ],
+    runMs,
+    "loadgen websocket",
+  );
+  return { result: JSON.parse(stdout), cpu };
+}
+
+/**
  * loadgen_deno.ts's stream mode over TLS, trusting the certificate in
  * `caFile`: the C client speaks no TLS.
  */

@@ -16,6 +16,13 @@
  *         each of CONNS loops connects, completes the handshake, echoes one
  *         byte and closes -> {"handshakes":N,"seconds":S}
  *
+ * One mode of its own, which loadgen.c does not have:
+ *
+ *     websocket PORT CONNS SIZE WARMUP DURATION
+ *         ping-pong over CONNS WebSockets on ws://127.0.0.1:PORT/ws, each
+ *         sending a binary message of SIZE bytes and waiting for its echo ->
+ *         the same JSON as pingpong
+ *
  * @module
  */
 
@@ -106,6 +113,64 @@ async function pingpong(
     }
     conn.close();
   }));
+  return percentiles(latencies, durationMs);
+}
+
+/** {@linkcode pingpong} over WebSockets, each message a binary one. */
+async function websocketPingpong(
+  port: number,
+  conns: number,
+  size: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<object> {
+  const sockets = await Promise.all(
+    Array.from(
+      { length: conns },
+      () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+          socket.binaryType = "arraybuffer";
+          socket.onopen = () => resolve(socket);
+          socket.onerror = (event) => reject((event as ErrorEvent).message);
+        }),
+    ),
+  );
+  const window = new Window(warmupMs, durationMs);
+  const latencies: number[] = [];
+  await Promise.all(
+    sockets.map((socket, id) =>
+      new Promise<void>((resolve, reject) => {
+        const message = new Uint8Array(size);
+        let sentAt = 0;
+        let sequence = 0;
+        const send = () => {
+          message.forEach((_, i) => message[i] = id * 13 + sequence * 7 + i);
+          sentAt = performance.now();
+          socket.send(message);
+        };
+        socket.onmessage = ({ data }) => {
+          const echo = new Uint8Array(data);
+          if (!echo.every((byte, i) => byte === message[i])) {
+            return reject(new Error(`echo mismatch on WebSocket ${id}`));
+          }
+          const done = performance.now();
+          if (window.counts(done)) latencies.push((done - sentAt) * 1e3);
+          sequence++;
+          if (window.open) return send();
+          socket.onclose = () => resolve();
+          socket.close();
+        };
+        socket.onclose = () => reject(new Error("closed by the server"));
+        send();
+      })
+    ),
+  );
+  return percentiles(latencies, durationMs);
+}
+
+/** The result of a ping-pong: messages counted, and their latencies. */
+function percentiles(latencies: number[], durationMs: number): object {
   if (latencies.length === 0) throw new Error("no message completed");
   return roundTrips(latencies, durationMs);
 }
@@ -360,6 +425,8 @@ async function main(args: string[]): Promise<void> {
   const [port, a, b, c, d] = numbers;
   if (mode === "pingpong" && numbers.length === 5) {
     console.log(JSON.stringify(await pingpong(port, a, b, c, d)));
+  } else if (mode === "websocket" && numbers.length === 5) {
+    console.log(JSON.stringify(await websocketPingpong(port, a, b, c, d)));
   } else if (mode === "udp" && numbers.length === 5) {
     console.log(JSON.stringify(await udp(port, a, b, c, d)));
   } else if (mode === "stream" && numbers.length === 4) {

@@ -16,6 +16,7 @@ export type LoadScenario =
   | "churn"
   | "tlsStream"
   | "tlsHandshakes"
+  | "websocket"
   | "udp1"
   | "udp50";
 
@@ -91,6 +92,21 @@ export const FIGURES = {
     ratioTarget({ toDeno: 0.95 }),
   ),
   healthCpu: fig("health check, server CPU µs/req", "lower"),
+  websocketRate: fig(
+    `WebSocket ping-pong ${busy}, msgs/s`,
+    "higher",
+    "websocket",
+  ),
+  websocketP50: fig(
+    `WebSocket ping-pong ${busy}, p50 µs`,
+    "lower",
+    "websocket",
+  ),
+  websocketP99: fig(
+    `WebSocket ping-pong ${busy}, p99 µs`,
+    "lower",
+    "websocket",
+  ),
   churnWarningRate: fig(`churn ${busy}, warning, conns/s`, "higher", "churn"),
   churnInfoRate: fig(`churn ${busy}, info, conns/s`, "higher", "churn"),
   churnInfoRatio: fig(

@@ -4,7 +4,7 @@
  * ratios to a Markdown table (stdout and RESULTS.md) and results.json.
  *
  * ```sh
- * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn | --idle | --http | --udp]
+ * deno run --allow-run --allow-net --allow-read --allow-write --allow-env --allow-sys bench/run.ts [--tiny] [--deno-client] [--churn | --idle | --http | --websocket | --udp]
  * ```
  *
  * With two cores or more, each server runs on core 0 and its clients on
@@ -17,9 +17,10 @@
  * minute; `--idle` the idle memory, after 1 byte and after a burst; `--http`
  * the health check and the TLS scenarios, which is how to measure what a
  * change to the HTTP port costs against bare Deno + Hono (its server CPU per
- * request is the figure the load client does not blur); `--udp` the UDP
- * echo against bare Deno's and Node's, both on `node:dgram` as the
- * service's is.
+ * request is the figure the load client does not blur); `--websocket` the
+ * WebSocket ping-pong, against `Deno.upgradeWebSocket` in the bare Deno
+ * baseline (Node's has none); `--udp` the UDP echo against bare Deno's and
+ * Node's, both on `node:dgram` as the service's is.
  * Exits 1 if any scenario failed, 2 for an unknown flag.
  *
  * @module
@@ -42,15 +43,31 @@ import { SERVERS } from "./servers.ts";
 import { FULL, IDLE_FILE_LIMIT, TINY } from "./settings.ts";
 
 /** The parts of a run, in the order each round runs them. */
-type Part = "starts" | "echo" | "health" | "idle" | "tls" | "udp" | "churn";
+type Part =
+  | "starts"
+  | "echo"
+  | "health"
+  | "websocket"
+  | "idle"
+  | "tls"
+  | "udp"
+  | "churn";
 const ALL_PARTS: Part[] = [
-  ...["starts", "echo", "health", "idle", "tls", "udp", "churn"] as const,
+  "starts",
+  "echo",
+  "health",
+  "websocket",
+  "idle",
+  "tls",
+  "udp",
+  "churn",
 ];
 /** The flags that run one part of the benchmark alone. */
 const ONE_PART: Record<string, Part[]> = {
   "--churn": ["churn"],
   "--idle": ["idle"],
   "--http": ["health", "tls"],
+  "--websocket": ["websocket"],
   "--udp": ["udp"],
 };
 const FLAGS = ["--tiny", "--deno-client", ...Object.keys(ONE_PART)];
@@ -84,9 +101,13 @@ async function main(args: string[]): Promise<number> {
     tls: await makeTestCertificate(),
     results: new Results(),
   };
-  const load = { echo: parts.has("echo"), health: parts.has("health") };
-  const perServer = load.echo || load.health || parts.has("idle") ||
-    parts.has("tls") || parts.has("udp");
+  const load = {
+    echo: parts.has("echo"),
+    health: parts.has("health"),
+    websocket: parts.has("websocket"),
+  };
+  const perServer = load.echo || load.health || load.websocket ||
+    parts.has("idle") || parts.has("tls") || parts.has("udp");
   for (let round = 1; round <= settings.rounds; round++) {
     const now = `round ${round}/${settings.rounds}`;
     if (parts.has("starts")) {
@@ -95,7 +116,9 @@ async function main(args: string[]): Promise<number> {
     }
     for (const spec of perServer ? SERVERS : []) {
       console.error(`${now}: ${spec.label}`);
-      if (load.echo || load.health) await benchLoad(bench, spec, load);
+      if (load.echo || load.health || load.websocket) {
+        await benchLoad(bench, spec, load);
+      }
       if (parts.has("idle")) await benchIdle(bench, spec);
       if (parts.has("tls")) await benchTls(bench, spec);
       if (parts.has("udp")) await benchUdp(bench, spec);

@@ -14,6 +14,7 @@ import {
   runLoadgen,
   runTlsHandshakes,
   runTlsStream,
+  runWebSocketPingPong,
   type StreamResult,
 } from "./clients.ts";
 import { cpuSeconds, rssKiB } from "./processes.ts";
@@ -85,17 +86,20 @@ export interface LoadParts {
   echo: boolean;
   /** The health check. */
   health: boolean;
+  /** Ping-pong over WebSockets, on the servers that have them. */
+  websocket: boolean;
 }
 
 /**
  * Starts the server with its defaults, runs ping-pong with 1 and with
- * {@linkcode BUSY_CONNECTIONS} connections, the stream and the health check
- * (those `parts` asks for), then stops it (timing the stop).
+ * {@linkcode BUSY_CONNECTIONS} connections, the stream, the health check and
+ * ping-pong over {@linkcode BUSY_CONNECTIONS} WebSockets (those `parts` asks
+ * for), then stops it (timing the stop).
  */
 export async function benchLoad(
   bench: Bench,
   spec: ServerSpec,
-  parts: LoadParts = { echo: true, health: true },
+  parts: LoadParts = { echo: true, health: true, websocket: true },
 ): Promise<void> {
   const { results } = bench;
   const step = stepper(bench, spec);
@@ -112,6 +116,13 @@ export async function benchLoad(
       () => pingpong(bench, server, BUSY_CONNECTIONS, PINGPONG.busy),
     );
     await step("stream", () => stream(bench, server));
+  }
+  // Node's baseline has no WebSocket server.
+  if (parts.websocket && spec.name !== "node") {
+    await step(
+      `WebSocket ping-pong ${BUSY_CONNECTIONS}`,
+      () => websocket(bench, server),
+    );
   }
   if (parts.health) await step("health", () => health(bench, server));
 
@@ -271,6 +282,21 @@ async function pingpong(
     [rate, result.messages / result.seconds],
     [p50, result.p50_us],
     [p99, result.p99_us],
+  ]);
+}
+
+/** Ping-pong over {@linkcode BUSY_CONNECTIONS} WebSockets on `GET /ws`. */
+async function websocket(bench: Bench, server: Server): Promise<void> {
+  const { settings: { messageSize, warmupMs, durationMs } } = bench;
+  const run = await runWebSocketPingPong([
+    ...[server.ports.http, BUSY_CONNECTIONS, messageSize],
+    ...[warmupMs, durationMs],
+  ], warmupMs + durationMs);
+  const { result } = run;
+  record(bench, server, "websocket", run, [
+    ["websocketRate", result.messages / result.seconds],
+    ["websocketP50", result.p50_us],
+    ["websocketP99", result.p99_us],
   ]);
 }
 

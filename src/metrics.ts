@@ -1,8 +1,8 @@
 /**
  * The service's metrics: the echo server's, the UDP echo's, the HTTP
- * server's, the readiness switch's and the log's, plain counts the service
- * updates from its first connection, its build info, and the text
- * `GET /metrics` writes out of them and of the process metrics.
+ * server's, the WebSocket echo's, the readiness switch's and the log's, plain
+ * counts the service updates from its first connection, its build info, and
+ * the text `GET /metrics` writes out of them and of the process metrics.
  *
  * @module
  */
@@ -16,6 +16,10 @@ import {
 import { type MetricsText, metricsText } from "./observability/metrics_text.ts";
 import { Counter, type PlainMetric } from "./observability/plain_metrics.ts";
 import { VERSION } from "./version.ts";
+import {
+  createWebSocketMetrics,
+  type WebSocketMetrics,
+} from "./websocket/websocket_metrics.ts";
 
 /** The log's metrics. */
 export interface LogMetrics {
@@ -31,6 +35,8 @@ export interface ServiceMetrics {
   echo: EchoMetrics;
   /** What the HTTP server counts. */
   http: HttpMetrics;
+  /** What the WebSocket echo counts. */
+  websocket: WebSocketMetrics;
   /** What the log queue counts. */
   log: LogMetrics;
   /** Whether `GET /readyz` says ready, and whether it is switched off. */
@@ -59,6 +65,7 @@ export interface ServiceMetrics {
 export function createMetrics(): ServiceMetrics {
   const echo = createEchoMetrics();
   const http = createHttpMetrics();
+  const websocket = createWebSocketMetrics();
   const log: LogMetrics = {
     linesDropped: new Counter({
       name: "echoserver_log_lines_dropped_total",
@@ -67,12 +74,13 @@ export function createMetrics(): ServiceMetrics {
   };
   const readiness = createReadinessMetrics();
   const udp = createUdpMetrics();
-  const groups = [echo, http, log, readiness, udp];
+  const groups = [echo, http, websocket, log, readiness, udp];
   const all = groups.flatMap((group) => Object.values(group));
   return {
     text: metricsText([...all, BUILD_INFO]),
     echo,
     http,
+    websocket,
     log,
     readiness,
     udp,

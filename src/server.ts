@@ -1,18 +1,19 @@
 /**
  * The service: the echo server (`echo/`, with UDP echo beside it when asked
- * for) and the HTTP server (`http/`), counted in one set of metrics and
- * stopped by one shutdown signal. Abort leads to one close of each, which
- * stops accepting and then drains; the whole story, from the first signal to
- * the exit:
+ * for), the HTTP server (`http/`) and the WebSocket echo it upgrades
+ * `GET /ws` to (`websocket/`), counted in one set of metrics and stopped by
+ * one shutdown signal. Abort leads to one close of each, which stops
+ * accepting and then drains; the whole story, from the first signal to the
+ * exit:
  *
  * ```text
  *   SIGTERM ──► draining: /readyz answers 503 ──► after --shutdown-delay ──┐
  *   SIGINT, SIGHUP, SIGQUIT, POST /die ────────────────────────────────────┤
  *                                                                          ▼
  *   the shutdown signal aborts ──► shutDown():  1. log "shutting down"
- *                                               2. echo, UDP and HTTP side by side:
- *                                                  stop accepting, drain (1 s at
- *                                                  most), cut what is left
+ *                                               2. echo, UDP, HTTP and the WebSockets
+ *                                                  side by side: stop accepting, drain
+ *                                                  (1 s at most), cut what is left
  *   RunningServer.finished settles ──► main.ts flushes the log ──► the process ends
  * ```
  *
@@ -44,7 +45,12 @@ import { mergeListeners } from "./echo/merged_listener.ts";
 import { addServedBy } from "./http/served_by.ts";
 import { type HttpService, serveHttp } from "./http/serve_http.ts";
 import { refuseBadTarget } from "./http/request_target.ts";
+import type { UpgradableConnection } from "./http/connection_upgrade.ts";
 import { Readiness } from "./http/readiness.ts";
+import {
+  serveWebSockets,
+  type WebSocketEcho,
+} from "./websocket/serve_websockets.ts";
 
 /** A listener that could not be opened, such as a port already in use. */
 export class ListenError extends Error {
@@ -106,13 +112,14 @@ export interface RunningServer {
 }
 
 /**
- * Starts the echo listener and the HTTP server, both stopped by
- * `options.shutdown`, and both counted in one set of metrics. Once it aborts,
- * `shutDown` runs the shutdown in order (see the module doc): each echo
- * connection closes once the chunk it is writing is out; the HTTP server
- * answers the requests in flight, and 503 to any new one on an open
- * connection; and clients get a second to finish before they are cut. A
- * request whose Host header is not a valid `host[:port]` gets 400.
+ * Starts the echo listener and the HTTP server, with WebSocket echo on
+ * `GET /ws`, all stopped by `options.shutdown` and counted in one set of
+ * metrics. Once it aborts, `shutDown` runs the shutdown in order (see the
+ * module doc): each echo connection closes once the chunk it is writing is
+ * out; the HTTP server answers the requests in flight, and 503 to any new one
+ * on an open connection; each WebSocket is closed with 1001; and clients get
+ * a second to finish before they are cut. A request whose Host header is not
+ * a valid `host[:port]` gets 400.
  * With `config.tlsEcho`, TLS echo has a port of its own, served by the same
  * accept loop as the plain one; with `config.udp`, datagrams are echoed too,
  * and the socket closes in the shutdown with the rest.
@@ -163,6 +170,13 @@ export function startServer(
   let listener: EchoListener = echoListener;
   let tlsEchoAddr: Deno.NetAddr | undefined;
   let http: HttpService;
+  const webSockets = serveWebSockets({
+    logger,
+    metrics: metrics.websocket,
+    maxConnections: config.wsMaxConnections,
+    maxMessageBytes: config.wsMaxMessageBytes,
+    timeouts: config.idle,
+  });
   try {
     if (tls && tlsEcho) {
       const tlsListener = listen(tlsEcho, () => listenTlsRelayed(tlsEcho, tls));
@@ -174,8 +188,14 @@ export function startServer(
       dieToken: config.dieToken,
       metricsText: metrics.text,
       readiness: new Readiness({ draining, metrics: metrics.readiness }),
+      webSocket: webSockets.handler,
     });
-    const refusing = refuseBadTarget(refuseOnceAborted(signal, app.fetch));
+    const fetch = (
+      request: Request,
+      info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+      connection: UpgradableConnection,
+    ) => app.fetch(request, { completed: info.completed, connection });
+    const refusing = refuseBadTarget(refuseOnceAborted(signal, fetch));
     const handler = countRequests(
       metrics.http.requests,
       config.servedBy ? addServedBy(config.servedBy, refusing) : refusing,
@@ -214,7 +234,10 @@ export function startServer(
   const finished = new Promise<void>((resolve) =>
     onAbort(
       signal,
-      () => resolve(shutDown(signal.reason, { logger, echo, http, udp })),
+      () =>
+        resolve(
+          shutDown(signal.reason, { logger, echo, http, webSockets, udp }),
+        ),
     )
   );
   return {
@@ -234,10 +257,11 @@ export function startServer(
  */
 async function shutDown(
   reason: unknown,
-  { logger, echo, http, udp }: {
+  { logger, echo, http, webSockets, udp }: {
     logger: Logger;
     echo: EchoServer;
     http: HttpService;
+    webSockets: WebSocketEcho;
     udp?: Promise<UdpEcho>;
   },
 ): Promise<void> {
@@ -246,10 +270,13 @@ async function shutDown(
   // 2. Every port at once, each in order: stop accepting; end the idle
   // connections at once; give the busy ones 1 s to finish the chunk, the
   // request or the datagrams in flight; then cut what is left
-  // (EchoServer.close, HttpService.close, UdpEcho.close).
+  // (EchoServer.close, HttpService.close, UdpEcho.close). Each WebSocket gets
+  // the same second to answer the close that the HTTP server's drain sends
+  // it (WebSocketEcho.close).
   await Promise.all([
     echo.close(),
     http.close(),
+    webSockets.close(),
     udp?.then((udp) => udp.close()),
   ]);
   // 3. Nothing is left running: main.ts flushes the log and the process

@@ -1,7 +1,8 @@
 // Dependencies point one way: the process (main.ts) -> the server (src/*.ts)
-// -> the settings -> the two sides, echo/ and http/ -> what connections share
-// (net/) -> what the service says about itself (observability/) -> how it
-// waits (waiting/). A module imports from its own folder or from a layer
+// -> the settings -> the WebSocket echo (websocket/, which takes connections
+// from http/ and keeps echo/'s timeouts) -> the two sides, echo/ and http/
+// -> what connections share (net/) -> what the service says about itself
+// (observability/) -> how it waits (waiting/). A module imports from its own folder or from a layer
 // below, never from above and never, between echo/ and http/, from the
 // other side; and no modules import each other in a circle, not even for a
 // type. The graph is Deno's own, read from `deno info --json main.ts`, type
@@ -17,6 +18,7 @@ const LAYERS: readonly { parts: readonly string[]; apart?: boolean }[] = [
   { parts: ["main.ts", "src/process/"] },
   { parts: ["src/server.ts", "src/metrics.ts", "src/version.ts"] },
   { parts: ["src/settings/"] },
+  { parts: ["src/websocket/"] },
   { parts: ["src/echo/", "src/http/"], apart: true },
   { parts: ["src/net/"] },
   { parts: ["src/observability/"] },

@@ -34,6 +34,7 @@ interface Mutant {
 const ECHO = ["echo_test.ts"];
 const SERVE = ["serve_echo_test.ts"];
 const MAIN = ["main_test.ts"];
+const WEBSOCKET = ["websocket_echo_test.ts"];
 
 /** The README's promises, broken one at a time. */
 const MUTANTS: Mutant[] = [
@@ -733,15 +734,15 @@ const MUTANTS: Mutant[] = [
   {
     name: "an HTTP client at the limit takes the place of an idle one",
     file: "http/http_connections.ts",
-    from: "      if (this.#open >= maxConnections && this.#evictOne()) {",
+    from: "      if (counted >= maxConnections && this.#evictOne()) {",
     to: "      if (false) {",
     tests: ["http_connections_test.ts"],
   },
   {
     name: "--http-max-connections are served, the next is closed",
     file: "http/http_connections.ts",
-    from: "      } else if (this.#open >= maxConnections) {",
-    to: "      } else if (this.#open > maxConnections) {",
+    from: "      } else if (counted >= maxConnections) {",
+    to: "      } else if (counted > maxConnections) {",
     tests: ["http_connections_test.ts"],
   },
   {
@@ -915,6 +916,144 @@ const MUTANTS: Mutant[] = [
     to:
       "  if (stream.handshake) await stream.handshake();\n  using ending = new StreamEnding(stream, {",
     tests: ["tls_test.ts"],
+  },
+  // WebSocket echo.
+  {
+    name: "a silent WebSocket is closed at the initial timeout",
+    file: "websocket/websocket_echo.ts",
+    from: "deadlines.set(timeouts.initialMs, this.#expire);",
+    to: "deadlines.set(timeouts.refreshMs, this.#expire);",
+    tests: WEBSOCKET,
+  },
+  {
+    name: "each WebSocket message moves the deadline to the refresh timeout",
+    file: "websocket/websocket_echo.ts",
+    from: "    this.#deadline.reset(timeouts.refreshMs);",
+    to: "    this.#deadline.reset(timeouts.initialMs);",
+    tests: WEBSOCKET,
+  },
+  {
+    name: "the WebSocket's own sends do not move the deadline",
+    file: "websocket/websocket_echo.ts",
+    from:
+      "      if (options.banner !== undefined) socket.send(options.banner);",
+    to:
+      "      if (options.banner !== undefined) { socket.send(options.banner); this.#deadline.reset(timeouts.refreshMs); }",
+    tests: WEBSOCKET,
+  },
+  {
+    name: "a WebSocket client that does not answer the close is cut after 1 s",
+    file: "websocket/websocket_echo.ts",
+    from: "    this.#deadline.reset(this.#options.drainMs ?? 1_000);",
+    to: "    this.#deadline.reset(this.#options.drainMs ?? 2_000);",
+    tests: WEBSOCKET,
+  },
+  {
+    name: "a silent WebSocket is closed with 1000",
+    file: "websocket/websocket_echo.ts",
+    from: '  idle: [1000, "idle timeout"],',
+    to: '  idle: [1001, "idle timeout"],',
+    tests: WEBSOCKET,
+  },
+  {
+    name: "a WebSocket message over the limit closes with 1009",
+    file: "websocket/websocket_echo.ts",
+    from: '  too_big: [1009, "message too big"],',
+    to: '  too_big: [1008, "message too big"],',
+    tests: WEBSOCKET,
+  },
+  {
+    name: "the messages before one too big are echoed before the 1009",
+    file: "websocket/websocket_echo.ts",
+    from: '    if (this.#messages >= messagesBefore) this.#close("too_big");',
+    to: '    this.#close("too_big");',
+    tests: WEBSOCKET,
+  },
+  {
+    name: "over TLS a WebSocket message over the limit closes with 1009",
+    file: "websocket/websocket_echo.ts",
+    from: '    if (bytes > maxMessageBytes) return this.#close("too_big");',
+    to: '    if (bytes >= maxMessageBytes) return this.#close("too_big");',
+    tests: WEBSOCKET,
+  },
+  {
+    name: "a WebSocket message of exactly --ws-max-message passes",
+    file: "websocket/message_size_limit.ts",
+    from: "    if (this.#messageBytes > this.#maxBytes) return false;",
+    to: "    if (this.#messageBytes >= this.#maxBytes) return false;",
+    tests: ["message_size_limit_test.ts"],
+  },
+  {
+    name: "a fragmented WebSocket message counts all its fragments",
+    file: "websocket/message_size_limit.ts",
+    from: "    this.#messageBytes += payload;",
+    to: "    this.#messageBytes = payload;",
+    tests: ["message_size_limit_test.ts", "websocket_process_test.ts"],
+  },
+  {
+    name: "a WebSocket client that does not read is not read",
+    file: "websocket/serve_websockets.ts",
+    from: "export const HOLD_BYTES = 64 * 1024;",
+    to: "export const HOLD_BYTES = Infinity;",
+    tests: ["websocket_test.ts"],
+  },
+  {
+    name: "at shutdown each WebSocket ends for shutdown",
+    file: "server.ts",
+    from: "    webSockets.close(),\n",
+    to: "",
+    tests: ["websocket_test.ts"],
+  },
+  {
+    name: "a handshake over --ws-max-connections gets 503",
+    file: "websocket/serve_websockets.ts",
+    from: "    if (open >= maxConnections) {",
+    to: "    if (open > maxConnections) {",
+    tests: ["websocket_test.ts"],
+  },
+  {
+    name: "a handshake with bytes sent behind it is refused",
+    file: "http/http_connections.ts",
+    from: "    const aligned = !seen || this.#firstHead?.bytesAfter === 0;",
+    to:
+      "    const aligned = !seen || this.#firstHead?.bytesAfter !== undefined;",
+    tests: ["websocket_test.ts"],
+  },
+  {
+    name: "a WebSocket is not counted against --http-max-connections",
+    file: "http/http_connections.ts",
+    from: "      const counted = this.#open - this.#upgraded;",
+    to: "      const counted = this.#open;",
+    tests: ["websocket_test.ts"],
+  },
+  {
+    name: "a WebSocket is never evicted by an HTTP client once its 101 is out",
+    file: "http/http_connections.ts",
+    from: "    if (this.#upgrade !== undefined) return;\n    this.#deadline",
+    to: "    this.#deadline",
+    tests: ["websocket_test.ts"],
+  },
+  {
+    name: "a WebSocket leaves the HTTP deadlines",
+    file: "http/http_connections.ts",
+    from: "    this.#deadline[Symbol.dispose]();\n    this.#onUpgrade();",
+    to: "    this.#onUpgrade();",
+    tests: ["websocket_test.ts"],
+  },
+  {
+    name: "a held client is read again once what the server sent is out",
+    file: "net/relay.ts",
+    from: "        if (this.#release !== undefined && !this.#holdClient!()) {",
+    to: "        if (false && this.#release !== undefined) {",
+    tests: ["relay_test.ts"],
+  },
+  {
+    name:
+      "a held client waits on the relay's own 64 bytes, not a borrowed buffer",
+    file: "net/relay.ts",
+    from: "          reads[Symbol.dispose]();\n          await this.#held();",
+    to: "          await this.#held();",
+    tests: ["relay_test.ts"],
   },
   // Which replica answered: the banner and X-Served-By.
   {

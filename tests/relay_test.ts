@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Relay } from "../src/net/relay.ts";
+import { ReadBufferPool } from "../src/net/read_buffers.ts";
+import { Relay, type RelayOptions } from "../src/net/relay.ts";
 import { assertEchoes, bytes, connect, writeAll } from "./_echo_client.ts";
 import { memoryStreamPair } from "./_memory_stream.ts";
 import { readExactly } from "./_read.ts";
@@ -153,6 +154,100 @@ test("Relay hands every byte on through a connection that takes one byte a write
   assert.deepEqual(await readExactly(server, 10), bytes("every byte"));
   assert.equal(await server.read(new Uint8Array(1)), null);
   server.close();
+  assert.deepEqual(await relay.closed, {});
+});
+
+/** A relay over in-memory streams, with `options`: its client and server ends. */
+function relayedInMemory(options: RelayOptions) {
+  const [client, clientSide] = memoryStreamPair();
+  const [serverSide, server] = memoryStreamPair();
+  const end = (stream: typeof clientSide) => ({
+    ...stream,
+    closeWrite: () => Promise.resolve(stream.closeWrite()),
+  });
+  const relay = new Relay(end(clientSide), end(serverSide), options);
+  return { client, server, relay };
+}
+
+test("Relay passes only the first bytes passClientData allows, then hears the client no more, with no end of stream to the server", async () => {
+  const seen: string[] = [];
+  const { client, server, relay } = relayedInMemory({
+    passClientData(data) {
+      seen.push(new TextDecoder().decode(data));
+      return data.length > 3 ? 3 : data.length;
+    },
+  });
+  await client.write(bytes("ab"));
+  assert.deepEqual(await readExactly(server, 2), bytes("ab"));
+  await client.write(bytes("cdefg"));
+  assert.deepEqual(await readExactly(server, 3), bytes("cde"));
+  assert.equal(relay.ignoringClient, true);
+  await client.write(bytes("never"));
+  // The server still answers, and reads no end of stream: the relay ends as
+  // the server does.
+  await server.write(bytes("still here"));
+  assert.deepEqual(await readExactly(client, 10), bytes("still here"));
+  server.close();
+  assert.deepEqual(await relay.closed, {});
+  assert.deepEqual(seen, ["ab", "cdefg"]);
+});
+
+test("Relay reads nothing from the client while holdClient() holds, and asks again as each chunk from the server reaches the client", async () => {
+  let hold = true;
+  let asked = 0;
+  const { client, server, relay } = relayedInMemory({
+    holdClient: () => {
+      asked++;
+      return hold;
+    },
+  });
+  let passed = false;
+  const arrived = readExactly(server, 4).then((data) => {
+    passed = true;
+    return data;
+  });
+  await client.write(bytes("held"));
+  await server.write(bytes("one"));
+  assert.deepEqual(await readExactly(client, 3), bytes("one"));
+  // Every job runs, the relay's check after "one" among them.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(passed, false, "passed while held");
+  assert.equal(asked, 2);
+  hold = false;
+  await server.write(bytes("two"));
+  assert.deepEqual(await readExactly(client, 3), bytes("two"));
+  assert.deepEqual(await arrived, bytes("held"));
+  relay.close();
+  assert.deepEqual(await relay.closed, {});
+});
+
+test("Relay.close() ends a held client's wait", async () => {
+  const { relay } = relayedInMemory({ holdClient: () => true });
+  relay.close();
+  assert.deepEqual(await relay.closed, {});
+});
+
+test("Relay gives a borrowed read buffer back while it holds the client", async () => {
+  const given: number[] = [];
+  const readBuffers = new class extends ReadBufferPool {
+    override give(buffer: Uint8Array<ArrayBuffer>): void {
+      given.push(buffer.length);
+      super.give(buffer);
+    }
+  }();
+  let hold = false;
+  const { client, server, relay } = relayedInMemory({
+    holdClient: () => hold,
+    readBuffers,
+  });
+  // A full read of the relay's own 64 bytes: the next read borrows 1 KiB.
+  await client.write(new Uint8Array(64));
+  hold = true;
+  await readExactly(server, 64);
+  // Every job runs, the relay's check of the hold among them.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(given, [1024]);
+  relay.close();
   assert.deepEqual(await relay.closed, {});
 });
 

@@ -1,14 +1,15 @@
 /**
  * The bare Deno baseline: a TCP echo loop with one 16 KiB buffer per
  * connection and nothing else, plus `Deno.serve` with a Hono
- * `/healthcheck` route. With `--tls-cert FILE --tls-key FILE`, the same over
- * `Deno.listenTls` and HTTPS. With `--udp`, also a UDP echo on a
- * `node:dgram` socket, as the service's is: each datagram sent back as it
- * comes; with `--udp-native`, the same on `Deno.listenDatagram` with one
- * reused buffer (which needs `--unstable-net`), to measure what `node:dgram`
- * costs. Prints its ports in the service's format and exits on SIGTERM. Run
- * it from the project root so that the import map in deno.json resolves
- * "hono":
+ * `/healthcheck` route and a `/ws` route that echoes each WebSocket message
+ * with `Deno.upgradeWebSocket` and nothing else. With
+ * `--tls-cert FILE --tls-key FILE`, the same over `Deno.listenTls` and HTTPS.
+ * With `--udp`, also a UDP echo on a `node:dgram` socket, as the service's
+ * is: each datagram sent back as it comes; with `--udp-native`, the same on
+ * `Deno.listenDatagram` with one reused buffer (which needs `--unstable-net`),
+ * to measure what `node:dgram` costs. Prints its ports in the service's
+ * format and exits on SIGTERM. Run it from the project root so that the
+ * import map in deno.json resolves "hono":
  *
  * ```sh
  * deno run --allow-net bench/baselines/deno_echo.ts
@@ -39,7 +40,13 @@ const address = { hostname: "127.0.0.1", port: 0 };
 const listener = tls
   ? Deno.listenTls({ ...address, ...tls })
   : Deno.listen(address);
-const app = new Hono().get("/healthcheck", (c) => c.text("ok computer"));
+const app = new Hono()
+  .get("/healthcheck", (c) => c.text("ok computer"))
+  .get("/ws", (c) => {
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+    socket.onmessage = (event) => socket.send(event.data);
+    return response;
+  });
 const http = Deno.serve({ ...address, ...tls, onListen() {} }, app.fetch);
 
 const [echoScheme, httpScheme] = tls ? ["tls://", "https"] : ["", "http"];

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { discardBody } from "./discard_body.ts";
 import type { MetricsText } from "../observability/metrics_text.ts";
 import type { Counter } from "../observability/plain_metrics.ts";
+import type { UpgradableConnection } from "./connection_upgrade.ts";
 import { closingResponse, type Handler } from "./handler.ts";
 import { Readiness } from "./readiness.ts";
 import { requestPath, urlPath } from "./request_target.ts";
@@ -15,6 +16,8 @@ import { requestPath, urlPath } from "./request_target.ts";
 export interface HttpBindings {
   /** Settles once the response has been sent, or could not be. */
   completed: Promise<void>;
+  /** The connection the request came on, which `GET /ws` upgrades. */
+  connection?: UpgradableConnection;
 }
 
 /** What {@linkcode createHttpApp} needs. */
@@ -36,6 +39,8 @@ export interface HttpAppOptions {
    * @default a readiness of the app's own, draining with `draining`
    */
   readiness?: Readiness;
+  /** Serves `GET /ws`, the WebSocket echo, given the request's connection. */
+  webSocket?: (request: Request, connection?: UpgradableConnection) => Response;
 }
 
 /**
@@ -63,6 +68,7 @@ const ALLOWED_METHODS: Readonly<Record<string, string>> = {
   "/die": "POST",
   "/readyz/fail": "POST",
   "/readyz/ok": "POST",
+  "/ws": "GET",
 };
 
 /** The routes that change the service: each needs the die token, when set. */
@@ -75,12 +81,13 @@ const MAX_BODY_BYTES = 1024;
  * The HTTP side of the service: `GET /healthcheck` answers `ok computer`,
  * `GET /livez` 200 while the process runs, `GET /readyz` 200 until shutdown
  * begins and 503 from then on, `GET /metrics` the metrics in the Prometheus
- * text format, and `POST /die` answers `bye bye` and then calls `onDie`.
- * `POST /readyz/fail` turns `/readyz` to 503 and `POST /readyz/ok` back to
- * 200, unless shutdown has begun (then 409); they stop nothing. The three
- * POST routes need the die token, when there is one. HEAD works wherever GET
- * does. A known path with the wrong method gets 405 with an `Allow` header,
- * anything else 404, and a POST with a body over 1 KiB 413.
+ * text format, `GET /ws` is `webSocket`'s, and `POST /die` answers `bye bye`
+ * and then calls `onDie`. `POST /readyz/fail` turns `/readyz` to 503 and
+ * `POST /readyz/ok` back to 200, unless shutdown has begun (then 409); they
+ * stop nothing. The three POST routes need the die token, when there is one.
+ * HEAD works wherever GET does. A known path with the wrong method gets 405
+ * with an `Allow` header, anything else 404, and a POST with a body over
+ * 1 KiB 413.
  *
  * The probes are routes with one handler and no middleware, which Hono runs
  * on its fast path.
@@ -103,6 +110,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     metricsText,
     draining,
     readiness = new Readiness({ draining }),
+    webSocket,
   } = options;
   const app = new Hono<{ Bindings: HttpBindings }>()
     .get("/healthcheck", (c) => c.text("ok computer"))
@@ -120,6 +128,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       c.body(await metricsText.read(), 200, {
         "Content-Type": metricsText.contentType,
       }))
+    .get(
+      "/ws",
+      (c) =>
+        webSocket?.(c.req.raw, c.env.connection) ?? c.text("not found", 404),
+    )
     .on("POST", GUARDED, async (c, next) => {
       if (!await discardBody(c.req.raw, MAX_BODY_BYTES)) {
         return c.text("request body too large", 413);

@@ -33,9 +33,15 @@ import {
   type DeadlineEnd,
   type HttpTimeouts,
 } from "./connection_deadline.ts";
+import type {
+  UpgradableConnection,
+  UpgradedConnection,
+  UpgradeOptions,
+} from "./connection_upgrade.ts";
 import { closesConnection, closingResponse, type Handler } from "./handler.ts";
 import type { HttpConnectionEnd } from "./connection_ends.ts";
 import type { HttpMetrics } from "./http_metrics.ts";
+import { FirstRequestHead } from "./request_head_end.ts";
 
 /** What {@linkcode HttpConnections} needs. */
 export interface HttpConnectionsOptions {
@@ -46,19 +52,24 @@ export interface HttpConnectionsOptions {
   /** What the connections count. */
   metrics: HttpMetrics;
   /**
-   * Connections open at once. A client over the limit takes the place of the
-   * connection longest with no request in flight, or is closed at once.
+   * Connections open at once, not counting those upgraded. A client over the
+   * limit takes the place of the connection longest with no request in
+   * flight, or is closed at once.
    */
   maxConnections: number;
   /** How long a connection may wait, and a request take. */
   timeouts: HttpTimeouts;
+  /** The server inside speaks TLS: the relays then see only ciphertext. */
+  tls?: Deno.TlsCertifiedKeyPem;
 }
 
 /**
  * The clients of the HTTP port, each relayed to a server inside the process
  * and each with its deadlines (see the module doc and
  * {@linkcode ConnectionDeadline}). A connection counts against the limit from
- * its accept until both of its relay's sockets are closed.
+ * its accept until both of its relay's sockets are closed, or until it is
+ * upgraded (see `connection_upgrade.ts`): from then on the new protocol's
+ * server keeps its deadline and its limit, and it is never evicted.
  *
  * @example
  * ```ts
@@ -105,8 +116,10 @@ export class HttpConnections {
    * a new client may take the place of at the limit.
    */
   #evictable = new Set<HttpConnection>();
-  /** Connections counted against the limit: from accept to both closed. */
+  /** Connections open: from accept to both closed. */
   #open = 0;
+  /** Connections open that have been upgraded: not counted against the limit. */
+  #upgraded = 0;
   #allClosedWaiting?: PromiseWithResolvers<void>;
 
   /**
@@ -153,9 +166,10 @@ export class HttpConnections {
         await failures.failed(error);
         continue;
       }
-      if (this.#open >= maxConnections && this.#evictOne()) {
+      const counted = this.#open - this.#upgraded;
+      if (counted >= maxConnections && this.#evictOne()) {
         metrics.evicted.inc();
-      } else if (this.#open >= maxConnections) {
+      } else if (counted >= maxConnections) {
         client.close();
         metrics.accepted.inc();
         metrics.rejected.inc();
@@ -185,10 +199,14 @@ export class HttpConnections {
    * one. A request from anything but a relay (only a local process can reach
    * the server inside) gets 403. A response from `closingResponse()` closes
    * its connection once handed over: nothing the client sends after that is
-   * read, and a request it had pipelined behind gets 503 unrouted.
+   * read, and a request it had pipelined behind gets 503 unrouted. The
+   * handler is also given the connection, which it may upgrade (see
+   * `connection_upgrade.ts`).
    */
   handler(
-    handler: Handler<[Deno.ServeHandlerInfo<Deno.NetAddr>]>,
+    handler: Handler<
+      [Deno.ServeHandlerInfo<Deno.NetAddr>, UpgradableConnection]
+    >,
   ): (
     request: Request,
     info: Deno.ServeHandlerInfo<Deno.NetAddr>,
@@ -207,7 +225,7 @@ export class HttpConnections {
           completed,
         );
       }
-      const response = handler(request, info);
+      const response = handler(request, info, connection);
       return response instanceof Promise
         ? response.then((response) =>
           connection.closeAfter(request, response, completed)
@@ -265,15 +283,26 @@ export class HttpConnections {
       deadlines: this.#deadlines,
       readBuffers: this.#readBuffers,
       timeouts,
+      encrypted: this.#options.tls !== undefined,
       onIdle: () => this.#evictable.add(connection),
+      // Its request's start took it out of #evictable, and it stays out.
+      onUpgrade: () => {
+        this.#upgraded++;
+        metrics.open.dec();
+        metrics.ended.inc({ reason: "upgraded" });
+      },
     });
     this.#byRelayPort.set(port, connection);
     this.#evictable.add(connection);
     const reason = await connection.ended(signal);
     this.#byRelayPort.delete(port);
     this.#evictable.delete(connection);
-    metrics.open.dec();
-    metrics.ended.inc({ reason });
+    if (connection.upgraded) {
+      this.#upgraded--;
+    } else {
+      metrics.open.dec();
+      metrics.ended.inc({ reason });
+    }
     if (--this.#open === 0) {
       this.#allClosedWaiting?.resolve();
       this.#allClosedWaiting = undefined;
@@ -282,10 +311,21 @@ export class HttpConnections {
 }
 
 /** One client of the HTTP port, its relay and its deadline. */
-class HttpConnection {
+class HttpConnection implements UpgradableConnection {
+  #client: Deno.Conn;
   #relay: Relay;
   #deadline: ConnectionDeadline;
   #onIdle: () => void;
+  #onUpgrade: () => void;
+  /**
+   * Where the first request's head ends, and what came after it, until it is
+   * upgraded: a request after the first came after it.
+   */
+  #firstHead? = new FirstRequestHead();
+  /** How the client is read once upgraded; none before. */
+  #upgrade?: UpgradeOptions;
+  /** Whether the client's bytes are TLS, which the relay cannot read. */
+  #encrypted: boolean;
   /** Why the service closed it, when it did: a deadline, or shutdown. */
   #cutFor?: HttpConnectionEnd;
   #ended = false;
@@ -299,9 +339,17 @@ class HttpConnection {
       timeouts: HttpTimeouts;
       /** Called when its last request in flight is done. */
       onIdle: () => void;
+      /** Called when it is upgraded. */
+      onUpgrade: () => void;
+      /** Whether the client's bytes are TLS, which the relay cannot read. */
+      encrypted: boolean;
     },
   ) {
+    this.#client = client;
+    this.#encrypted = options.encrypted;
+    if (options.encrypted) this.#firstHead = undefined;
     this.#onIdle = options.onIdle;
+    this.#onUpgrade = options.onUpgrade;
     const deadline = this.#deadline = new ConnectionDeadline(
       options.deadlines,
       {
@@ -310,9 +358,26 @@ class HttpConnection {
       },
     );
     this.#relay = new Relay(client, server, {
-      onClientData: () => deadline.clientData(),
+      onClientData: () => {
+        if (this.#upgrade === undefined) deadline.clientData();
+      },
+      passClientData: (data) => {
+        // Over TLS the bytes are ciphertext: nothing to read in them.
+        if (this.#encrypted) return data.length;
+        if (this.#upgrade !== undefined) {
+          return this.#upgrade.passClientData(data);
+        }
+        this.#firstHead?.scan(data);
+        return data.length;
+      },
+      holdClient: () => this.#upgrade?.holdClient() ?? false,
       readBuffers: options.readBuffers,
     });
+  }
+
+  /** Whether it has been upgraded. */
+  get upgraded(): boolean {
+    return this.#upgrade !== undefined;
   }
 
   /** Whether a response that closes the connection has been given. */
@@ -326,9 +391,27 @@ class HttpConnection {
 
   /** A response has been handed over, or could not be. */
   requestCompleted = (): void => {
+    // The 101 of an upgrade is handed over once the deadline has gone.
+    if (this.#upgrade !== undefined) return;
     this.#deadline.requestCompleted();
     if (!this.#deadline.busy && !this.#ended) this.#onIdle();
   };
+
+  upgrade(options: UpgradeOptions): UpgradedConnection | undefined {
+    const seen = !this.#encrypted;
+    const aligned = !seen || this.#firstHead?.bytesAfter === 0;
+    if (!aligned || this.closing || this.#upgrade) return undefined;
+    this.#firstHead = undefined;
+    this.#upgrade = options;
+    this.#deadline[Symbol.dispose]();
+    this.#onUpgrade();
+    return {
+      remoteAddr: this.#client.remoteAddr as Deno.NetAddr,
+      clientDataSeen: seen,
+      closed: this.#relay.closed.then(() => {}),
+      cut: () => this.cut("shutdown"),
+    };
+  }
 
   /** Closes it now, for the reason its deadline would have given. */
   evict(): void {

@@ -24,6 +24,8 @@ import type { Logger } from "../observability/log.ts";
 import { ThrottledLog } from "../observability/throttled_log.ts";
 import { onAbort } from "../waiting/on_abort.ts";
 import type { HttpTimeouts } from "./connection_deadline.ts";
+import type { UpgradableConnection } from "./connection_upgrade.ts";
+import type { Handler } from "./handler.ts";
 import { HttpConnections } from "./http_connections.ts";
 import type { HttpMetrics } from "./http_metrics.ts";
 
@@ -74,7 +76,8 @@ export interface HttpService {
  * Serves `handler` on `address`, with a limit on connections and deadlines
  * on each (see the module doc): the port is the service's own TCP listener,
  * and each client is relayed to a `Deno.serve` on 127.0.0.1 inside the
- * process (HTTPS with `tls`), which only the relays can use.
+ * process (HTTPS with `tls`), which only the relays can use. The handler is
+ * also given the request's connection, which it may upgrade.
  *
  * - When the server inside stops by itself, its accept having failed
  *   (`Deno.serve` then closes its listener, as when descriptors run out),
@@ -113,7 +116,7 @@ export interface HttpService {
  */
 export function serveHttp(
   address: ListenAddress,
-  handler: Deno.ServeHandler<Deno.NetAddr>,
+  handler: Handler<[Deno.ServeHandlerInfo<Deno.NetAddr>, UpgradableConnection]>,
   options: ServeHttpOptions,
 ): HttpService {
   const { logger, metrics, serve = Deno.serve, tls, drainMs = 1_000 } = options;

@@ -44,6 +44,20 @@ export interface RelayOptions {
   /** Called as each chunk from the client arrives, before it is passed on. */
   onClientData?: () => void;
   /**
+   * Sees each chunk from the client before it is passed on, and says how
+   * many of its first bytes to pass: fewer than all, and the client is heard
+   * no more (as after {@linkcode Relay.finish}, but the server reads no end
+   * of stream). All of them when not given.
+   */
+  passClientData?: (data: Uint8Array) => number;
+  /**
+   * While it returns true the client is not read, so that a client that
+   * does not read what the server sends cannot make the server buffer for
+   * it: asked before each read from the client, and again as each chunk from
+   * the server has reached the client. Never when not given.
+   */
+  holdClient?: () => boolean;
+  /**
    * Where reads borrow buffers larger than the relay's own 64 bytes each way:
    * share one among a listener's relays, so that a burst reuses the buffers
    * of bursts before it.
@@ -92,6 +106,10 @@ export class Relay {
   readonly #client: RelayedConn;
   readonly #server: RelayedConn;
   readonly #onClientData?: () => void;
+  readonly #passClientData?: (data: Uint8Array) => number;
+  readonly #holdClient?: () => boolean;
+  /** Settles the client's held read, once the hold is released or closed. */
+  #release?: () => void;
   readonly #readBuffers: ReadBufferPool;
   #closing = false;
   #ignoring = false;
@@ -104,8 +122,8 @@ export class Relay {
    *
    * @param client the connection a client made to the service
    * @param server the relay's connection to the server inside the process
-   * @param options what to tell as the client's bytes arrive, and where to
-   * borrow read buffers
+   * @param options what to tell and ask as the client's bytes arrive, when
+   * to hold the client, and where to borrow read buffers
    */
   constructor(
     client: RelayedConn,
@@ -117,6 +135,8 @@ export class Relay {
     client.setNoDelay?.(true);
     server.setNoDelay?.(true);
     this.#onClientData = options.onClientData;
+    this.#passClientData = options.passClientData;
+    this.#holdClient = options.holdClient;
     this.#readBuffers = options.readBuffers ?? new ReadBufferPool();
     this.closed = Promise.all([this.#fromClient(), this.#toClient()]).then(
       () => this.#error === undefined ? {} : { error: this.#error },
@@ -137,6 +157,7 @@ export class Relay {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#release?.();
     this.#client.close();
     this.#server.close();
   }
@@ -161,13 +182,23 @@ export class Relay {
     using reads = new ReadBuffer(this.#readBuffers);
     try {
       while (true) {
+        // Once closing, the read fails at once: no hold to wait out.
+        if (!this.#closing && this.#holdClient?.()) {
+          // A held client waits as an idle one does, on the relay's own bytes.
+          reads[Symbol.dispose]();
+          await this.#held();
+        }
         const buffer = reads.current;
         const size = await client.read(buffer);
         if (this.ignoringClient) return;
         if (size === null) break;
         this.#heard = true;
         this.#onClientData?.();
-        await writeAll(server, buffer, size);
+        const passed = this.#passClientData?.(buffer.subarray(0, size)) ??
+          size;
+        if (passed < size) this.#ignoring = true;
+        if (passed > 0) await writeAll(server, buffer, passed);
+        if (this.#ignoring) return;
         reads.afterRead(size);
       }
       await server.closeWrite();
@@ -187,12 +218,25 @@ export class Relay {
         const size = await server.read(buffer);
         if (size === null) break;
         await writeAll(client, buffer, size);
+        if (this.#release !== undefined && !this.#holdClient!()) {
+          this.#release();
+        }
         reads.afterRead(size);
       }
     } catch (error) {
       this.#fail(error);
     }
     this.close();
+  }
+
+  /** Settles once the client's hold is released, or the relay closes. */
+  #held(): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#release = () => {
+      this.#release = undefined;
+      resolve();
+    };
+    return promise;
   }
 
   /** Keeps the first error that came before any close, and closes. */

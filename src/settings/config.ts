@@ -43,6 +43,10 @@ export interface Config {
    * the one longest with no request in flight, or is closed at once.
    */
   httpMaxConnections: number;
+  /** WebSockets open at once on `GET /ws`; a handshake over it gets 503. */
+  wsMaxConnections: number;
+  /** The longest WebSocket message payload; a longer one closes with 1009. */
+  wsMaxMessageBytes: number;
   /** When set, `POST /die` needs `Authorization: Bearer <dieToken>`. */
   dieToken?: string;
   /**
@@ -286,6 +290,34 @@ const HTTP_MAX_CONNECTIONS: Setting<number> = {
   expected: "a positive integer",
   parse: positiveInteger,
 };
+/** The largest `--ws-max-message`: 16 MiB. */
+const MAX_WS_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+const WS_MAX_CONNECTIONS: Setting<number> = {
+  flag: "ws-max-connections",
+  env: "ECHOSERVER__WS_MAX_CONNECTIONS",
+  default: "1024",
+  placeholder: "N",
+  description: "WebSocket echo clients on GET /ws at once; a handshake\n" +
+    "over it gets 503",
+  expected: "a positive integer",
+  parse: positiveInteger,
+};
+const WS_MAX_MESSAGE: Setting<number> = {
+  flag: "ws-max-message",
+  env: "ECHOSERVER__WS_MAX_MESSAGE__BYTES",
+  default: "65536",
+  placeholder: "BYTES",
+  description: "longest WebSocket message; a longer one closes the\n" +
+    "WebSocket with 1009",
+  expected: `a positive integer of bytes, at most ${MAX_WS_MESSAGE_BYTES}`,
+  parse: (raw) => {
+    const bytes = positiveInteger(raw);
+    return bytes !== undefined && bytes <= MAX_WS_MESSAGE_BYTES
+      ? bytes
+      : undefined;
+  },
+};
 const DIE_TOKEN: Setting<string> = {
   flag: "die-token",
   env: "ECHOSERVER__DIE_TOKEN",
@@ -421,6 +453,8 @@ const SETTINGS: Setting<unknown>[] = [
   HTTP_IDLE_TIMEOUT,
   HTTP_REQUEST_TIMEOUT,
   HTTP_MAX_CONNECTIONS,
+  WS_MAX_CONNECTIONS,
+  WS_MAX_MESSAGE,
   DIE_TOKEN,
   DIE_TOKEN_FILE,
   TLS_CERT,
@@ -574,6 +608,8 @@ export function parseCommandLine(
       requestMs: read(HTTP_REQUEST_TIMEOUT),
     },
     httpMaxConnections: read(HTTP_MAX_CONNECTIONS),
+    wsMaxConnections: read(WS_MAX_CONNECTIONS),
+    wsMaxMessageBytes: read(WS_MAX_MESSAGE),
     shutdownDelayMs: read(SHUTDOWN_DELAY),
     logLevel: read(LOG_LEVEL),
     logFormat: read(LOG_FORMAT),
@@ -744,9 +780,10 @@ export function usage(): string {
     "Usage: echoserver [options]",
     "",
     "A TCP echo server with an HTTP side: GET /healthcheck, /livez, /readyz",
-    "and /metrics, and POST /die to shut down. Flags override environment",
-    "variables, which override the defaults; an empty variable counts as",
-    "unset. Times are in seconds and may be fractional.",
+    "and /metrics, WebSocket echo on GET /ws, and POST /die to shut down.",
+    "Flags override environment variables, which override the defaults; an",
+    "empty variable counts as unset. Times are in seconds and may be",
+    "fractional.",
     "",
     "Options:",
     ...options,
