@@ -175,6 +175,7 @@ export function startServer(
     metrics: metrics.websocket,
     maxConnections: config.wsMaxConnections,
     maxMessageBytes: config.wsMaxMessageBytes,
+    banner: config.banner,
     timeouts: config.idle,
   });
   try {

@@ -1057,6 +1057,14 @@ const MUTANTS: Mutant[] = [
   },
   // Which replica answered: the banner and X-Served-By.
   {
+    name: "--banner goes to each WebSocket client too",
+    file: "server.ts",
+    from:
+      "    maxMessageBytes: config.wsMaxMessageBytes,\n    banner: config.banner,",
+    to: "    maxMessageBytes: config.wsMaxMessageBytes,",
+    tests: ["websocket_test.ts"],
+  },
+  {
     name: "the banner does not move the initial deadline",
     file: "echo/echo.ts",
     from: "      await ending.write(new TextEncoder().encode(`${banner}\\n`));",

@@ -387,3 +387,13 @@ test("over HTTPS a WebSocket echoes, and a message over --ws-max-message closes 
   ]);
   conn.close();
 });
+
+test("with --banner each WebSocket client gets the banner as its first text message, then its echoes", async () => {
+  await using s = service({ banner: "served by pod-a" });
+  const client = await openClient(s.url);
+  client.socket.send("hello");
+  assert.equal(await client.next(), "served by pod-a");
+  assert.equal(await client.next(), "hello");
+  client.socket.close();
+  await client.closed;
+});
