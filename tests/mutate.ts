@@ -95,8 +95,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "the read buffer starts at 64 bytes",
     file: "net/read_buffers.ts",
-    from: "const OWN_SIZE = 64;",
-    to: "const OWN_SIZE = 128;",
+    from: "const DEFAULT_OWN_SIZE = 64;",
+    to: "const DEFAULT_OWN_SIZE = 128;",
     tests: [...ECHO, "read_buffers_test.ts"],
   },
   {
