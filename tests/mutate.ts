@@ -95,8 +95,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "the read buffer starts at 64 bytes",
     file: "net/read_buffers.ts",
-    from: "const OWN_SIZE = 64;",
-    to: "const OWN_SIZE = 128;",
+    from: "const DEFAULT_OWN_SIZE = 64;",
+    to: "const DEFAULT_OWN_SIZE = 128;",
     tests: [...ECHO, "read_buffers_test.ts"],
   },
   {
@@ -1049,10 +1049,17 @@ const MUTANTS: Mutant[] = [
   },
   {
     name:
-      "a held client waits on the relay's own 64 bytes, not a borrowed buffer",
+      "a held client waits on the relay's own 512 bytes, not a borrowed buffer",
     file: "net/relay.ts",
     from: "          reads[Symbol.dispose]();\n          await this.#held();",
     to: "          await this.#held();",
+    tests: ["relay_test.ts"],
+  },
+  {
+    name: "a relay reads into 512 bytes of its own each way, not 64",
+    file: "net/relay.ts",
+    from: "const OWN_READ_BUFFER_SIZE = 512;",
+    to: "const OWN_READ_BUFFER_SIZE = 64;",
     tests: ["relay_test.ts"],
   },
   // Which replica answered: the banner and X-Served-By.

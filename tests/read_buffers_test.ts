@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { ReadBuffer, ReadBufferPool } from "../src/net/read_buffers.ts";
 
-/** The sizes a connection reads into, after reads of these sizes. */
-function sizesAfter(reads: number[]): number[] {
-  using buffer = new ReadBuffer(new ReadBufferPool());
+/**
+ * The sizes a connection reads into, after reads of these sizes, on a buffer
+ * of its own of `ownSize` (the default when not given).
+ */
+function sizesAfter(reads: number[], ownSize?: number): number[] {
+  using buffer = new ReadBuffer(new ReadBufferPool(), ownSize);
   const sizes = [buffer.current.length];
   for (const size of reads) {
     buffer.afterRead(size);
@@ -12,11 +15,23 @@ function sizesAfter(reads: number[]): number[] {
   return sizes;
 }
 
-Deno.test("ReadBuffer starts at 64 bytes and goes to 1 KiB, then 64 KiB, only while reads fill them", () => {
+Deno.test("ReadBuffer starts at 64 bytes unless given a size, and goes to 1 KiB, then 64 KiB, only while reads fill them", () => {
   assert.deepEqual(
     sizesAfter([63, 64, 1023, 64, 1024, 65_536, 65_536]),
     [64, 64, 1024, 64, 1024, 65_536, 65_536, 65_536],
   );
+});
+
+Deno.test("ReadBuffer starts on the size of its own it is given, 512 bytes, and goes to 1 KiB, then 64 KiB, only while reads fill them", () => {
+  assert.deepEqual(
+    sizesAfter([511, 512, 1023, 512, 1024, 65_536, 100], 512),
+    [512, 512, 1024, 512, 1024, 65_536, 65_536, 512],
+  );
+  using buffer = new ReadBuffer(new ReadBufferPool(), 512);
+  const own = buffer.current;
+  buffer.afterRead(512);
+  buffer.afterRead(1);
+  assert.equal(buffer.current, own);
 });
 
 Deno.test("ReadBuffer goes back to its own 64 bytes after any short read", () => {

@@ -157,17 +157,47 @@ test("Relay hands every byte on through a connection that takes one byte a write
   assert.deepEqual(await relay.closed, {});
 });
 
-/** A relay over in-memory streams, with `options`: its client and server ends. */
-function relayedInMemory(options: RelayOptions) {
+/**
+ * A relay over in-memory streams, with `options`: its client and server ends,
+ * and the size of each buffer the relay read into from each, in turn.
+ */
+function relayedInMemory(options: RelayOptions = {}) {
   const [client, clientSide] = memoryStreamPair();
   const [serverSide, server] = memoryStreamPair();
-  const end = (stream: typeof clientSide) => ({
+  const readInto = { client: [] as number[], server: [] as number[] };
+  const end = (stream: typeof clientSide, sizes: number[]) => ({
     ...stream,
+    read(buffer: Uint8Array) {
+      sizes.push(buffer.length);
+      return stream.read(buffer);
+    },
     closeWrite: () => Promise.resolve(stream.closeWrite()),
   });
-  const relay = new Relay(end(clientSide), end(serverSide), options);
-  return { client, server, relay };
+  const relay = new Relay(
+    end(clientSide, readInto.client),
+    end(serverSide, readInto.server),
+    options,
+  );
+  return { client, server, relay, readInto };
 }
+
+test("Relay reads each way into 512 bytes of its own, and borrows 1 KiB only once a read fills them", async () => {
+  const { client, server, relay, readInto } = relayedInMemory();
+  for (const [from, to] of [[client, server], [server, client]]) {
+    await from.write(new Uint8Array(511));
+    await readExactly(to, 511);
+    await from.write(new Uint8Array(513));
+    await readExactly(to, 513);
+  }
+  // Every job runs, each way's next read among them.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // 511 bytes, then 512 of 513 (full), the last byte into 1 KiB (short),
+  // and the read that waits is on the relay's own 512 again.
+  const eachWay = [512, 512, 1024, 512];
+  assert.deepEqual(readInto, { client: eachWay, server: eachWay });
+  relay.close();
+  assert.deepEqual(await relay.closed, {});
+});
 
 test("Relay passes only the first bytes passClientData allows, then hears the client no more, with no end of stream to the server", async () => {
   const seen: string[] = [];
@@ -227,7 +257,7 @@ test("Relay.close() ends a held client's wait", async () => {
   assert.deepEqual(await relay.closed, {});
 });
 
-test("Relay gives a borrowed read buffer back while it holds the client", async () => {
+test("Relay gives a borrowed read buffer back while it holds the client, and reads it again into its own 512 bytes", async () => {
   const given: number[] = [];
   const readBuffers = new class extends ReadBufferPool {
     override give(buffer: Uint8Array<ArrayBuffer>): void {
@@ -236,17 +266,22 @@ test("Relay gives a borrowed read buffer back while it holds the client", async 
     }
   }();
   let hold = false;
-  const { client, server, relay } = relayedInMemory({
+  const { client, server, relay, readInto } = relayedInMemory({
     holdClient: () => hold,
     readBuffers,
   });
-  // A full read of the relay's own 64 bytes: the next read borrows 1 KiB.
-  await client.write(new Uint8Array(64));
+  // A full read of the relay's own 512 bytes: the next read borrows 1 KiB.
+  await client.write(new Uint8Array(512));
   hold = true;
-  await readExactly(server, 64);
+  await readExactly(server, 512);
   // Every job runs, the relay's check of the hold among them.
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.deepEqual(given, [1024]);
+  hold = false;
+  await server.write(bytes("go on"));
+  await readExactly(client, 5);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(readInto.client, [512, 512]);
   relay.close();
   assert.deepEqual(await relay.closed, {});
 });
@@ -256,7 +291,7 @@ test("Relay hands an answer larger than its idle buffer on without Nagle's wait 
   const answer = new Uint8Array(5_000).fill(7);
   const request = bytes("?");
   const started = performance.now();
-  // Each exchange is read 64 bytes, 1 KiB, then the rest, and written so:
+  // Each exchange is read 512 bytes, 1 KiB, then the rest, and written so:
   // with Nagle's algorithm the last write waits for the client's delayed
   // acknowledgement, 40 ms each time.
   for (let i = 0; i < 10; i++) {

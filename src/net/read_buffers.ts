@@ -5,24 +5,25 @@
  *
  * A read that waits for the client holds its buffer until data arrives: Deno
  * reads straight into it, with no buffer of its own in between. So the read
- * that waits must be on a small buffer. Each connection owns 64 bytes, which
- * one short line fits. A read that fills its buffer says the client has
+ * that waits must be on a small buffer. Each connection owns one of the size
+ * it is given: 64 bytes by default, which one short line to echo fits (a
+ * relay's are larger, see `relay.ts`). A read that fills it says the client has
  * likely sent more, so the next read borrows a larger one from a pool the
  * server's connections share: 1 KiB, then 64 KiB, kept while reads fill it.
  * A read that comes back short says the client has sent nothing more for
  * now: the borrowed buffer goes back to the pool, and the next read, which
- * will likely wait, is on the connection's own 64 bytes again.
+ * will likely wait, is on the connection's own buffer again.
  *
  * A stream of full reads keeps one buffer, and bursts reuse the buffers that
  * bursts before them gave back, so nothing is allocated per chunk. A client
- * whose last read filled its buffer exactly waits on the next size up (1 KiB
- * after exactly 64 bytes) until it sends again or leaves.
+ * whose last read filled its buffer exactly (64 bytes sent, on 64 of its own)
+ * waits on the next size up, 1 KiB, until it sends again or leaves.
  *
  * @module
  */
 
-/** The buffer each connection owns: its first read, and every idle one. */
-const OWN_SIZE = 64;
+/** The buffer a connection owns unless told otherwise: an echo client's. */
+const DEFAULT_OWN_SIZE = 64;
 /** What a connection borrows once its own buffer fills, then once that fills. */
 const BORROWED_SIZES = [1024, 64 * 1024];
 /** The free buffers a pool keeps of each size, in bytes; it drops the rest. */
@@ -66,10 +67,10 @@ export class ReadBufferPool {
 }
 
 /**
- * Which buffer one connection reads into next: its own 64 bytes, or a
- * larger one borrowed from the pool while the client keeps filling them (see
- * the module doc). Disposing of it gives a borrowed buffer back; do so only
- * once no read or write uses it.
+ * Which buffer one connection reads into next: its own (64 bytes unless
+ * given another size), or a larger one borrowed from the pool while the
+ * client keeps filling them (see the module doc). Disposing of it gives a
+ * borrowed buffer back; do so only once no read or write uses it.
  *
  * @example
  * ```ts
@@ -86,22 +87,31 @@ export class ReadBufferPool {
  * assert.equal(reads.current.length, 65_536);
  * reads.afterRead(300); // short: back to the connection's own
  * assert.equal(reads.current.length, 64);
+ *
+ * using relayed = new ReadBuffer(new ReadBufferPool(), 512);
+ * assert.equal(relayed.current.length, 512);
+ * relayed.afterRead(512);
+ * assert.equal(relayed.current.length, 1024);
  * ```
  */
 export class ReadBuffer implements Disposable {
   readonly #pool: ReadBufferPool;
-  readonly #own = new Uint8Array(OWN_SIZE);
-  #current: Uint8Array<ArrayBuffer> = this.#own;
+  readonly #own: Uint8Array<ArrayBuffer>;
+  #current: Uint8Array<ArrayBuffer>;
   /** How many sizes up from its own the current buffer is: 0, 1 or 2. */
   #step = 0;
 
   /**
-   * Starts on the connection's own 64 bytes.
+   * Starts on the connection's own buffer.
    *
    * @param pool where larger buffers are borrowed from
+   * @param ownSize the size of the connection's own buffer, which every read
+   * that waits holds (64 bytes by default); less than the 1 KiB it borrows
+   * first
    */
-  constructor(pool: ReadBufferPool) {
+  constructor(pool: ReadBufferPool, ownSize: number = DEFAULT_OWN_SIZE) {
     this.#pool = pool;
+    this.#own = this.#current = new Uint8Array(ownSize);
   }
 
   /** The buffer for the next read. */
