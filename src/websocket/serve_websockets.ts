@@ -14,6 +14,12 @@
  * is not read either, so that its messages wait in its own socket rather
  * than in the service's memory, and nothing it sent is lost.
  *
+ * It calls `Deno.upgradeWebSocket` itself, not through Hono's
+ * `upgradeWebSocket` helper: that helper is a thin wrapper over the same call,
+ * deprecated in Hono 4's `hono/deno` for `@hono/deno` on JSR (which this
+ * project cannot reach), and it takes only `Upgrade: websocket` in lower case,
+ * where the header's token is case-insensitive (`hasToken` below).
+ *
  * @module
  */
 import type { IdleTimeouts } from "../echo/echo.ts";
