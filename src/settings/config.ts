@@ -196,99 +196,124 @@ const logFormat = (raw: string) => LOG_FORMATS.find((format) => format === raw);
 const boolean = (raw: string) =>
   raw === "true" ? true : raw === "false" ? false : undefined;
 
+/** How one kind of value is shown in `--help`, read, and named when bad. */
+type ValueKind<T> = Pick<Setting<T>, "placeholder" | "expected" | "parse">;
+
+const HOSTNAME: ValueKind<string> = {
+  placeholder: "HOST",
+  expected: "a hostname",
+  parse: nonEmpty,
+};
+const PORT: ValueKind<number> = {
+  placeholder: "PORT",
+  expected: "an integer from 0 to 65535 with no leading zero",
+  parse: parsePort,
+};
+const POSITIVE_SECONDS: ValueKind<number> = {
+  placeholder: "SECONDS",
+  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
+  parse: positiveSeconds,
+};
+const ZERO_OR_MORE_SECONDS: ValueKind<number> = {
+  placeholder: "SECONDS",
+  expected: `a number of seconds from 0 to ${MAX_SECONDS}`,
+  parse: zeroOrMoreSeconds,
+};
+const COUNT: ValueKind<number> = {
+  placeholder: "N",
+  expected: "a positive integer",
+  parse: positiveInteger,
+};
+const FILE_PATH: ValueKind<string> = {
+  placeholder: "FILE",
+  expected: "a file path",
+  parse: nonEmpty,
+};
+const TEXT: ValueKind<string> = {
+  placeholder: "TEXT",
+  expected: "a text",
+  parse: nonEmpty,
+};
+/** A flag that needs no value (see `Setting.switch`). */
+const SWITCH: Pick<Setting<boolean>, "switch" | "expected" | "parse"> = {
+  switch: true,
+  expected: "true or false",
+  parse: boolean,
+};
+
 const ECHO_HOST: Setting<string> = {
   flag: "echo-host",
   env: "ECHOSERVER__ECHO_HOST",
   default: "0.0.0.0",
-  placeholder: "HOST",
   description: "address the echo server listens on",
-  expected: "a hostname",
-  parse: nonEmpty,
+  ...HOSTNAME,
 };
 const ECHO_PORT: Setting<number> = {
   flag: "echo-port",
   env: "ECHOSERVER__ECHO_PORT",
   default: "4000",
-  placeholder: "PORT",
   description: "echo port; 0 picks a free one",
-  expected: "an integer from 0 to 65535 with no leading zero",
-  parse: parsePort,
+  ...PORT,
 };
 const HTTP_HOST: Setting<string> = {
   flag: "http-host",
   env: "ECHOSERVER__HTTP_HOST",
   default: "127.0.0.1",
-  placeholder: "HOST",
   description: "address of the HTTP server: probes, /metrics and /die",
-  expected: "a hostname",
-  parse: nonEmpty,
+  ...HOSTNAME,
 };
 const HTTP_PORT: Setting<number> = {
   flag: "http-port",
   env: "ECHOSERVER__HTTP_PORT",
   default: "4001",
-  placeholder: "PORT",
   description: "HTTP port; 0 picks a free one",
-  expected: "an integer from 0 to 65535 with no leading zero",
-  parse: parsePort,
+  ...PORT,
 };
 const IDLE_TIMEOUT: Setting<number> = {
   flag: "idle-timeout",
   env: "ECHOSERVER__IDLE_TIMEOUT__SECONDS",
   default: "5",
-  placeholder: "SECONDS",
   description: "a new echo client that sends nothing this long is dropped",
-  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: positiveSeconds,
+  ...POSITIVE_SECONDS,
 };
 const IDLE_REFRESH: Setting<number> = {
   flag: "idle-refresh",
   env: "ECHOSERVER__IDLE_TIMEOUT__REFRESH_SECONDS",
   default: "30",
-  placeholder: "SECONDS",
   description: "each chunk received gives the client this long again",
-  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: positiveSeconds,
+  ...POSITIVE_SECONDS,
 };
 const MAX_CONNECTIONS: Setting<number> = {
   flag: "max-connections",
   env: "ECHOSERVER__MAX_CONNECTIONS",
   default: "10000",
-  placeholder: "N",
   description: "echo clients served at once; more are closed at once,\n" +
     "or over TLS take the place of the longest-silent one",
-  expected: "a positive integer",
-  parse: positiveInteger,
+  ...COUNT,
 };
 const HTTP_IDLE_TIMEOUT: Setting<number> = {
   flag: "http-idle-timeout",
   env: "ECHOSERVER__HTTP_IDLE_TIMEOUT__SECONDS",
   default: "5",
-  placeholder: "SECONDS",
   description: "an HTTP connection with no request in flight this long\n" +
     "is closed",
-  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: positiveSeconds,
+  ...POSITIVE_SECONDS,
 };
 const HTTP_REQUEST_TIMEOUT: Setting<number> = {
   flag: "http-request-timeout",
   env: "ECHOSERVER__HTTP_REQUEST_TIMEOUT__SECONDS",
   default: "10",
-  placeholder: "SECONDS",
   description: "an HTTP request must be read and answered within this\n" +
     "long of its first byte, or its connection is closed",
-  expected: `a positive number of seconds, at most ${MAX_SECONDS}`,
-  parse: positiveSeconds,
+  ...POSITIVE_SECONDS,
 };
 const HTTP_MAX_CONNECTIONS: Setting<number> = {
   flag: "http-max-connections",
   env: "ECHOSERVER__HTTP_MAX_CONNECTIONS",
   default: "512",
-  placeholder: "N",
   description: "HTTP connections open at once; a new one takes the place\n" +
     "of the one idle longest, or is closed at once if all are busy",
-  expected: "a positive integer",
-  parse: positiveInteger,
+  ...COUNT,
 };
 /** The largest `--ws-max-message`: 16 MiB. */
 const MAX_WS_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -297,11 +322,9 @@ const WS_MAX_CONNECTIONS: Setting<number> = {
   flag: "ws-max-connections",
   env: "ECHOSERVER__WS_MAX_CONNECTIONS",
   default: "1024",
-  placeholder: "N",
   description: "WebSocket echo clients on GET /ws at once; a handshake\n" +
     "over it gets 503",
-  expected: "a positive integer",
-  parse: positiveInteger,
+  ...COUNT,
 };
 const WS_MAX_MESSAGE: Setting<number> = {
   flag: "ws-max-message",
@@ -331,37 +354,29 @@ const DIE_TOKEN: Setting<string> = {
 const DIE_TOKEN_FILE: Setting<string> = {
   flag: "die-token-file",
   env: "ECHOSERVER__DIE_TOKEN_FILE",
-  placeholder: "FILE",
   description: "read the die token from FILE, such as a mounted secret;\n" +
     "trailing line breaks are dropped; not with --die-token",
-  expected: "a file path",
-  parse: nonEmpty,
+  ...FILE_PATH,
 };
 const TLS_CERT: Setting<string> = {
   flag: "tls-cert",
   env: "ECHOSERVER__TLS__CERT_FILE",
-  placeholder: "FILE",
   description: "PEM certificate chain: serve echo over TLS and HTTP over\n" +
     "HTTPS; needs --tls-key",
-  expected: "a file path",
-  parse: nonEmpty,
+  ...FILE_PATH,
 };
 const TLS_KEY: Setting<string> = {
   flag: "tls-key",
   env: "ECHOSERVER__TLS__KEY_FILE",
-  placeholder: "FILE",
   description: "PEM private key of --tls-cert",
-  expected: "a file path",
-  parse: nonEmpty,
+  ...FILE_PATH,
 };
 const SHUTDOWN_DELAY: Setting<number> = {
   flag: "shutdown-delay",
   env: "ECHOSERVER__SHUTDOWN_DELAY__SECONDS",
   default: "0",
-  placeholder: "SECONDS",
   description: "after SIGTERM, keep serving this long with /readyz at 503",
-  expected: `a number of seconds from 0 to ${MAX_SECONDS}`,
-  parse: zeroOrMoreSeconds,
+  ...ZERO_OR_MORE_SECONDS,
 };
 const LOG_LEVEL: Setting<LogLevel> = {
   flag: "log-level",
@@ -386,60 +401,48 @@ const PROXY_PROTOCOL: Setting<boolean> = {
   flag: "proxy-protocol",
   env: "ECHOSERVER__PROXY_PROTOCOL",
   default: "false",
-  switch: true,
   description: "each echo connection must begin with a PROXY protocol\n" +
     "header (v1 or v2) naming the client, as load balancers send",
-  expected: "true or false",
-  parse: boolean,
+  ...SWITCH,
 };
 
 const TLS_ECHO_PORT: Setting<number> = {
   flag: "tls-echo-port",
   env: "ECHOSERVER__TLS_ECHO_PORT",
-  placeholder: "PORT",
   description: "serve TLS echo on this port too, while the echo port stays\n" +
     "plain; needs --tls-cert; 0 picks a free one",
-  expected: "an integer from 0 to 65535 with no leading zero",
-  parse: parsePort,
+  ...PORT,
 };
 const UDP: Setting<boolean> = {
   flag: "udp",
   env: "ECHOSERVER__UDP",
   default: "false",
-  switch: true,
   description: "also echo each UDP datagram back to its sender; it answers\n" +
     "any source address a packet claims: private networks only",
-  expected: "true or false",
-  parse: boolean,
+  ...SWITCH,
 };
 const UDP_PORT: Setting<number> = {
   flag: "udp-port",
   env: "ECHOSERVER__UDP_PORT",
-  placeholder: "PORT",
   shownDefault: "the echo port",
   description: "UDP echo port, on the echo host; needs --udp; 0 picks a\n" +
     "free one",
-  expected: "an integer from 0 to 65535 with no leading zero",
-  parse: parsePort,
+  ...PORT,
 };
 const BANNER: Setting<string> = {
   flag: "banner",
   env: "ECHOSERVER__BANNER",
-  placeholder: "TEXT",
   description: "send this line to each new echo client before any echo;\n" +
     "{hostname}, {pod}, {namespace} and {node} are filled in from\n" +
     "HOSTNAME, POD_NAME, POD_NAMESPACE and NODE_NAME",
-  expected: "a text",
-  parse: nonEmpty,
+  ...TEXT,
 };
 const SERVED_BY: Setting<string> = {
   flag: "served-by",
   env: "ECHOSERVER__SERVED_BY",
-  placeholder: "TEXT",
   description: "add 'X-Served-By: TEXT' to every HTTP response; the same\n" +
     "placeholders as --banner",
-  expected: "a text",
-  parse: nonEmpty,
+  ...TEXT,
 };
 
 const SETTINGS: Setting<unknown>[] = [
