@@ -134,20 +134,6 @@ export class HaproxyProcess implements AsyncDisposable {
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (and ::1 with `ipv6`). */
-export function freePort(ipv6 = false): number {
-  for (let attempt = 1;; attempt++) {
-    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    if (!ipv6) return listener.addr.port;
-    try {
-      using _ = Deno.listen({ hostname: "::1", port: listener.addr.port });
-      return listener.addr.port;
-    } catch (error) {
-      if (attempt === 10) throw error;
-    }
-  }
-}
-
 /** Whether this machine has IPv6 loopback. */
 export function hasIPv6Loopback(): boolean {
   try {

@@ -1,6 +1,7 @@
 // Prometheus for the tests that check deploy/prometheus and deploy/grafana:
 // whether it is installed, and a server on loopback that lives for one test.
 import { stringify } from "yaml";
+import { freePort } from "./_free_port.ts";
 
 async function runs(program: string): Promise<boolean> {
   try {
@@ -175,11 +176,4 @@ export class PrometheusServer implements AsyncDisposable {
     await this.#log;
     await Deno.remove(this.#directory, { recursive: true });
   }
-}
-
-/** A loopback port that was free a moment ago. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  listener.close();
-  return listener.addr.port;
 }

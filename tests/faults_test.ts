@@ -5,6 +5,7 @@ import { serveEcho } from "../src/echo/serve_echo.ts";
 import { startServer } from "../src/server.ts";
 import { bytes, connect, writeAll } from "./_echo_client.ts";
 import { rawHttpStatus, readStatus } from "./_http_raw.ts";
+import { freePort } from "./_free_port.ts";
 import { LineCapture } from "./_line_capture.ts";
 import { loopbackConfig } from "./_loopback_config.ts";
 import { readExactly } from "./_read.ts";
@@ -205,9 +206,7 @@ test("hostile HTTP input gets an error status or a closed connection, and health
 
 test("startServer() refuses an HTTP address off loopback with no die token, and leaves nothing open", async () => {
   // A port known to be free, to see that the refusal leaves it so.
-  const free = Deno.listen({ hostname: "0.0.0.0", port: 0 });
-  const { port } = free.addr;
-  free.close();
+  const port = freePort({ hostname: "0.0.0.0" });
   const open = { hostname: "0.0.0.0", port };
   const shutdown = new AbortController();
   assert.throws(

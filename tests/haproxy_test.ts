@@ -8,12 +8,12 @@ import { errorMessage } from "../src/net/error_message.ts";
 import { formatHostPort } from "../src/net/net_addr.ts";
 import {
   type Backend,
-  freePort,
   HAPROXY,
   haproxyConfig,
   HaproxyProcess,
   hasIPv6Loopback,
 } from "./_haproxy.ts";
+import { freePort } from "./_free_port.ts";
 import { rawHttpStatus } from "./_http_raw.ts";
 import { readExactly } from "./_read.ts";
 import { LOOPBACK_ANY_PORT, ServiceProcess } from "./_service_process.ts";
@@ -54,7 +54,7 @@ for (const sendProxy of ["send-proxy", "send-proxy-v2"] as const) {
       ]);
       const ports = await service.ports();
       const ipv6 = hasIPv6Loopback();
-      const port = freePort(ipv6);
+      const port = freePort({ ipv6 });
       await using haproxy = new HaproxyProcess(haproxyConfig({
         port,
         ipv6,

@@ -10,6 +10,7 @@ import {
 } from "./_service_process.ts";
 import { makeTempDir, run } from "./_temp_files.ts";
 import { test, TEST_TIME_LIMIT_MS, withinTimeLimit } from "./_time_limit.ts";
+import { freePort } from "./_free_port.ts";
 
 /** A client connected to `port` that has had `text` echoed. */
 async function echoClient(port: number, text: string): Promise<Deno.TcpConn> {
@@ -136,11 +137,7 @@ test("main.ts exits 2 with one line for a bad flag or environment variable", asy
 
 test("main.ts refuses, with exit 2 and one line, an HTTP address off loopback with no die token, and nothing listens", async () => {
   // Ports known to be free, to see that they stay so.
-  const ports = [0, 0].map(() => {
-    const free = Deno.listen({ hostname: "0.0.0.0", port: 0 });
-    free.close();
-    return free.addr.port;
-  });
+  const ports = [0, 0].map(() => freePort({ hostname: "0.0.0.0" }));
   await using service = new ServiceProcess([
     ...["--echo-host", "0.0.0.0", "--echo-port", `${ports[0]}`],
     ...["--http-port", `${ports[1]}`],
@@ -162,13 +159,9 @@ test("main.ts refuses, with exit 2 and one line, an HTTP address off loopback wi
 });
 
 test("main.ts refuses, with exit 2 and one line, DENO_SERVE_ADDRESS, and nothing listens where it says", async () => {
-  const free = Deno.listen({ hostname: "0.0.0.0", port: 0 });
-  free.close();
+  const port = freePort({ hostname: "0.0.0.0" });
   for (
-    const address of [
-      `tcp:0.0.0.0:${free.addr.port}`,
-      "duplicate,tcp:0.0.0.0:" + free.addr.port,
-    ]
+    const address of [`tcp:0.0.0.0:${port}`, `duplicate,tcp:0.0.0.0:${port}`]
   ) {
     await using service = new ServiceProcess(LOOPBACK_ANY_PORT, {
       env: { DENO_SERVE_ADDRESS: address },
@@ -181,7 +174,7 @@ test("main.ts refuses, with exit 2 and one line, DENO_SERVE_ADDRESS, and nothing
         "check; unset it",
     );
     await assert.rejects(
-      Deno.connect({ hostname: "127.0.0.1", port: free.addr.port }),
+      Deno.connect({ hostname: "127.0.0.1", port }),
       Deno.errors.ConnectionRefused,
     );
   }
